@@ -1,0 +1,1 @@
+//! Calibration: the parameter registry and space, optimisers behind one trait, the evaluation loop with checkpoint and resume, and top-K ensemble selection.

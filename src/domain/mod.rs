@@ -1,0 +1,1 @@
+//! Grids, masks and cells, and the parallel runner that takes many cells and parameter sets through a model.

@@ -1,0 +1,1 @@
+//! File outputs and inputs: GeoTIFF, CF-netCDF, run manifests and atomic writes.

@@ -1,0 +1,1 @@
+//! Pure process functions of the column model: no state, no I/O. Each documents its units and the literature it follows.

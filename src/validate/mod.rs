@@ -1,0 +1,1 @@
+//! Validation against borehole observations: reading observation files, matching sites to cells, metrics and reports.
