@@ -56,3 +56,76 @@ pub struct AnnualDiagnostics {
     /// tie-breaker where the class alone is piecewise constant.
     pub margin: f64,
 }
+
+/// Annual statistics of a simulated temperature profile, the input of [`annual_diagnostics`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnnualProfileStats {
+    /// Calendar year.
+    pub year: i32,
+    /// Depth of each layer midpoint below the surface (m, positive down).
+    pub depths: Vec<f64>,
+    /// Time-weighted annual mean temperature per layer (C).
+    pub t_mean: Vec<f64>,
+    /// Annual maximum temperature per layer (C).
+    pub t_max: Vec<f64>,
+    /// Annual minimum temperature per layer (C).
+    pub t_min: Vec<f64>,
+    /// Seconds of the year that were simulated (a partial first or last year has fewer).
+    pub seconds: f64,
+}
+
+/// Accumulates per-layer temperatures through one calendar year.
+#[derive(Clone, Debug)]
+pub struct YearAccumulator {
+    year: i32,
+    depths: Vec<f64>,
+    sum: Vec<f64>,
+    t_max: Vec<f64>,
+    t_min: Vec<f64>,
+    seconds: f64,
+}
+
+impl YearAccumulator {
+    /// Start accumulating `year` for layers whose midpoints lie at `depths` (m).
+    pub fn new(year: i32, depths: &[f64]) -> Self {
+        let n = depths.len();
+        Self {
+            year,
+            depths: depths.to_vec(),
+            sum: vec![0.0; n],
+            t_max: vec![f64::NEG_INFINITY; n],
+            t_min: vec![f64::INFINITY; n],
+            seconds: 0.0,
+        }
+    }
+
+    /// The year being accumulated.
+    pub fn year(&self) -> i32 {
+        self.year
+    }
+
+    /// Add one time step of `dt` seconds with layer temperatures `temps_c` (C).
+    pub fn add(&mut self, temps_c: &[f64], dt: f64) {
+        for (i, &t) in temps_c.iter().enumerate() {
+            self.sum[i] += t * dt;
+            self.t_max[i] = self.t_max[i].max(t);
+            self.t_min[i] = self.t_min[i].min(t);
+        }
+        self.seconds += dt;
+    }
+
+    /// Finish the year; `None` if no step was added.
+    pub fn finish(&self) -> Option<AnnualProfileStats> {
+        if self.seconds <= 0.0 {
+            return None;
+        }
+        Some(AnnualProfileStats {
+            year: self.year,
+            depths: self.depths.clone(),
+            t_mean: self.sum.iter().map(|s| s / self.seconds).collect(),
+            t_max: self.t_max.clone(),
+            t_min: self.t_min.clone(),
+            seconds: self.seconds,
+        })
+    }
+}
