@@ -1,0 +1,660 @@
+//! Soil thermal processes: supercooled liquid water (freezing-point depression),
+//! thermal conductivity, volumetric heat capacity and the volumetric enthalpy
+//! that the column's heat solver conserves.
+//!
+//! All quantities are SI: temperatures in K, water contents in m3 m-3,
+//! conductivities in W m-1 K-1, heat capacities in J m-3 K-1, enthalpies in J m-3.
+
+use serde::{Deserialize, Serialize};
+
+/// Freezing temperature of pure water (K), Noah's T0.
+pub const T_FREEZE: f64 = 273.15;
+/// Latent heat of fusion (J kg-1), Noah's HLICE / LSUBF.
+pub const L_FUSION: f64 = 3.335e5;
+/// Density of liquid water (kg m-3), Noah's DH2O.
+pub const RHO_WATER: f64 = 1000.0;
+/// Gravitational acceleration (m s-2), Noah's GRAV.
+pub const GRAVITY: f64 = 9.81;
+/// Volumetric heat capacity of liquid water (J m-3 K-1), Noah's CH2O.
+pub const C_WATER: f64 = 4.2e6;
+/// Volumetric heat capacity of ice (J m-3 K-1), Noah's CICE.
+pub const C_ICE: f64 = 2.106e6;
+/// Volumetric heat capacity of air (J m-3 K-1), Noah's CAIR.
+pub const C_AIR: f64 = 1004.0;
+/// Volumetric latent heat of fusion of water (J m-3).
+pub const L_VOL: f64 = RHO_WATER * L_FUSION;
+/// Thermal conductivity of ice (W m-1 K-1), Noah TDFCND.
+pub const K_ICE: f64 = 2.2;
+/// Thermal conductivity of liquid water (W m-1 K-1), Noah TDFCND.
+pub const K_WATER: f64 = 0.57;
+/// Thermal conductivity of quartz (W m-1 K-1), Noah TDFCND.
+pub const K_QUARTZ: f64 = 7.7;
+/// Thermal conductivity of other soil minerals (W m-1 K-1), Noah-Tibet TDFCND.
+pub const K_OTHER: f64 = 2.0;
+
+/// The supercooled-water (freezing-point depression) curve: how much liquid
+/// water soil holds below 0 C.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FreezeCurve {
+    /// Koren et al. (1999, JGR 104(D16) 19569, eq. 17), Noah's FRH2O: the
+    /// implicit equation with ice-impedance coefficient `ck` (Noah: 8) and the
+    /// Clapp-Hornberger exponent capped at `blim` (Noah: 5.5). At least
+    /// 0.02 m3 m-3 stays liquid, as in Noah.
+    #[serde(rename = "koren99")]
+    Koren99 { ck: f64, blim: f64 },
+    /// Niu and Yang (2006, J. Hydrometeor. 7, 937), eq. 3: the freezing-point
+    /// depression form of the Clapp-Hornberger retention curve,
+    /// liquid_max = porosity * (L (T0 - T) / (g T psi_sat))^(-1/b).
+    #[serde(rename = "niu06")]
+    NiuYang06,
+    /// Free water: all water freezes at exactly 0 C (the Stefan / Neumann problem).
+    #[serde(rename = "free_water")]
+    FreeWater,
+}
+
+impl FreezeCurve {
+    /// Noah's Koren et al. (1999) curve with CK = 8 and BLIM = 5.5.
+    pub const NOAH_KOREN99: FreezeCurve = FreezeCurve::Koren99 { ck: 8.0, blim: 5.5 };
+
+    /// Parse the option name used in model and experiment files.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "koren99" => Some(Self::NOAH_KOREN99),
+            "niu06" => Some(Self::NiuYang06),
+            "free_water" => Some(Self::FreeWater),
+            _ => None,
+        }
+    }
+}
+
+/// Hydraulic properties of a layer that the freeze curves need.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetentionParams {
+    /// Porosity, Noah MAXSMC (m3 m-3).
+    pub porosity: f64,
+    /// Clapp-Hornberger exponent b, Noah BB (-).
+    pub b: f64,
+    /// Saturated matric potential magnitude, Noah SATPSI (m, positive).
+    pub psi_sat: f64,
+}
+
+/// Smallest liquid water content (m3 m-3) that the curve allows for total
+/// water `smc`: below it the curve is flat (liquid stays constant as T falls).
+/// Koren et al. (1999) as coded in Noah FRH2O keeps 0.02 m3 m-3 liquid (and
+/// never freezes soil holding 0.02 or less); Niu-Yang and free water can
+/// freeze (almost) all water.
+pub fn min_liquid(curve: FreezeCurve, smc: f64, p: &RetentionParams) -> f64 {
+    match curve {
+        FreezeCurve::Koren99 { .. } => smc.min(0.02),
+        FreezeCurve::NiuYang06 => smc.min(1e-4 * p.porosity),
+        FreezeCurve::FreeWater => 0.0,
+    }
+}
+
+/// Temperature (K) at which liquid water `liq` is in equilibrium with ice
+/// `smc - liq` under the curve: the explicit inverse of the curve, valid for
+/// `min_liquid <= liq <= smc`.
+///
+/// Koren et al. (1999) eq. 17 rearranged: with A = psi_sat g / L (1 + ck
+/// (smc - liq))^2 (porosity / liq)^bx, T = T0 / (1 + A).
+/// Niu and Yang (2006) eq. 3 rearranged: with B = g psi_sat (liq /
+/// porosity)^(-b) / L, T = T0 / (1 + B). Free water: T0.
+pub fn temperature_at_liquid(curve: FreezeCurve, liq: f64, smc: f64, p: &RetentionParams) -> f64 {
+    T_FREEZE / (1.0 + depression_factor(curve, liq, smc, p))
+}
+
+/// The dimensionless factor A = (T0 - T) / T of [`temperature_at_liquid`].
+fn depression_factor(curve: FreezeCurve, liq: f64, smc: f64, p: &RetentionParams) -> f64 {
+    match curve {
+        FreezeCurve::Koren99 { ck, blim } => {
+            let bx = p.b.min(blim);
+            let ice = (smc - liq).max(0.0);
+            p.psi_sat * GRAVITY / L_FUSION
+                * (1.0 + ck * ice).powi(2)
+                * (p.porosity / liq.max(1e-12)).powf(bx)
+        }
+        FreezeCurve::NiuYang06 => {
+            GRAVITY * p.psi_sat * (liq.max(1e-12) / p.porosity).powf(-p.b) / L_FUSION
+        }
+        FreezeCurve::FreeWater => 0.0,
+    }
+}
+
+/// d(temperature_at_liquid)/d(liq) (K per m3 m-3), analytic.
+pub fn dtemperature_dliquid(curve: FreezeCurve, liq: f64, smc: f64, p: &RetentionParams) -> f64 {
+    let a = depression_factor(curve, liq, smc, p);
+    let dlna = match curve {
+        FreezeCurve::Koren99 { ck, blim } => {
+            let bx = p.b.min(blim);
+            let ice = (smc - liq).max(0.0);
+            -2.0 * ck / (1.0 + ck * ice) - bx / liq.max(1e-12)
+        }
+        FreezeCurve::NiuYang06 => -p.b / liq.max(1e-12),
+        FreezeCurve::FreeWater => return 0.0,
+    };
+    // T = T0 / (1 + A): dT/dliq = -T0 A dlnA / (1 + A)^2 (positive: more liquid, warmer).
+    -T_FREEZE * a * dlna / ((1.0 + a) * (1.0 + a))
+}
+
+/// Supercooled liquid water (m3 m-3) at temperature `t` (K) for total water
+/// `smc`, Koren et al. (1999) eq. 17 as in Noah's FRH2O: the ice content
+/// `swl` solves ln(psi_sat g / L (1 + ck swl)^2 (porosity / (smc - swl))^bx)
+/// = ln((T0 - T) / T) with bx = min(b, blim), bounded to 0 <= swl <= smc - 0.02.
+/// Noah stops its Newton iteration at a 0.005 m3 m-3 change; here the root is
+/// bracketed and solved to 1e-12 so the curve is a smooth function of T.
+pub fn supercooled_liquid_koren99(
+    t: f64,
+    smc: f64,
+    p: &RetentionParams,
+    ck: f64,
+    blim: f64,
+) -> f64 {
+    let curve = FreezeCurve::Koren99 { ck, blim };
+    supercooled_liquid(curve, t, smc, p)
+}
+
+/// Supercooled liquid water (m3 m-3) at temperature `t` (K) for total water
+/// `smc`, Niu and Yang (2006) eq. 3: min(smc, porosity (L (T0 - T) / (g T
+/// psi_sat))^(-1/b)).
+pub fn supercooled_liquid_niu06(t: f64, smc: f64, p: &RetentionParams) -> f64 {
+    if t >= T_FREEZE {
+        return smc;
+    }
+    let smp = L_FUSION * (T_FREEZE - t) / (GRAVITY * t * p.psi_sat);
+    (p.porosity * smp.powf(-1.0 / p.b))
+        .min(smc)
+        .max(min_liquid(FreezeCurve::NiuYang06, smc, p))
+}
+
+/// Liquid water (m3 m-3) at temperature `t` (K) for total water `smc` under
+/// any [`FreezeCurve`]. At or above the curve's onset temperature all water is
+/// liquid; free water is all liquid at and above T0 and all ice below.
+pub fn supercooled_liquid(curve: FreezeCurve, t: f64, smc: f64, p: &RetentionParams) -> f64 {
+    if smc <= 0.0 {
+        return 0.0;
+    }
+    match curve {
+        FreezeCurve::FreeWater => {
+            if t >= T_FREEZE {
+                smc
+            } else {
+                0.0
+            }
+        }
+        FreezeCurve::NiuYang06 => supercooled_liquid_niu06(t, smc, p),
+        FreezeCurve::Koren99 { .. } => {
+            let lmin = min_liquid(curve, smc, p);
+            if lmin >= smc {
+                return smc;
+            }
+            if t >= temperature_at_liquid(curve, smc, smc, p) {
+                return smc;
+            }
+            if t <= temperature_at_liquid(curve, lmin, smc, p) {
+                return lmin;
+            }
+            // temperature_at_liquid is increasing in liq: bracketed Newton.
+            let (mut lo, mut hi) = (lmin, smc);
+            let mut x = 0.5 * (lo + hi);
+            for _ in 0..100 {
+                let g = temperature_at_liquid(curve, x, smc, p) - t;
+                if g > 0.0 {
+                    hi = x;
+                } else {
+                    lo = x;
+                }
+                let dg = dtemperature_dliquid(curve, x, smc, p);
+                let mut xn = if dg > 0.0 {
+                    x - g / dg
+                } else {
+                    0.5 * (lo + hi)
+                };
+                if !(xn > lo && xn < hi) {
+                    xn = 0.5 * (lo + hi);
+                }
+                if (xn - x).abs() < 1e-13 || hi - lo < 1e-13 {
+                    return xn;
+                }
+                x = xn;
+            }
+            x
+        }
+    }
+}
+
+/// Volumetric heat capacity (J m-3 K-1) of a soil layer, Noah's HCPCT:
+/// liquid `liq` * C_WATER + ice (smc - liq) * C_ICE + solids (1 - porosity)
+/// * `c_solid` + air (porosity - smc) * C_AIR.
+pub fn heat_capacity(smc: f64, liq: f64, porosity: f64, c_solid: f64) -> f64 {
+    liq * C_WATER
+        + (smc - liq) * C_ICE
+        + (1.0 - porosity) * c_solid
+        + (porosity - smc).max(0.0) * C_AIR
+}
+
+/// Volumetric enthalpy (J m-3) of a soil layer at temperature `t` (K) with
+/// total water `smc` of which `liq` is liquid, relative to the layer at T0
+/// with all its water liquid: H = C(liq) (T - T0) - rho_w L (smc - liq).
+/// Each constituent carries its own sensible heat, so H is a state function
+/// and its change is exactly the heat that entered the layer.
+pub fn enthalpy(t: f64, smc: f64, liq: f64, porosity: f64, c_solid: f64) -> f64 {
+    heat_capacity(smc, liq, porosity, c_solid) * (t - T_FREEZE) - L_VOL * (smc - liq)
+}
+
+/// The state of a layer recovered from its enthalpy.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PhaseState {
+    /// Temperature (K).
+    pub t: f64,
+    /// Liquid water (m3 m-3).
+    pub liq: f64,
+    /// dT/dH (K m3 J-1) at this state; 0 inside an isothermal phase change.
+    pub dt_dh: f64,
+}
+
+/// Invert [`enthalpy`] for a soil layer: the temperature and liquid water of
+/// a layer with enthalpy `h` (J m-3) and total water `smc` under `curve`.
+/// Exact on the flat parts; on the freezing branch the liquid water is found
+/// by a bracketed Newton iteration to 1e-13 m3 m-3.
+pub fn invert_enthalpy(
+    curve: FreezeCurve,
+    h: f64,
+    smc: f64,
+    p: &RetentionParams,
+    c_solid: f64,
+) -> PhaseState {
+    let c_unf = heat_capacity(smc, smc, p.porosity, c_solid);
+    if h >= 0.0 || smc <= 0.0 {
+        return PhaseState {
+            t: T_FREEZE + h / c_unf,
+            liq: smc,
+            dt_dh: 1.0 / c_unf,
+        };
+    }
+    let lmin = min_liquid(curve, smc, p);
+    // Onset of freezing: all water liquid down to T_on.
+    let t_on = temperature_at_liquid(curve, smc, smc, p);
+    let h_on = c_unf * (t_on - T_FREEZE);
+    if h >= h_on {
+        return PhaseState {
+            t: T_FREEZE + h / c_unf,
+            liq: smc,
+            dt_dh: 1.0 / c_unf,
+        };
+    }
+    // Fully frozen branch: liquid stays at lmin.
+    let t_min = temperature_at_liquid(curve, lmin, smc, p);
+    let c_min = heat_capacity(smc, lmin, p.porosity, c_solid);
+    let h_min = c_min * (t_min - T_FREEZE) - L_VOL * (smc - lmin);
+    if h <= h_min {
+        return PhaseState {
+            t: T_FREEZE + (h + L_VOL * (smc - lmin)) / c_min,
+            liq: lmin,
+            dt_dh: 1.0 / c_min,
+        };
+    }
+    if let FreezeCurve::FreeWater = curve {
+        return PhaseState {
+            t: T_FREEZE,
+            liq: smc + h / L_VOL,
+            dt_dh: 0.0,
+        };
+    }
+    // Phase-change branch: solve H(liq) = h for liq in (lmin, smc); H increases with liq.
+    let hl = |liq: f64| -> (f64, f64, f64) {
+        let t = temperature_at_liquid(curve, liq, smc, p);
+        let dtdl = dtemperature_dliquid(curve, liq, smc, p);
+        let c = heat_capacity(smc, liq, p.porosity, c_solid);
+        let hv = c * (t - T_FREEZE) - L_VOL * (smc - liq);
+        let dhdl = (C_WATER - C_ICE) * (t - T_FREEZE) + c * dtdl + L_VOL;
+        (hv, dhdl, t)
+    };
+    let (mut lo, mut hi) = (lmin, smc);
+    // Start from linear interpolation in enthalpy.
+    let mut x = lmin + (smc - lmin) * (h - h_min) / (h_on - h_min);
+    let mut last = (0.0, 1.0, T_FREEZE);
+    for _ in 0..200 {
+        last = hl(x);
+        let g = last.0 - h;
+        if g > 0.0 {
+            hi = x;
+        } else {
+            lo = x;
+        }
+        let mut xn = if last.1 > 0.0 {
+            x - g / last.1
+        } else {
+            0.5 * (lo + hi)
+        };
+        if !(xn > lo && xn < hi) {
+            xn = 0.5 * (lo + hi);
+        }
+        let done = (xn - x).abs() < 1e-13 || hi - lo < 1e-13;
+        x = xn;
+        if done {
+            last = hl(x);
+            break;
+        }
+    }
+    let dtdl = dtemperature_dliquid(curve, x, smc, p);
+    PhaseState {
+        t: last.2,
+        liq: x,
+        dt_dh: if last.1 > 0.0 { dtdl / last.1 } else { 0.0 },
+    }
+}
+
+/// Which thermal-conductivity treatment a soil class gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SoilKind {
+    /// Mineral soil: Johansen / Peters-Lidard as in Noah TDFCND.
+    Mineral,
+    /// Gravel (Noah-Tibet STAS class 13).
+    Gravel,
+    /// Bedrock (Noah-Tibet STAS class 14).
+    Bedrock,
+}
+
+/// The thermal-conductivity scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConductivityScheme {
+    /// Johansen (1975) as modified by Peters-Lidard et al. (1998, J. Atmos.
+    /// Sci. 55, 1209), Noah 3.4.1 TDFCND, for every class.
+    PetersLidard,
+    /// Noah-Tibet: Peters-Lidard for mineral soils, with the coarse-material
+    /// dry conductivity and Kersten relations of Cote and Konrad (2005, Can.
+    /// Geotech. J. 42, 443) for gravel and bedrock, as used on the Qinghai-Tibet
+    /// Plateau by Chen et al. (2012), Wu et al. (2018) and the Noah-Tibet code.
+    NoahTibet,
+}
+
+impl ConductivityScheme {
+    /// Parse the option name used in model files.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "peters_lidard" => Some(Self::PetersLidard),
+            "noah_tibet" => Some(Self::NoahTibet),
+            _ => None,
+        }
+    }
+}
+
+/// Coefficients of the Noah-Tibet gravel and bedrock conductivity scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoarseConductivity {
+    /// Gravel dry conductivity k_dry = a * 10^(-b * porosity): a (W m-1 K-1). Default 1.70.
+    pub gravel_kdry_a: f64,
+    /// Gravel dry conductivity exponent b (-). Default 1.80.
+    pub gravel_kdry_b: f64,
+    /// Gravel Kersten coefficient kappa for frozen soil, Ke = kappa Sr / (1 + (kappa - 1) Sr). Default 1.7.
+    pub gravel_kappa_frozen: f64,
+    /// Gravel Kersten coefficient kappa for unfrozen soil. Default 4.6.
+    pub gravel_kappa_unfrozen: f64,
+    /// Bedrock dry conductivity k_dry = a * porosity^(-b): a (W m-1 K-1). Default 0.039.
+    pub bedrock_kdry_a: f64,
+    /// Bedrock dry conductivity exponent b (-). Default 2.2.
+    pub bedrock_kdry_b: f64,
+}
+
+impl Default for CoarseConductivity {
+    fn default() -> Self {
+        Self {
+            gravel_kdry_a: 1.70,
+            gravel_kdry_b: 1.80,
+            gravel_kappa_frozen: 1.7,
+            gravel_kappa_unfrozen: 4.6,
+            bedrock_kdry_a: 0.039,
+            bedrock_kdry_b: 2.2,
+        }
+    }
+}
+
+/// Saturated conductivity (W m-1 K-1) of Johansen (1975): the geometric mean
+/// of solids (quartz fraction `quartz` at 7.7, others at 2.0), ice and water,
+/// Peters-Lidard et al. (1998) eq. as in Noah TDFCND.
+pub fn saturated_conductivity(porosity: f64, quartz: f64, liq_fraction: f64) -> f64 {
+    let ks = K_QUARTZ.powf(quartz) * K_OTHER.powf(1.0 - quartz);
+    let xu = liq_fraction * porosity;
+    ks.powf(1.0 - porosity) * K_ICE.powf(porosity - xu) * K_WATER.powf(xu)
+}
+
+/// Dry conductivity (W m-1 K-1) of mineral soil from its dry density
+/// gamma_d = 2700 (1 - porosity) kg m-3: (0.135 gamma_d + 64.7) / (2700 -
+/// 0.947 gamma_d), Johansen (1975) / Peters-Lidard et al. (1998).
+pub fn dry_conductivity_mineral(porosity: f64) -> f64 {
+    let gammd = (1.0 - porosity) * 2700.0;
+    (0.135 * gammd + 64.7) / (2700.0 - 0.947 * gammd)
+}
+
+/// Soil thermal conductivity (W m-1 K-1), Johansen / Peters-Lidard, Noah
+/// TDFCND: k = Ke (k_sat - k_dry) + k_dry with Kersten number Ke = Sr when
+/// frozen (liq + 0.0005 < smc), log10(Sr) + 1 when unfrozen with Sr > 0.1,
+/// else 0. Under [`ConductivityScheme::NoahTibet`], gravel and bedrock use the
+/// Cote and Konrad (2005) dry conductivities and (gravel) Kersten relation of
+/// [`CoarseConductivity`].
+#[allow(clippy::too_many_arguments)]
+pub fn thermal_conductivity(
+    scheme: ConductivityScheme,
+    kind: SoilKind,
+    coarse: &CoarseConductivity,
+    smc: f64,
+    liq: f64,
+    porosity: f64,
+    quartz: f64,
+) -> f64 {
+    let sr = (smc / porosity).clamp(0.0, 1.0);
+    let xunfroz = if smc > 0.0 {
+        (liq / smc).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    let ksat = saturated_conductivity(porosity, quartz, xunfroz);
+    let frozen = liq + 0.0005 < smc;
+    let kind = match scheme {
+        ConductivityScheme::PetersLidard => SoilKind::Mineral,
+        ConductivityScheme::NoahTibet => kind,
+    };
+    let (kdry, ke) = match kind {
+        SoilKind::Mineral | SoilKind::Bedrock => {
+            let kdry = if kind == SoilKind::Bedrock {
+                coarse.bedrock_kdry_a * porosity.powf(-coarse.bedrock_kdry_b)
+            } else {
+                dry_conductivity_mineral(porosity)
+            };
+            let ke = if frozen {
+                sr
+            } else if sr > 0.1 {
+                sr.log10() + 1.0
+            } else {
+                0.0
+            };
+            (kdry, ke)
+        }
+        SoilKind::Gravel => {
+            let kdry = coarse.gravel_kdry_a * 10f64.powf(-coarse.gravel_kdry_b * porosity);
+            let kappa = if frozen {
+                coarse.gravel_kappa_frozen
+            } else {
+                coarse.gravel_kappa_unfrozen
+            };
+            (kdry, kappa * sr / (1.0 + (kappa - 1.0) * sr))
+        }
+    };
+    ke * (ksat - kdry) + kdry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// STAS class 7 (loam) from the Noah-Tibet SOILPARM.TBL.
+    fn loam() -> RetentionParams {
+        RetentionParams {
+            porosity: 0.439,
+            b: 5.25,
+            psi_sat: 0.355,
+        }
+    }
+
+    /// Koren 1999 curve: the returned liquid water satisfies eq. 17 with the
+    /// Noah constants, checked by evaluating the equation's two sides.
+    #[test]
+    fn koren99_satisfies_its_equation_for_loam() {
+        let p = loam();
+        let smc = 0.35;
+        for &t in &[272.0, 270.0, 265.0, 258.0] {
+            let liq = supercooled_liquid_koren99(t, smc, &p, 8.0, 5.5);
+            let swl = smc - liq;
+            assert!(liq > 0.02 && liq < smc, "T {t}: liq {liq}");
+            let lhs =
+                (p.psi_sat * 9.81 / 3.335e5 * (1.0 + 8.0 * swl).powi(2) * (0.439 / liq).powf(5.25))
+                    .ln();
+            let rhs = ((273.15 - t) / t).ln();
+            assert!((lhs - rhs).abs() < 1e-9, "T {t}: {lhs} vs {rhs}");
+        }
+        // Monotone: colder, less liquid.
+        let a = supercooled_liquid_koren99(270.0, smc, &p, 8.0, 5.5);
+        let b = supercooled_liquid_koren99(265.0, smc, &p, 8.0, 5.5);
+        assert!(b < a);
+        // Above the depressed freezing point everything is liquid.
+        assert_eq!(supercooled_liquid_koren99(273.149, smc, &p, 8.0, 5.5), smc);
+    }
+
+    /// With CK = 0 the Koren curve reduces to the closed form (Flerchinger and
+    /// Saxton 1989): liq = porosity ((L (T0 - T)) / (g psi_sat T))^(-1/bx).
+    #[test]
+    fn koren99_with_ck_zero_matches_closed_form() {
+        let p = loam();
+        let t: f64 = 268.15;
+        let closed = 0.439 * (3.335e5 * (273.15 - t) / (9.81 * 0.355 * t)).powf(-1.0 / 5.25);
+        let liq = supercooled_liquid_koren99(t, 0.40, &p, 0.0, 5.5);
+        assert!((liq - closed).abs() < 1e-10, "{liq} vs {closed}");
+        // Hand value: 0.439 * (3.335e5 * 5 / (9.81 * 0.355 * 268.15))^(-1/5.25)
+        assert!((closed - 0.105457).abs() < 1e-5, "closed {closed}");
+    }
+
+    /// Niu and Yang 2006 against the closed form for STAS clay (class 1).
+    #[test]
+    fn niu06_matches_closed_form_for_clay() {
+        let p = RetentionParams {
+            porosity: 0.468,
+            b: 11.55,
+            psi_sat: 0.468,
+        };
+        let t: f64 = 263.15;
+        let expect = 0.468 * (3.335e5 * 10.0 / (9.81 * t * 0.468)).powf(-1.0 / 11.55);
+        let liq = supercooled_liquid_niu06(t, 0.45, &p);
+        assert!((liq - expect).abs() < 1e-12);
+        assert!((expect - 0.235682).abs() < 1e-5, "expect {expect}");
+        // Wet soil barely below 0 C keeps its water.
+        assert_eq!(supercooled_liquid_niu06(273.14, 0.2, &p), 0.2);
+    }
+
+    /// Enthalpy inversion recovers temperature and liquid water for every curve.
+    #[test]
+    fn enthalpy_round_trip() {
+        let p = loam();
+        for curve in [
+            FreezeCurve::NOAH_KOREN99,
+            FreezeCurve::NiuYang06,
+            FreezeCurve::FreeWater,
+        ] {
+            for &t in &[280.0, 273.15, 273.1, 272.0, 268.0, 250.0] {
+                let smc = 0.3;
+                let liq = supercooled_liquid(curve, t, smc, &p);
+                let h = enthalpy(t, smc, liq, p.porosity, 2.0e6);
+                let s = invert_enthalpy(curve, h, smc, &p, 2.0e6);
+                if curve != FreezeCurve::FreeWater || t != 273.15 {
+                    assert!((s.t - t).abs() < 1e-8, "{curve:?} T {t}: {}", s.t);
+                    assert!(
+                        (s.liq - liq).abs() < 1e-9,
+                        "{curve:?} T {t}: {} vs {liq}",
+                        s.liq
+                    );
+                }
+                let h2 = enthalpy(s.t, smc, s.liq, p.porosity, 2.0e6);
+                assert!((h2 - h).abs() < 1e-3, "{curve:?} T {t}: {h2} vs {h}");
+            }
+        }
+        // Free water in the middle of melting: isothermal at 0 C.
+        let s = invert_enthalpy(FreezeCurve::FreeWater, -0.5 * L_VOL * 0.3, 0.3, &p, 2.0e6);
+        assert_eq!(s.t, T_FREEZE);
+        assert!((s.liq - 0.15).abs() < 1e-12);
+    }
+
+    /// Peters-Lidard conductivity for STAS loam (class 7) against hand values.
+    #[test]
+    fn peters_lidard_conductivity_for_loam() {
+        let c = CoarseConductivity::default();
+        // Unfrozen, smc 0.3: Sr = 0.3/0.439, Ke = log10(Sr) + 1.
+        let k = thermal_conductivity(
+            ConductivityScheme::PetersLidard,
+            SoilKind::Mineral,
+            &c,
+            0.3,
+            0.3,
+            0.439,
+            0.40,
+        );
+        let ks: f64 = 7.7f64.powf(0.4) * 2.0f64.powf(0.6);
+        let ksat = ks.powf(0.561) * 0.57f64.powf(0.439);
+        let gd = 0.561 * 2700.0;
+        let kdry = (0.135 * gd + 64.7) / (2700.0 - 0.947 * gd);
+        let ke = (0.3f64 / 0.439).log10() + 1.0;
+        let expect = ke * (ksat - kdry) + kdry;
+        assert!((k - expect).abs() < 1e-12);
+        assert!((expect - 1.337112).abs() < 1e-5, "expect {expect}");
+        // Fully frozen (liquid 0.02): Ke = Sr and ice raises k_sat.
+        let kf = thermal_conductivity(
+            ConductivityScheme::PetersLidard,
+            SoilKind::Mineral,
+            &c,
+            0.3,
+            0.02,
+            0.439,
+            0.40,
+        );
+        let ksat_f = ks.powf(0.561)
+            * 2.2f64.powf(0.439 - 0.02 / 0.3 * 0.439)
+            * 0.57f64.powf(0.02 / 0.3 * 0.439);
+        let expect_f = 0.3 / 0.439 * (ksat_f - kdry) + kdry;
+        assert!((kf - expect_f).abs() < 1e-12);
+        assert!(kf > k);
+    }
+
+    /// Noah-Tibet gravel (class 13) and bedrock (class 14) conductivities.
+    #[test]
+    fn noah_tibet_gravel_and_bedrock_conductivity() {
+        let c = CoarseConductivity::default();
+        let s = ConductivityScheme::NoahTibet;
+        // Gravel: porosity 0.262, quartz 0.94, unfrozen smc 0.2.
+        let k = thermal_conductivity(s, SoilKind::Gravel, &c, 0.2, 0.2, 0.262, 0.94);
+        let ksat = (7.7f64.powf(0.94) * 2.0f64.powf(0.06)).powf(0.738) * 0.57f64.powf(0.262);
+        let kdry = 1.70 * 10f64.powf(-1.80 * 0.262);
+        let sr = 0.2 / 0.262;
+        let ke = 4.6 * sr / (1.0 + 3.6 * sr);
+        assert!((k - (ke * (ksat - kdry) + kdry)).abs() < 1e-12);
+        // Dry gravel keeps its dry conductivity, well above a mineral soil's.
+        let kd = thermal_conductivity(s, SoilKind::Gravel, &c, 0.0, 0.0, 0.262, 0.94);
+        assert!((kd - kdry).abs() < 1e-12 && kd > 0.5);
+        // Bedrock: porosity 0.2: k_dry = 0.039 * 0.2^-2.2.
+        let kb = thermal_conductivity(s, SoilKind::Bedrock, &c, 0.0, 0.0, 0.2, 0.07);
+        assert!((kb - 0.039 * 0.2f64.powf(-2.2)).abs() < 1e-12);
+        assert!((kb - 1.345236).abs() < 1e-5, "kb {kb}");
+        // The plain scheme ignores the class.
+        let kp = thermal_conductivity(
+            ConductivityScheme::PetersLidard,
+            SoilKind::Bedrock,
+            &c,
+            0.0,
+            0.0,
+            0.2,
+            0.07,
+        );
+        assert!((kp - dry_conductivity_mineral(0.2)).abs() < 1e-12);
+    }
+}
