@@ -1,1 +1,5 @@
 //! Pure process functions of the column model: no state, no I/O. Each documents its units and the literature it follows.
+
+pub mod canopy;
+pub mod hydrology;
+pub mod snow;
