@@ -1,5 +1,8 @@
 //! Pure process functions of the column model: no state, no I/O. Each documents its units and the literature it follows.
 
+pub mod canopy;
+pub mod hydrology;
+pub mod snow;
 pub mod surface;
 pub mod thermal;
 pub mod tridiag;
