@@ -17,7 +17,8 @@
 //! Finally every layer's enthalpy is set from the converged fluxes, so the
 //! column's enthalpy change equals the boundary fluxes times dt to round-off
 //! whatever the iteration tolerance. Interface conductances are the harmonic
-//! means of the two half layers (series resistances).
+//! means of the two half layers (series resistances); conductivities are
+//! those of the state at the start of the step, as in Noah's HRT.
 
 use crate::physics::thermal::{
     self, CoarseConductivity, ConductivityScheme, FreezeCurve, PhaseState, RetentionParams,
@@ -109,6 +110,8 @@ pub struct HeatWork {
     x: Vec<f64>,
     w: Vec<f64>,
     h_old: Vec<f64>,
+    h_prev: Vec<f64>,
+    t_prev: Vec<f64>,
     t: Vec<f64>,
     slope: Vec<f64>,
     kface: Vec<f64>,
@@ -125,6 +128,8 @@ impl HeatWork {
             &mut self.x,
             &mut self.w,
             &mut self.h_old,
+            &mut self.h_prev,
+            &mut self.t_prev,
             &mut self.t,
             &mut self.slope,
             &mut self.flux,
@@ -191,10 +196,26 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
     let mut report = HeatStepReport::default();
     let mut top_flux = 0.0;
     let mut top_dflux = 0.0;
+    let mut top_dmax = 0.0f64;
     let mut bot_flux = 0.0;
     let mut bot_k;
+    // Conductivities from the state at the start of the step (lagged, as in
+    // Noah): the implicit system then has fixed coefficients and a monotone
+    // T(H), so the iteration below has a unique solution to converge to.
+    for i in 0..n {
+        let s = medium.state(i, h[i]);
+        work.kface[i] = medium.conductivity(i, &s);
+    }
+    let k_top_half = 2.0 * work.kface[0] / dz[0];
+    let k_bottom_layer = work.kface[n - 1];
+    let mut kprev = work.kface[0];
+    for i in 1..n {
+        let kcur = work.kface[i];
+        work.kface[i] = 1.0 / (0.5 * dz[i - 1] / kprev + 0.5 * dz[i] / kcur);
+        kprev = kcur;
+    }
     for iter in 0..=opts.max_iter {
-        // States, conductivities and fluxes at the current iterate.
+        // States at the current iterate.
         for i in 0..n {
             let s = medium.state(i, h[i]);
             if !s.t.is_finite() {
@@ -206,17 +227,6 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
             states[i] = s;
             work.t[i] = s.t;
             work.slope[i] = s.dt_dh;
-            work.kface[i] = medium.conductivity(i, &s);
-        }
-        // kface[i] temporarily holds layer conductivity; turn into face conductances.
-        let k_top_half = 2.0 * work.kface[0] / dz[0];
-        let k_bottom_layer = work.kface[n - 1];
-        let mut kprev = work.kface[0];
-        for i in 1..n {
-            let kcur = work.kface[i];
-            let kf = 1.0 / (0.5 * dz[i - 1] / kprev + 0.5 * dz[i] / kcur);
-            kprev = kcur;
-            work.kface[i] = kf;
         }
         let (ft, dft) = top.flux(work.t[0], k_top_half);
         top_flux = ft;
@@ -260,16 +270,33 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
             break;
         }
         // Jacobian in H of the residual (negated), linearising T(H).
+        // After the Newton phase, use the secant slope between the last two
+        // iterates (bounded by the largest possible slope): this ends the
+        // two-cycles Newton can fall into across the kinks of T(H).
         let chord = iter >= opts.newton_iter;
         for i in 0..n {
             if chord {
-                work.slope[i] = medium.max_dt_dh(i);
+                let dh = h[i] - work.h_prev[i];
+                let smax = medium.max_dt_dh(i);
+                work.slope[i] = if dh.abs() > 1e-9 * (1.0 + h[i].abs()) {
+                    ((work.t[i] - work.t_prev[i]) / dh).clamp(0.0, smax)
+                } else {
+                    work.slope[i].clamp(0.0, smax)
+                };
             }
+            work.h_prev[i] = h[i];
+            work.t_prev[i] = work.t[i];
+        }
+        if chord {
+            // Largest conductance the boundary has shown: a monotone (damped) linearisation.
+            top_dmax = top_dmax.max(-top_dflux);
+        } else {
+            top_dmax = -top_dflux;
         }
         for i in 0..n {
             let mut diag = dz[i] / dt;
             if i == 0 {
-                diag += -top_dflux * work.slope[0];
+                diag += top_dmax * work.slope[0];
             } else {
                 diag += work.kface[i] * work.slope[i];
                 work.a[i] = -work.kface[i] * work.slope[i - 1];
@@ -300,7 +327,6 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
         h[i] = work.h_old[i] + dt * (work.flux[i] - out) / dz[i];
         states[i] = medium.state(i, h[i]);
     }
-    let _ = top_dflux;
     report.top_flux = top_flux;
     report.bottom_flux = bot_flux;
     Ok(report)

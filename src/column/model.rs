@@ -1,0 +1,941 @@
+//! The column model: derived parameters, prognostic state, fluxes and one time step.
+
+use chrono::{Datelike, NaiveDateTime};
+
+use super::config::{ColumnConfig, LowerBoundary};
+use super::heat::{
+    heat_step, BottomBoundary, HeatSolverOptions, HeatWork, SoilLayerThermal, SoilMedium,
+    ThermalMedium, TopBoundary,
+};
+use crate::forcing::ForcingStep;
+use crate::physics::canopy::{self, CanopyParams, CanopyWeather, TranspirationInput};
+use crate::physics::hydrology::{
+    self, RichardsConfig, RichardsInput, RichardsWork, SoilHydraulics,
+};
+use crate::physics::snow;
+use crate::physics::surface::{self, Exchange, SurfaceForcing, L_SUBLIM, L_VAPOR};
+use crate::physics::thermal::{self, PhaseState, RetentionParams, C_WATER, T_FREEZE};
+use crate::{Error, Result};
+
+/// Prognostic state of a column. Per-layer vectors are top down.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnState {
+    /// Volumetric enthalpy of each layer (J m-3), relative to the layer at
+    /// 273.15 K with all water liquid; the conserved heat variable.
+    pub enthalpy: Vec<f64>,
+    /// Layer temperature (K), diagnosed from the enthalpy.
+    pub t_soil: Vec<f64>,
+    /// Total (liquid + ice) soil water (m3 m-3), Noah SMC.
+    pub smc: Vec<f64>,
+    /// Liquid soil water (m3 m-3), Noah SH2O, diagnosed from the enthalpy.
+    pub sh2o: Vec<f64>,
+    /// Skin (surface) temperature (K), Noah T1.
+    pub t_skin: f64,
+    /// Snow water equivalent (kg m-2).
+    pub swe: f64,
+    /// Snow depth (m).
+    pub snow_depth: f64,
+    /// Snow density (kg m-3).
+    pub snow_density: f64,
+    /// Time since the last snowfall (s), for albedo ageing.
+    pub snow_age: f64,
+    /// Canopy intercepted water (kg m-2), Noah CMC.
+    pub canopy_water: f64,
+    /// Ground heat flux of the last step (W m-2, positive into the ground), Noah SSOIL.
+    pub ground_flux: f64,
+}
+
+impl ColumnState {
+    /// Layer temperatures in degrees Celsius.
+    pub fn t_soil_celsius(&self) -> Vec<f64> {
+        self.t_soil.iter().map(|t| t - T_FREEZE).collect()
+    }
+    /// Ice content per layer (m3 m-3).
+    pub fn ice(&self) -> Vec<f64> {
+        self.smc
+            .iter()
+            .zip(&self.sh2o)
+            .map(|(s, l)| (s - l).max(0.0))
+            .collect()
+    }
+}
+
+/// How the initial state is set.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InitialCondition {
+    /// Given per-layer temperature (K) and total water (m3 m-3), e.g. from a
+    /// Noah namelist; liquid and ice follow from the freeze curve.
+    Profile {
+        /// Layer temperatures (K).
+        t_soil: Vec<f64>,
+        /// Total water (m3 m-3).
+        smc: Vec<f64>,
+        /// Skin temperature (K).
+        t_skin: f64,
+        /// Snow water equivalent (kg m-2).
+        swe: f64,
+        /// Snow depth (m).
+        snow_depth: f64,
+        /// Canopy water (kg m-2).
+        canopy_water: f64,
+    },
+    /// The equilibrium estimate: a surface mean annual temperature `t_surface`
+    /// (K) extended downward along the steady geotherm of the lower boundary
+    /// (TBOT at ZBOT, or the geothermal flux) through the layers' frozen
+    /// conductivities; water at `saturation` of porosity; ice where below 0 C.
+    Equilibrium {
+        /// Mean annual ground-surface temperature (K).
+        t_surface: f64,
+        /// Water content as a fraction of porosity (-).
+        saturation: f64,
+    },
+}
+
+/// Fluxes and diagnostics of one step (means over the step).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepFluxes {
+    /// Net shortwave radiation (W m-2, down).
+    pub sw_net: f64,
+    /// Net longwave radiation (W m-2, down).
+    pub lw_net: f64,
+    /// Sensible heat flux (W m-2, up).
+    pub sensible: f64,
+    /// Latent heat flux (W m-2, up).
+    pub latent: f64,
+    /// Ground heat flux into the soil column (W m-2, down).
+    pub ground: f64,
+    /// Energy used to melt snow (W m-2).
+    pub melt_heat: f64,
+    /// Heat leaving the column base (W m-2, down).
+    pub bottom_heat: f64,
+    /// Enthalpy carried into the column by soil water exchanges (W m-2).
+    pub water_heat: f64,
+    /// Skin temperature at the end of the step (K).
+    pub t_skin: f64,
+    /// Surface albedo (-).
+    pub albedo: f64,
+    /// Snow cover fraction (-).
+    pub snow_cover: f64,
+    /// Exchange conductance for heat CH * U (m s-1).
+    pub ch: f64,
+    /// Potential evaporation (kg m-2 s-1).
+    pub potential_evap: f64,
+    /// Direct soil evaporation (kg m-2 s-1).
+    pub soil_evap: f64,
+    /// Canopy evaporation (kg m-2 s-1).
+    pub canopy_evap: f64,
+    /// Transpiration (kg m-2 s-1).
+    pub transpiration: f64,
+    /// Snow sublimation, negative for deposition (kg m-2 s-1).
+    pub sublimation: f64,
+    /// Dew reaching the surface (kg m-2 s-1).
+    pub dew: f64,
+    /// Rainfall (kg m-2 s-1).
+    pub rain: f64,
+    /// Snowfall, including freezing rain (kg m-2 s-1).
+    pub snowfall: f64,
+    /// Snowmelt (kg m-2 s-1).
+    pub snowmelt: f64,
+    /// Surface runoff (kg m-2 s-1).
+    pub surface_runoff: f64,
+    /// Drainage and excess water leaving the column base (kg m-2 s-1).
+    pub drainage: f64,
+    /// Water created to keep the lowest layer at its minimum (kg m-2 s-1; normally 0).
+    pub water_source: f64,
+    /// Soil enthalpy change minus boundary heat fluxes (W m-2): the heat imbalance.
+    pub energy_residual: f64,
+    /// Water storage change minus boundary water fluxes (kg m-2): the water imbalance.
+    pub water_residual: f64,
+    /// Surface energy balance residual: Rn - H - LE - G - melt (W m-2).
+    pub surface_residual: f64,
+    /// Iterations of the heat solver.
+    pub heat_iterations: usize,
+}
+
+/// A configured column: parameters and options, immutable during runs, `Send + Sync`.
+#[derive(Clone, Debug)]
+pub struct ColumnModel {
+    cfg: ColumnConfig,
+    dz: Vec<f64>,
+    mid: Vec<f64>,
+    thermal: Vec<SoilLayerThermal>,
+    hydraulics: Vec<SoilHydraulics>,
+    richards: RichardsConfig,
+    root_fraction: Vec<f64>,
+    wilting: Vec<f64>,
+    reference: Vec<f64>,
+}
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ColumnModel>();
+    assert_send_sync::<ColumnState>();
+    assert_send_sync::<StepFluxes>();
+    assert_send_sync::<ColumnConfig>();
+};
+
+/// Skin energy balance as the heat solver's top boundary: for a top-layer
+/// temperature it finds the skin temperature that balances the surface
+/// energy budget (latent heat fixed for the step, as in Noah) against the
+/// conduction through snow and half the top layer, capping the skin at 0 C
+/// over snow and sending the surplus to melt.
+struct SkinBoundary {
+    f: SurfaceForcing,
+    le: f64,
+    veg_factor: f64,
+    dz_half: f64,
+    snow_k: f64,
+    snow_depth: f64,
+    cover: f64,
+    snow: bool,
+    melt_cap: f64,
+    t_skin: f64,
+    melt: f64,
+    conductance: f64,
+    k_half: f64,
+}
+
+impl SkinBoundary {
+    fn conductance(&self, k_half: f64) -> f64 {
+        let soil_k = k_half * self.dz_half * self.veg_factor;
+        let k = snow::snow_soil_conductivity(
+            soil_k,
+            self.snow_k,
+            self.snow_depth,
+            self.dz_half,
+            self.cover,
+        );
+        k / (self.snow_depth + self.dz_half)
+    }
+}
+
+impl TopBoundary for SkinBoundary {
+    fn flux(&mut self, t0: f64, k_half: f64) -> (f64, f64) {
+        let kc = self.conductance(k_half);
+        self.conductance = kc;
+        self.k_half = k_half;
+        // Newton on F(Ts) - kc (Ts - t0) = 0 (F concave decreasing: converges from any start).
+        let mut ts = self.t_skin;
+        let mut s = 1.0;
+        for _ in 0..50 {
+            let (fa, dfa, _) = surface::skin_balance(&self.f, ts, self.le);
+            let g = fa - kc * (ts - t0);
+            s = -dfa;
+            let step = g / (s + kc);
+            ts += step.clamp(-30.0, 30.0);
+            if step.abs() < 1e-10 {
+                break;
+            }
+        }
+        self.melt = 0.0;
+        if self.snow && ts > T_FREEZE {
+            let (fa, _, _) = surface::skin_balance(&self.f, T_FREEZE, self.le);
+            let surplus = (fa - kc * (T_FREEZE - t0)).max(0.0);
+            if surplus <= self.melt_cap {
+                // The skin stays at 0 C and the surplus melts snow.
+                self.t_skin = T_FREEZE;
+                self.melt = surplus;
+                return (kc * (T_FREEZE - t0), -kc);
+            }
+            // The pack melts out within the step: the rest warms the surface.
+            self.melt = self.melt_cap;
+            for _ in 0..50 {
+                let (fa, dfa, _) = surface::skin_balance(&self.f, ts, self.le);
+                let g = fa - self.melt_cap - kc * (ts - t0);
+                s = -dfa;
+                let step = g / (s + kc);
+                ts += step.clamp(-30.0, 30.0);
+                if step.abs() < 1e-10 {
+                    break;
+                }
+            }
+        }
+        self.t_skin = ts;
+        (kc * (ts - t0), -kc * s / (kc + s))
+    }
+}
+
+/// Mid-month interpolation of monthly values (Noah's MONTH_D).
+fn monthly_value(v: &[f64; 12], t: NaiveDateTime) -> f64 {
+    let day = t.ordinal0() as f64 + 0.5;
+    let pos = day / 365.25 * 12.0 - 0.5; // 0 at mid-January
+    let i0 = pos.floor();
+    let w = pos - i0;
+    let a = v[(i0 as i64).rem_euclid(12) as usize];
+    let b = v[((i0 as i64) + 1).rem_euclid(12) as usize];
+    a + w * (b - a)
+}
+
+impl ColumnModel {
+    /// Validate the configuration and derive per-layer parameters.
+    pub fn new(cfg: ColumnConfig) -> Result<Self> {
+        cfg.validate()?;
+        let n = cfg.thickness.len();
+        let dz = cfg.thickness.clone();
+        let mut mid = Vec::with_capacity(n);
+        let mut top = 0.0;
+        for d in &dz {
+            mid.push(top + 0.5 * d);
+            top += d;
+        }
+        let thermal_layers = cfg
+            .soil
+            .iter()
+            .map(|s| SoilLayerThermal {
+                retention: RetentionParams {
+                    porosity: s.maxsmc,
+                    b: s.bb,
+                    psi_sat: s.satpsi,
+                },
+                quartz: s.qtz,
+                c_solid: cfg.general.csoil,
+                kind: s.kind,
+            })
+            .collect();
+        let hydraulics: Vec<SoilHydraulics> = cfg
+            .soil
+            .iter()
+            .map(|s| SoilHydraulics {
+                porosity: s.maxsmc,
+                b: s.bb,
+                psi_sat: s.satpsi,
+                k_sat: s.satdk,
+                dw_sat: s.satdw,
+                wilting: s.wltsmc,
+                reference: s.refsmc,
+                dry: s.drysmc,
+            })
+            .collect();
+        for (i, h) in hydraulics.iter().enumerate() {
+            h.validate(&format!("layer {} ({})", i + 1, cfg.soil[i].name))?;
+        }
+        let richards = RichardsConfig {
+            drainage_slope: cfg.general.slope[cfg.slope_class - 1],
+            refkdt: cfg.general.refkdt,
+            refdk: cfg.general.refdk,
+            frzk: cfg.general.frzk,
+            ice_impedance: cfg.options.ice_impedance,
+            min_water: 0.02,
+        };
+        let root_fraction = canopy::root_distribution(&dz, cfg.veg.nroot)?;
+        let wilting = cfg.soil.iter().map(|s| s.wltsmc).collect();
+        let reference = cfg.soil.iter().map(|s| s.refsmc).collect();
+        Ok(Self {
+            cfg,
+            dz,
+            mid,
+            thermal: thermal_layers,
+            hydraulics,
+            richards,
+            root_fraction,
+            wilting,
+            reference,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ColumnConfig {
+        &self.cfg
+    }
+
+    /// Layer thicknesses (m).
+    pub fn thickness(&self) -> &[f64] {
+        &self.dz
+    }
+
+    /// Depth of each layer midpoint (m, positive down).
+    pub fn layer_midpoints(&self) -> Vec<f64> {
+        self.mid.clone()
+    }
+
+    fn medium<'a>(&'a self, smc: &'a [f64]) -> SoilMedium<'a> {
+        SoilMedium {
+            layers: &self.thermal,
+            smc,
+            curve: self.cfg.options.freeze_curve,
+            scheme: self.cfg.options.conductivity,
+            coarse: self.cfg.coarse,
+        }
+    }
+
+    /// Check that an initial condition fits the column (layer counts, ranges).
+    pub fn check_initial(&self, init: &InitialCondition) -> Result<()> {
+        let n = self.dz.len();
+        match init {
+            InitialCondition::Profile {
+                t_soil,
+                smc,
+                t_skin,
+                swe,
+                snow_depth,
+                canopy_water,
+            } => {
+                if t_soil.len() != n || smc.len() != n {
+                    return Err(Error::Parameter {
+                        name: "initial profile".into(),
+                        message: format!(
+                            "{} temperatures and {} water contents for {n} layers",
+                            t_soil.len(),
+                            smc.len()
+                        ),
+                    });
+                }
+                for (i, (&t, &w)) in t_soil.iter().zip(smc).enumerate() {
+                    if !(180.0..=340.0).contains(&t) || !(0.0..=1.0).contains(&w) {
+                        return Err(Error::Parameter {
+                            name: format!("initial profile layer {}", i + 1),
+                            message: format!("temperature {t} K or water {w} m3 m-3 out of range"),
+                        });
+                    }
+                }
+                if !(180.0..=340.0).contains(t_skin)
+                    || !(*swe >= 0.0)
+                    || !(*snow_depth >= 0.0)
+                    || !(*canopy_water >= 0.0)
+                {
+                    return Err(Error::Parameter {
+                        name: "initial surface".into(),
+                        message: format!("t_skin {t_skin} K, swe {swe}, snow depth {snow_depth}, canopy {canopy_water} out of range"),
+                    });
+                }
+            }
+            InitialCondition::Equilibrium {
+                t_surface,
+                saturation,
+            } => {
+                if !(180.0..=340.0).contains(t_surface) || !(0.0..=1.0).contains(saturation) {
+                    return Err(Error::Parameter {
+                        name: "initial equilibrium".into(),
+                        message: format!("surface temperature {t_surface} K or saturation {saturation} out of range"),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The state for an initial condition. Water contents are clamped to
+    /// [0.02, porosity] of each layer; profiles shorter than the column repeat
+    /// their last value (use [`Self::check_initial`] to reject them instead).
+    pub fn initial_state(&self, init: &InitialCondition) -> ColumnState {
+        let n = self.dz.len();
+        let pick = |v: &[f64], i: usize, dflt: f64| v.get(i).or(v.last()).copied().unwrap_or(dflt);
+        let (t, smc, t_skin, swe, depth, cmc) = match init {
+            InitialCondition::Profile {
+                t_soil,
+                smc,
+                t_skin,
+                swe,
+                snow_depth,
+                canopy_water,
+            } => {
+                let t: Vec<f64> = (0..n).map(|i| pick(t_soil, i, 273.15)).collect();
+                let w: Vec<f64> = (0..n).map(|i| pick(smc, i, 0.2)).collect();
+                (t, w, *t_skin, *swe, *snow_depth, *canopy_water)
+            }
+            InitialCondition::Equilibrium {
+                t_surface,
+                saturation,
+            } => {
+                let w: Vec<f64> = self
+                    .thermal
+                    .iter()
+                    .map(|l| saturation * l.retention.porosity)
+                    .collect();
+                let t = self.geotherm(*t_surface, &w);
+                (t, w, *t_surface, 0.0, 0.0, 0.0)
+            }
+        };
+        let smc: Vec<f64> = smc
+            .iter()
+            .zip(&self.thermal)
+            .map(|(w, l)| w.clamp(0.02f64.min(l.retention.porosity), l.retention.porosity))
+            .collect();
+        let m = self.medium(&smc);
+        let enthalpy: Vec<f64> = (0..n).map(|i| m.enthalpy(i, t[i])).collect();
+        let states: Vec<PhaseState> = (0..n).map(|i| m.state(i, enthalpy[i])).collect();
+        let density = if depth > 0.0 && swe > 0.0 {
+            (swe / depth).clamp(50.0, 400.0)
+        } else {
+            100.0
+        };
+        ColumnState {
+            t_soil: states.iter().map(|s| s.t).collect(),
+            sh2o: states.iter().map(|s| s.liq).collect(),
+            enthalpy,
+            smc,
+            t_skin,
+            swe,
+            snow_depth: if swe > 0.0 { swe / density } else { 0.0 },
+            snow_density: density,
+            snow_age: 0.0,
+            canopy_water: cmc,
+            ground_flux: 0.0,
+        }
+    }
+
+    /// Steady temperature profile (K) below a surface at `t_surface` (K) for
+    /// water contents `smc`: the lower boundary's flux spread through the
+    /// layers' conductivities (evaluated frozen below 0 C, thawed above).
+    pub fn geotherm(&self, t_surface: f64, smc: &[f64]) -> Vec<f64> {
+        let n = self.dz.len();
+        let m = self.medium(smc);
+        let k: Vec<f64> = (0..n)
+            .map(|i| {
+                let h = m.enthalpy(i, t_surface);
+                m.conductivity(i, &m.state(i, h))
+            })
+            .collect();
+        // Thermal resistance from the surface to each midpoint and to the base.
+        let mut r_mid = Vec::with_capacity(n);
+        let mut r = 0.0;
+        for i in 0..n {
+            r_mid.push(r + 0.5 * self.dz[i] / k[i]);
+            r += self.dz[i] / k[i];
+        }
+        let q = match self.cfg.options.lower_boundary {
+            LowerBoundary::GeothermalFlux { flux } => flux,
+            LowerBoundary::FixedTemperature { tbot, zbot } => {
+                let total: f64 = self.dz.iter().sum();
+                let r_bot = r_mid[n - 1] + (zbot - self.mid[n - 1]) / k[n - 1];
+                let _ = total;
+                (tbot - t_surface) / r_bot
+            }
+        };
+        r_mid.iter().map(|rm| t_surface + q * rm).collect()
+    }
+
+    /// Total column enthalpy (J m-2).
+    pub fn column_enthalpy(&self, st: &ColumnState) -> f64 {
+        st.enthalpy.iter().zip(&self.dz).map(|(h, d)| h * d).sum()
+    }
+
+    /// Total water stored in soil, snow and canopy (kg m-2).
+    pub fn column_water(&self, st: &ColumnState) -> f64 {
+        st.smc.iter().zip(&self.dz).map(|(w, d)| w * d).sum::<f64>() * thermal::RHO_WATER
+            + st.swe
+            + st.canopy_water
+    }
+
+    /// Surface parameters of the season: (green fraction, LAI, albedo, emissivity, z0).
+    fn season(&self, t: NaiveDateTime) -> (f64, f64, f64, f64, f64) {
+        let c = &self.cfg;
+        let v = &c.veg;
+        let shdfac = match &c.monthly.green_fraction {
+            Some(m) => monthly_value(m, t),
+            None => v.shdfac,
+        };
+        let f = if c.green_max > c.green_min {
+            ((shdfac - c.green_min) / (c.green_max - c.green_min)).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let emis = (1.0 - f) * v.emissmin + f * v.emissmax;
+        let mut alb = (1.0 - f) * v.albedomax + f * v.albedomin;
+        let z0 = (1.0 - f) * v.z0min + f * v.z0max;
+        let lai = (1.0 - f) * v.laimin + f * v.laimax;
+        if let Some(m) = &c.monthly.albedo {
+            alb = monthly_value(m, t);
+        }
+        (
+            shdfac,
+            lai,
+            c.albedo.unwrap_or(alb),
+            c.emissivity.unwrap_or(emis),
+            c.z0.unwrap_or(z0),
+        )
+    }
+
+    /// Advance the column by one step of `dt` seconds starting at `t`, in the
+    /// operator order of Noah's SFLX: season and snow cover, exchange
+    /// coefficients, potential evaporation and its partition, the coupled skin
+    /// energy balance and soil heat conduction with phase change, the snowpack,
+    /// the canopy and the soil water, and the balance checks.
+    pub fn step(
+        &self,
+        st: &mut ColumnState,
+        f: &ForcingStep,
+        dt: f64,
+        t: NaiveDateTime,
+    ) -> Result<StepFluxes> {
+        let n = self.dz.len();
+        let c = &self.cfg;
+        if st.enthalpy.len() != n || st.smc.len() != n {
+            return Err(Error::model(
+                None,
+                format!("state has {} layers, model {n}", st.enthalpy.len()),
+            ));
+        }
+        check_forcing(f, t)?;
+        if !(dt > 0.0 && dt <= 86400.0 * 1.0001) {
+            return Err(Error::model(
+                None,
+                format!("time step {dt} s must be in (0, 86400]"),
+            ));
+        }
+        let mut out = StepFluxes::default();
+        let h0 = self.column_enthalpy(st);
+        let w0 = self.column_water(st);
+
+        // 1. Season, precipitation phase, snowfall.
+        let (shdfac, lai, alb_free, emis_free, z0_free) = self.season(t);
+        let part = snow::precipitation_phase(f.t_air, st.t_skin, f.precip, T_FREEZE);
+        out.rain = part.rain;
+        out.snowfall = part.snowfall;
+        if part.snowfall > 0.0 {
+            let (d, rho) =
+                snow::add_snowfall(st.snow_depth, st.snow_density, part.snowfall * dt, f.t_air);
+            st.swe += part.snowfall * dt;
+            st.snow_depth = d;
+            st.snow_density = rho;
+        }
+        let has_snow = st.swe > snow::SWE_NEGLIGIBLE;
+        let cover = if has_snow {
+            snow::snow_cover_fraction(st.swe, c.veg.snup, c.general.salp).min(snow::SNOW_COVER_MAX)
+        } else {
+            0.0
+        };
+        let sa = snow::snow_albedo(
+            c.options.snow_albedo,
+            alb_free,
+            emis_free,
+            c.max_snow_albedo,
+            c.general.lvcoef,
+            cover,
+            st.snow_age,
+            part.snowing,
+            dt,
+        );
+        st.snow_age = sa.snow_age;
+        let z0 = if has_snow {
+            snow::snow_roughness(cover, z0_free, st.snow_depth)
+        } else {
+            z0_free
+        };
+
+        // 2. Exchange coefficients (Noah SFCDIF) from the previous skin temperature.
+        let theta_air = f.t_air + 0.0098 * c.z_temp;
+        let ex: Exchange = surface::exchange_coefficients(
+            c.z_wind,
+            c.z_temp,
+            f.wind,
+            theta_air,
+            st.t_skin,
+            z0,
+            c.options.thermal_roughness,
+        );
+        out.ch = ex.ch_wind;
+        let sf = SurfaceForcing {
+            t_air: f.t_air,
+            theta_air,
+            q_air: f.q_air,
+            p_air: f.p_air,
+            sw_down: f.sw_down,
+            lw_down: f.lw_down,
+            albedo: sa.albedo,
+            emissivity: sa.emissivity,
+            ch_wind: ex.ch_wind,
+        };
+        out.albedo = sa.albedo;
+        out.snow_cover = cover;
+
+        // 3. Potential evaporation (Noah PENMAN) and its partition (DEVAP, EVAPO, TRANSP, snow).
+        let latent_pot = if has_snow { L_SUBLIM } else { L_VAPOR };
+        let etp = surface::potential_evaporation_penman(&sf, st.ground_flux, latent_pot);
+        out.potential_evap = etp;
+        let mut et_layers = vec![0.0; n];
+        let (mut edir, mut ec, mut esnow, mut dew) = (0.0, 0.0, 0.0, 0.0);
+        if etp > 0.0 {
+            let bare = 1.0 - cover;
+            edir = bare
+                * hydrology::direct_evaporation(
+                    etp,
+                    st.smc[0],
+                    &self.hydraulics[0],
+                    shdfac,
+                    c.general.fxexp,
+                );
+            ec = bare
+                * canopy::canopy_evaporation(
+                    etp,
+                    shdfac,
+                    st.canopy_water,
+                    c.cmcmax * 1000.0,
+                    c.cfactr,
+                    dt,
+                );
+            if shdfac > 0.0 && lai > 0.0 {
+                let nr = self.root_fraction.len();
+                let (q2sat, dqsdt2) = surface::saturation_specific_humidity(f.t_air, f.p_air);
+                let cp = CanopyParams {
+                    rsmin: c.veg.rs,
+                    rsmax: c.rsmax,
+                    rgl: c.veg.rgl,
+                    hs: c.veg.hs,
+                    topt: c.topt,
+                    lai,
+                };
+                let w = CanopyWeather {
+                    solar: f.sw_down,
+                    ch: ex.ch_wind,
+                    t_air: f.t_air,
+                    q2: f.q_air,
+                    q2sat,
+                    dqsdt2,
+                    pressure: f.p_air,
+                    emissivity: sa.emissivity,
+                };
+                let rc = canopy::canopy_resistance(
+                    &cp,
+                    &w,
+                    &self.dz[..nr],
+                    &st.sh2o[..nr],
+                    &self.wilting[..nr],
+                    &self.reference[..nr],
+                )?;
+                let ti = TranspirationInput {
+                    potential: etp,
+                    green_fraction: shdfac,
+                    plant_coefficient: rc.pc,
+                    canopy_water: st.canopy_water,
+                    canopy_capacity: c.cmcmax * 1000.0,
+                    cfactr: c.cfactr,
+                };
+                canopy::transpiration_into(
+                    &ti,
+                    &st.sh2o,
+                    &self.wilting,
+                    &self.reference,
+                    &self.root_fraction,
+                    &mut et_layers,
+                )?;
+                for e in et_layers.iter_mut() {
+                    *e *= bare;
+                }
+            }
+            esnow = cover * etp;
+        } else if etp < 0.0 {
+            // Dew or frost: onto the snow where it covers the ground, else to the surface water.
+            esnow = cover * etp;
+            dew = -(1.0 - cover) * etp;
+        }
+        // Sublimation cannot exceed the pack.
+        esnow = esnow.min(st.swe / dt);
+        let ett: f64 = et_layers.iter().sum();
+        let le = L_VAPOR * (edir + ec + ett - dew) + L_SUBLIM * esnow;
+
+        // 4. Skin energy balance coupled with implicit soil heat conduction and phase change.
+        let snow_k = snow::snow_conductivity(st.snow_density);
+        let mut top = SkinBoundary {
+            f: sf,
+            le,
+            veg_factor: (c.general.sbeta * shdfac).exp(),
+            dz_half: 0.5 * self.dz[0],
+            snow_k,
+            snow_depth: if has_snow { st.snow_depth } else { 0.0 },
+            cover,
+            snow: has_snow,
+            melt_cap: (st.swe - esnow.max(0.0) * dt).max(0.0) * thermal::L_FUSION / dt,
+            t_skin: st.t_skin,
+            melt: 0.0,
+            conductance: 0.0,
+            k_half: 0.0,
+        };
+        let bottom = match c.options.lower_boundary {
+            LowerBoundary::FixedTemperature { tbot, zbot } => BottomBoundary::Temperature {
+                t: tbot,
+                distance: zbot - self.mid[n - 1],
+            },
+            LowerBoundary::GeothermalFlux { flux } => BottomBoundary::Flux { upward: flux },
+        };
+        let mut states = vec![
+            PhaseState {
+                t: 0.0,
+                liq: 0.0,
+                dt_dh: 0.0
+            };
+            n
+        ];
+        let mut work = HeatWork::default();
+        let medium = self.medium(&st.smc);
+        let rep = heat_step(
+            &medium,
+            &self.dz,
+            &mut st.enthalpy,
+            &mut states,
+            dt,
+            &mut top,
+            bottom,
+            &HeatSolverOptions::default(),
+            &mut work,
+        )?;
+        // Re-evaluate the skin at the converged top-layer temperature (same conductance).
+        let k_half = top.k_half;
+        let _ = top.flux(states[0].t, k_half);
+        out.heat_iterations = rep.iterations;
+        out.ground = rep.top_flux;
+        out.bottom_heat = rep.bottom_flux;
+        out.melt_heat = top.melt;
+        st.t_skin = top.t_skin;
+        let (avail, _, sh) = surface::skin_balance(&sf, st.t_skin, le);
+        out.sensible = sh;
+        out.latent = le;
+        out.sw_net = (1.0 - sf.albedo) * sf.sw_down;
+        out.lw_net = sf.emissivity * (sf.lw_down - surface::SIGMA_SB * st.t_skin.powi(4));
+        out.surface_residual = avail - out.ground - out.melt_heat;
+        for i in 0..n {
+            st.t_soil[i] = states[i].t;
+            st.sh2o[i] = states[i].liq;
+        }
+
+        // 5. Snowpack: sublimation, melt, compaction.
+        if st.swe > 0.0 {
+            let melting = out.melt_heat > 0.0;
+            let ms = snow::snowpack_mass_step(st.swe, esnow, melting, out.melt_heat, dt)?;
+            // Melt energy not used (pack exhausted) stays with the surface budget as ground heat next step.
+            out.melt_heat = ms.melt_heat;
+            esnow = ms.sublimation;
+            out.snowmelt = ms.melt;
+            st.swe = ms.swe;
+            if st.swe > 0.0 {
+                let (d, rho) = snow::compact(st.swe, st.snow_density, st.t_skin, st.t_soil[0], dt);
+                st.snow_depth = d;
+                st.snow_density = rho;
+            } else {
+                st.snow_depth = 0.0;
+            }
+        } else {
+            esnow = 0.0;
+        }
+        out.sublimation = esnow;
+        out.surface_residual = avail - out.ground - out.melt_heat;
+
+        // 6. Canopy interception and soil water (Noah SMFLX), with the heat the water carries.
+        let cw = canopy::canopy_interception(
+            st.canopy_water,
+            out.rain + dew,
+            ec,
+            shdfac,
+            c.cmcmax * 1000.0,
+            dt,
+        );
+        st.canopy_water = cw.canopy_water;
+        // Round-off can leave a vanishing negative throughfall from an emptied canopy.
+        let water_input = (cw.throughfall + out.snowmelt).max(0.0);
+        let ice: Vec<f64> = st
+            .smc
+            .iter()
+            .zip(&st.sh2o)
+            .map(|(s, l)| (s - l).max(0.0))
+            .collect();
+        let rin = RichardsInput {
+            dz: &self.dz,
+            soil: &self.hydraulics,
+            liquid: &st.sh2o,
+            ice: &ice,
+            water_input,
+            evaporation: edir,
+            transpiration: &et_layers,
+            dt,
+        };
+        let mut liq_new = vec![0.0; n];
+        let mut rwork = RichardsWork::default();
+        let rf = hydrology::richards_step_into(&rin, &self.richards, &mut liq_new, &mut rwork)?;
+        let mut water_heat = 0.0;
+        for i in 0..n {
+            let dliq = liq_new[i] - st.sh2o[i];
+            // Liquid water gained or lost carries its enthalpy C_w (T - T0) per unit volume.
+            let dh = C_WATER * (st.t_soil[i] - T_FREEZE) * dliq;
+            st.enthalpy[i] += dh;
+            water_heat += dh * self.dz[i];
+            st.smc[i] = ice[i] + liq_new[i];
+        }
+        let medium = self.medium(&st.smc);
+        for i in 0..n {
+            let s = medium.state(i, st.enthalpy[i]);
+            st.t_soil[i] = s.t;
+            st.sh2o[i] = s.liq;
+        }
+        out.water_heat = water_heat / dt;
+        out.soil_evap = edir;
+        out.canopy_evap = ec;
+        out.transpiration = ett;
+        out.dew = dew;
+        out.surface_runoff = rf.surface_runoff;
+        out.drainage = rf.drainage + rf.excess;
+        out.water_source = rf.floor_source;
+        st.ground_flux = out.ground;
+        out.t_skin = st.t_skin;
+
+        // 7. Balance checks.
+        let h1 = self.column_enthalpy(st);
+        out.energy_residual = (h1 - h0) / dt - (out.ground - out.bottom_heat + out.water_heat);
+        let w1 = self.column_water(st);
+        let inflow = f.precip + dew - edir - ec - ett - esnow - out.surface_runoff - out.drainage
+            + out.water_source;
+        out.water_residual = (w1 - w0) - inflow * dt;
+        if !st.t_skin.is_finite() || st.t_soil.iter().any(|x| !x.is_finite()) {
+            return Err(Error::model(None, format!("non-finite temperature at {t}")));
+        }
+        Ok(out)
+    }
+}
+
+/// Reject forcing that is not finite or clearly in the wrong unit.
+fn check_forcing(f: &ForcingStep, t: NaiveDateTime) -> Result<()> {
+    let bad = |v: &str, msg: String| {
+        Err(Error::Forcing {
+            source_name: format!("step at {t}"),
+            variable: v.into(),
+            message: msg,
+        })
+    };
+    let vals = [
+        ("t_air", f.t_air),
+        ("q_air", f.q_air),
+        ("p_air", f.p_air),
+        ("wind", f.wind),
+        ("sw_down", f.sw_down),
+        ("lw_down", f.lw_down),
+        ("precip", f.precip),
+    ];
+    for (name, v) in vals {
+        if !v.is_finite() {
+            return bad(name, format!("{v} is not finite"));
+        }
+    }
+    if !(180.0..=340.0).contains(&f.t_air) {
+        return bad(
+            "t_air",
+            format!(
+                "{} K is not a plausible air temperature (Celsius given?)",
+                f.t_air
+            ),
+        );
+    }
+    if !(20000.0..=110000.0).contains(&f.p_air) {
+        return bad(
+            "p_air",
+            format!(
+                "{} Pa is not a plausible surface pressure (hPa given?)",
+                f.p_air
+            ),
+        );
+    }
+    if !(0.0..=0.1).contains(&f.q_air) {
+        return bad("q_air", format!("{} kg/kg out of range", f.q_air));
+    }
+    if f.wind < 0.0 || f.sw_down < 0.0 || f.lw_down < 0.0 || f.precip < 0.0 {
+        return bad("wind/sw_down/lw_down/precip", "negative value".into());
+    }
+    if f.precip > 0.1 {
+        return bad(
+            "precip",
+            format!(
+                "{} kg m-2 s-1 is implausible (mm per step given?)",
+                f.precip
+            ),
+        );
+    }
+    Ok(())
+}
