@@ -195,7 +195,7 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
     work.h_old.copy_from_slice(h);
     let mut report = HeatStepReport::default();
     let mut top_flux = 0.0;
-    let mut top_dflux = 0.0;
+    let mut top_dflux;
     let mut top_dmax = 0.0f64;
     let mut bot_flux = 0.0;
     let mut bot_k;
