@@ -49,3 +49,9 @@ impl PointForcing {
         self.start + chrono::Duration::milliseconds((self.dt * 1000.0 * i as f64).round() as i64)
     }
 }
+
+pub mod noah_ascii;
+pub mod units;
+pub mod validate;
+
+pub use noah_ascii::{read_noah_ascii, NoahHeader, NoahPointFile};
