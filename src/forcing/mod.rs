@@ -50,8 +50,10 @@ impl PointForcing {
     }
 }
 
+pub mod csv;
 pub mod noah_ascii;
 pub mod units;
 pub mod validate;
 
+pub use csv::{read_csv_forcing, write_csv_forcing};
 pub use noah_ascii::{read_noah_ascii, NoahHeader, NoahPointFile};

@@ -193,3 +193,189 @@ mod tests {
         close(rh_to_q_noah(0.0, 260.0, 55000.0), 1e-6, 0.0);
     }
 }
+
+/// The quantities a forcing file may hold, before they become the seven
+/// calimap variables of a [`super::ForcingStep`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Quantity {
+    /// Air temperature; SI unit K.
+    AirTemperature,
+    /// Specific humidity; SI unit kg kg-1.
+    SpecificHumidity,
+    /// Relative humidity with respect to water; internal unit percent.
+    RelativeHumidity,
+    /// Dew-point temperature; SI unit K.
+    DewPoint,
+    /// Surface air pressure; SI unit Pa.
+    Pressure,
+    /// Wind speed or one wind component; SI unit m s-1.
+    Wind,
+    /// Downward shortwave or longwave radiation; SI unit W m-2.
+    Radiation,
+    /// Precipitation; SI unit kg m-2 s-1.
+    Precipitation,
+}
+
+impl Quantity {
+    /// The internal unit, for messages.
+    pub fn si_unit(self) -> &'static str {
+        match self {
+            Quantity::AirTemperature | Quantity::DewPoint => "K",
+            Quantity::SpecificHumidity => "kg/kg",
+            Quantity::RelativeHumidity => "%",
+            Quantity::Pressure => "Pa",
+            Quantity::Wind => "m/s",
+            Quantity::Radiation => "W/m2",
+            Quantity::Precipitation => "kg/m2/s",
+        }
+    }
+
+    /// The unit spellings [`parse_unit`] accepts, for messages.
+    pub fn accepted_units(self) -> &'static str {
+        match self {
+            Quantity::AirTemperature | Quantity::DewPoint => "K, degC",
+            Quantity::SpecificHumidity => "kg/kg, g/kg, 1",
+            Quantity::RelativeHumidity => "%, 1 (fraction)",
+            Quantity::Pressure => "Pa, hPa (mbar), kPa",
+            Quantity::Wind => "m/s (m s-1)",
+            Quantity::Radiation => "W/m2 (W m-2), J/m2 accumulated per step (J m-2)",
+            Quantity::Precipitation => {
+                "kg/m2/s (kg m-2 s-1, mm/s), mm/h, mm/d, mm or kg/m2 per step, m per step"
+            }
+        }
+    }
+}
+
+/// How to turn a stored value into the internal unit:
+/// `si = (x * scale + offset) / (dt if per_step else 1)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Conversion {
+    /// Multiplier.
+    pub scale: f64,
+    /// Added after scaling.
+    pub offset: f64,
+    /// The value is an amount accumulated over one time step (J m-2, mm, m):
+    /// dividing by the step length gives the mean rate.
+    pub per_step: bool,
+}
+
+impl Conversion {
+    /// The identity conversion.
+    pub const IDENTITY: Conversion = Conversion {
+        scale: 1.0,
+        offset: 0.0,
+        per_step: false,
+    };
+
+    /// Apply to value `x` of a step of `dt` seconds.
+    pub fn apply(&self, x: f64, dt: f64) -> f64 {
+        let y = x * self.scale + self.offset;
+        if self.per_step {
+            y / dt
+        } else {
+            y
+        }
+    }
+}
+
+/// Canonical form of a unit string: lower case, without spaces, `*`, `^`,
+/// `.` and `·`, so that `W m**-2`, `W m-2` and `w.m^-2` compare equal.
+pub fn normalise_unit(unit: &str) -> String {
+    unit.trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '*' | '^' | '.' | '·' | '_'))
+        .collect()
+}
+
+/// The conversion of `unit` (a CF `units` attribute or a CSV header unit)
+/// to the internal unit of quantity `q`; an error message listing the accepted
+/// spellings when the unit is unknown for that quantity.
+pub fn parse_unit(q: Quantity, unit: &str) -> std::result::Result<Conversion, String> {
+    let u = normalise_unit(unit);
+    let c = |scale: f64, offset: f64, per_step: bool| {
+        Some(Conversion {
+            scale,
+            offset,
+            per_step,
+        })
+    };
+    let conv = match q {
+        Quantity::AirTemperature | Quantity::DewPoint => match u.as_str() {
+            "k" | "kelvin" | "degk" | "degreesk" => c(1.0, 0.0, false),
+            "degc" | "c" | "°c" | "celsius" | "degreec" | "degreesc" | "degreecelsius"
+            | "degreescelsius" => c(1.0, T_FREEZE, false),
+            _ => None,
+        },
+        Quantity::SpecificHumidity => match u.as_str() {
+            "kg/kg" | "kgkg-1" | "1" | "-" | "" => c(1.0, 0.0, false),
+            "g/kg" | "gkg-1" => c(1e-3, 0.0, false),
+            _ => None,
+        },
+        Quantity::RelativeHumidity => match u.as_str() {
+            "%" | "percent" => c(1.0, 0.0, false),
+            "1" | "-" | "fraction" | "" => c(100.0, 0.0, false),
+            _ => None,
+        },
+        Quantity::Pressure => match u.as_str() {
+            "pa" => c(1.0, 0.0, false),
+            "hpa" | "mbar" | "mb" | "millibar" => c(100.0, 0.0, false),
+            "kpa" => c(1000.0, 0.0, false),
+            _ => None,
+        },
+        Quantity::Wind => match u.as_str() {
+            "m/s" | "ms-1" => c(1.0, 0.0, false),
+            _ => None,
+        },
+        Quantity::Radiation => match u.as_str() {
+            "w/m2" | "wm-2" => c(1.0, 0.0, false),
+            "j/m2" | "jm-2" => c(1.0, 0.0, true),
+            _ => None,
+        },
+        Quantity::Precipitation => match u.as_str() {
+            "kg/m2/s" | "kgm-2s-1" | "mm/s" | "mms-1" => c(1.0, 0.0, false),
+            "mm/h" | "mm/hr" | "mmh-1" | "mmhr-1" => c(1.0 / 3600.0, 0.0, false),
+            "mm/d" | "mm/day" | "mmd-1" | "mmday-1" => c(1.0 / 86400.0, 0.0, false),
+            "mm" | "kg/m2" | "kgm-2" | "mm/step" => c(1.0, 0.0, true),
+            "m" | "m/step" => c(RHO_WATER, 0.0, true),
+            _ => None,
+        },
+    };
+    conv.ok_or_else(|| {
+        format!(
+            "unit `{unit}` is not known for {:?} (accepted: {})",
+            q,
+            q.accepted_units()
+        )
+    })
+}
+
+#[cfg(test)]
+mod unit_string_tests {
+    use super::*;
+
+    #[test]
+    fn cf_and_csv_spellings() {
+        let t = parse_unit(Quantity::AirTemperature, "degC").unwrap();
+        assert_eq!(t.apply(-5.0, 3600.0), 268.15);
+        let r = parse_unit(Quantity::Radiation, "J m**-2").unwrap();
+        assert!(r.per_step);
+        assert_eq!(r.apply(4.32e6, 21600.0), 200.0);
+        let p = parse_unit(Quantity::Precipitation, "m").unwrap();
+        assert!((p.apply(0.002, 21600.0) - 9.259_259_259e-5).abs() < 1e-14);
+        let p = parse_unit(Quantity::Precipitation, "mm/h").unwrap();
+        assert!((p.apply(3.6, 3600.0) - 1e-3).abs() < 1e-15);
+        assert_eq!(
+            parse_unit(Quantity::Wind, "m s**-1").unwrap(),
+            Conversion::IDENTITY
+        );
+        assert_eq!(
+            parse_unit(Quantity::Pressure, "hPa")
+                .unwrap()
+                .apply(548.0, 1.0),
+            54800.0
+        );
+        let e = parse_unit(Quantity::Pressure, "psi").unwrap_err();
+        assert!(e.contains("psi") && e.contains("hPa"), "{e}");
+    }
+}
