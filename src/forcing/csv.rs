@@ -142,12 +142,14 @@ pub fn parse_csv_forcing(text: &str, path: &Path) -> Result<PointForcing> {
                     "z_temp" => z_temp = val,
                     "z_wind" => z_wind = val,
                     "dt" => dt_meta = Some(val),
-                    _ => return Err(perr(
-                        i + 1,
-                        format!(
+                    _ => {
+                        return Err(perr(
+                            i + 1,
+                            format!(
                             "unknown metadata key `{key}` (known: lat, lon, z_temp, z_wind, dt)"
                         ),
-                    )),
+                        ))
+                    }
                 }
             }
             continue;

@@ -51,9 +51,11 @@ impl PointForcing {
 }
 
 pub mod csv;
+pub mod netcdf;
 pub mod noah_ascii;
 pub mod units;
 pub mod validate;
 
 pub use csv::{read_csv_forcing, write_csv_forcing};
+pub use netcdf::{read_cf_point, CfForcingSpec, GriddedForcing, Stamp, VarSource};
 pub use noah_ascii::{read_noah_ascii, NoahHeader, NoahPointFile};
