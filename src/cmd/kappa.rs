@@ -1,5 +1,6 @@
 //! `calimap kappa`: agreement of two frozen-ground class maps on one grid.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -55,6 +56,7 @@ pub fn run(args: KappaArgs) -> anyhow::Result<()> {
         "confusion_rows": "reference",
         "confusion_columns": "simulated",
     });
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", serde_json::to_string_pretty(&out)?)?;
     Ok(())
 }

@@ -289,6 +289,37 @@ pub fn score_class_codes(
     scheme: ClassScheme,
     weights: KappaWeights,
 ) -> Result<KappaScore> {
+    score_codes(
+        reference,
+        simulated,
+        reference_nodata,
+        simulated_nodata,
+        mask,
+        scheme,
+        weights,
+        None,
+    )
+}
+
+/// Name cell `k` as an index, or as (row, col) when the row length is known.
+fn cell_name(k: usize, cols: Option<usize>) -> String {
+    match cols {
+        Some(c) if c > 0 => format!("cell (row {}, col {})", k / c, k % c),
+        _ => format!("cell {k}"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn score_codes(
+    reference: &[u8],
+    simulated: &[u8],
+    reference_nodata: Option<u8>,
+    simulated_nodata: Option<u8>,
+    mask: Option<&[bool]>,
+    scheme: ClassScheme,
+    weights: KappaWeights,
+    cols: Option<usize>,
+) -> Result<KappaScore> {
     if reference.len() != simulated.len() {
         return Err(Error::Grid(format!(
             "reference has {} cells but simulated has {}",
@@ -317,12 +348,14 @@ pub fn score_class_codes(
         }
         let lr = scheme.label(r as i64).ok_or_else(|| {
             Error::Other(format!(
-                "reference map: cell {k} holds code {r}, which is neither nodata nor a class of {scheme:?}"
+                "reference map: {} holds code {r}, which is neither nodata nor a class of {scheme:?}",
+                cell_name(k, cols)
             ))
         })?;
         let ls = scheme.label(s as i64).ok_or_else(|| {
             Error::Other(format!(
-                "simulated map: cell {k} holds code {s}, which is neither nodata nor a class of {scheme:?}"
+                "simulated map: {} holds code {s}, which is neither nodata nor a class of {scheme:?}",
+                cell_name(k, cols)
             ))
         })?;
         cm.add(lr, ls);
@@ -343,7 +376,7 @@ pub fn score_class_rasters(
         .grid
         .check_same(&simulated.grid)
         .map_err(|e| Error::Grid(format!("reference against simulated map: {e}")))?;
-    score_class_codes(
+    score_codes(
         &reference.data,
         &simulated.data,
         reference.nodata,
@@ -351,6 +384,7 @@ pub fn score_class_rasters(
         mask,
         scheme,
         weights,
+        Some(reference.grid.cols),
     )
 }
 
