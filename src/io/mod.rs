@@ -2,6 +2,7 @@
 
 pub mod atomic;
 pub mod geotiff;
+pub mod netcdf_out;
 
 pub use atomic::{write_atomic, write_bytes_atomic, AtomicPath};
 pub use geotiff::{
