@@ -1,1 +1,423 @@
-//! Experiment files: raw serde structures parsed from TOML, validated once into a typed, resolved experiment.
+//! Experiment files: raw serde structures parsed from TOML, validated once into
+//! a typed, resolved [`Experiment`]. Nothing downstream re-validates.
+//!
+//! Every section rejects keys it does not know (the error names the key and
+//! the line), and every relative path is resolved against the experiment
+//! file's folder (see [`paths`]).
+
+pub mod paths;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::{Error, Result};
+
+/// What an experiment file asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExperimentKind {
+    /// One column at one point: spin-up then a transient run (daily.csv, annual.csv).
+    Point,
+    /// A gridded hindcast over a domain, optionally for an ensemble of parameter sets.
+    Hindcast,
+    /// Map-based calibration (Kappa against a reference map), then the top-K ensemble.
+    Calibration,
+    /// Morris or Sobol sensitivity study.
+    Sensitivity,
+    /// Validation of simulated diagnostics against borehole observations.
+    Validation,
+    /// Calibration of a fast empirical model against a survey map.
+    Survey,
+}
+
+/// The model section shared by every kind that runs the column model.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// Model name (`noah-tibet`).
+    #[serde(default = "default_model_name")]
+    pub name: String,
+    /// Folder of the model's tables (soil.toml, vegetation.toml, general.toml,
+    /// parameters.toml); default `<repo>/models/<name>`.
+    pub tables: Option<String>,
+    /// Supercooled-water curve: `koren99` or `niu06`.
+    #[serde(default = "default_freeze_curve")]
+    pub freeze_curve: String,
+    /// Thermal roughness: `czil` (Zilitinkevich) or `yang08` (Yang et al. 2008).
+    #[serde(default = "default_thermal_roughness")]
+    pub thermal_roughness: String,
+    /// Lower boundary: `tbot` (fixed temperature at ZBOT) or `geothermal` (heat flux).
+    #[serde(default = "default_lower_boundary")]
+    pub lower_boundary: String,
+    /// Geothermal heat flux (W m-2) when `lower_boundary = "geothermal"`.
+    pub geothermal_flux: Option<f64>,
+    /// A parameter-set file (TOML) overriding registry defaults, e.g. a calibration's best set.
+    pub parameters: Option<String>,
+    /// Layer thicknesses (m), top down; default: those of the forcing file or the
+    /// 20-layer 15.2 m Noah-Tibet column.
+    pub layers: Option<Vec<f64>>,
+    /// Soil class of each layer (indices into soil.toml); default from the forcing file.
+    pub soil_classes: Option<Vec<u32>>,
+    /// Vegetation class (index into vegetation.toml); default from the forcing file.
+    pub veg_class: Option<u32>,
+}
+
+fn default_model_name() -> String {
+    "noah-tibet".into()
+}
+fn default_freeze_curve() -> String {
+    "koren99".into()
+}
+fn default_thermal_roughness() -> String {
+    "yang08".into()
+}
+fn default_lower_boundary() -> String {
+    "tbot".into()
+}
+
+/// Point forcing section.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointForcingSection {
+    /// `noah-ascii`, `csv` or `netcdf`.
+    pub format: String,
+    /// The forcing file (or folder for netcdf); `@shared/...` points into the shared data.
+    pub path: String,
+    /// netCDF only: calimap variable -> file variable name (t_air, q_air or dewpoint, p_air, wind or u/v, sw_down, lw_down, precip).
+    #[serde(default)]
+    pub variables: std::collections::BTreeMap<String, String>,
+}
+
+/// Spin-up section.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpinupSection {
+    /// Number of leading forcing years recycled during spin-up.
+    #[serde(default = "default_recycle_years")]
+    pub recycle_years: u32,
+    /// Largest allowed change of any layer's annual-mean temperature between cycles (K).
+    #[serde(default = "default_tolerance")]
+    pub tolerance: f64,
+    /// Maximum number of recycling cycles.
+    #[serde(default = "default_max_cycles")]
+    pub max_cycles: u32,
+    /// Initial state: `equilibrium` (accelerated start) or `initial` (the forcing file's state).
+    #[serde(default = "default_start")]
+    pub start: String,
+}
+
+impl Default for SpinupSection {
+    fn default() -> Self {
+        Self {
+            recycle_years: default_recycle_years(),
+            tolerance: default_tolerance(),
+            max_cycles: default_max_cycles(),
+            start: default_start(),
+        }
+    }
+}
+
+fn default_recycle_years() -> u32 {
+    3
+}
+fn default_tolerance() -> f64 {
+    0.01
+}
+fn default_max_cycles() -> u32 {
+    200
+}
+fn default_start() -> String {
+    "equilibrium".into()
+}
+
+/// Output switches of a point run.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointOutputSection {
+    /// Write daily.csv (daily means of the transient run).
+    #[serde(default = "yes")]
+    pub daily: bool,
+    /// Check and report energy and water closure of the transient run.
+    #[serde(default = "yes")]
+    pub balance_check: bool,
+}
+
+impl Default for PointOutputSection {
+    fn default() -> Self {
+        Self {
+            daily: true,
+            balance_check: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPoint {
+    #[allow(dead_code)]
+    kind: ExperimentKind,
+    name: Option<String>,
+    #[serde(default)]
+    description: String,
+    output: Option<String>,
+    #[serde(default)]
+    seed: u64,
+    #[serde(default = "default_model_section")]
+    model: ModelSection,
+    forcing: PointForcingSection,
+    #[serde(default)]
+    spinup: SpinupSection,
+    #[serde(default, rename = "outputs")]
+    output_options: PointOutputSection,
+}
+
+fn default_model_section() -> ModelSection {
+    toml::from_str("").expect("an empty model section is valid")
+}
+
+/// A point experiment, resolved.
+#[derive(Clone, Debug)]
+pub struct PointExperiment {
+    pub model: ModelSection,
+    pub forcing: PointForcingSection,
+    /// The forcing path, resolved.
+    pub forcing_path: PathBuf,
+    pub spinup: SpinupSection,
+    pub output_options: PointOutputSection,
+}
+
+/// The kind-specific body of an experiment.
+#[derive(Clone, Debug)]
+pub enum Body {
+    Point(PointExperiment),
+}
+
+/// A parsed and validated experiment.
+#[derive(Clone, Debug)]
+pub struct Experiment {
+    /// The experiment file.
+    pub path: PathBuf,
+    /// Experiment name (default: the file stem).
+    pub name: String,
+    /// Free-text description.
+    pub description: String,
+    /// Output folder, resolved.
+    pub output: PathBuf,
+    /// Seed of every stochastic step.
+    pub seed: u64,
+    /// The file's contents as parsed TOML, for the run manifest.
+    pub raw: toml::Table,
+    /// The kind-specific part.
+    pub body: Body,
+}
+
+impl Experiment {
+    /// Read, parse and validate an experiment file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::parse(path, &text)
+    }
+
+    /// Parse and validate experiment text as if read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let raw: toml::Table = toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+        let kind_value = raw.get("kind").ok_or_else(|| {
+            Error::config(
+                path,
+                "kind",
+                "missing; one of point, hindcast, calibration, sensitivity, validation, survey",
+            )
+        })?;
+        let kind: ExperimentKind = kind_value
+            .clone()
+            .try_into()
+            .map_err(|_| Error::config(path, "kind", format!("unknown kind {kind_value}; one of point, hindcast, calibration, sensitivity, validation, survey")))?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "experiment".into());
+        match kind {
+            ExperimentKind::Point => {
+                let r: RawPoint = toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+                validate_model(path, &r.model)?;
+                validate_spinup(path, &r.spinup)?;
+                let forcing_path = resolve(path, "forcing.path", &r.forcing.path)?;
+                match r.forcing.format.as_str() {
+                    "noah-ascii" | "csv" | "netcdf" => {}
+                    other => {
+                        return Err(Error::config(
+                            path,
+                            "forcing.format",
+                            format!("unknown format `{other}`; one of noah-ascii, csv, netcdf"),
+                        ))
+                    }
+                }
+                let name = r.name.unwrap_or(stem);
+                let output = resolve_output(path, r.output.as_deref(), &name)?;
+                Ok(Experiment {
+                    path: path.to_path_buf(),
+                    name,
+                    description: r.description,
+                    output,
+                    seed: r.seed,
+                    raw,
+                    body: Body::Point(PointExperiment {
+                        model: r.model,
+                        forcing: r.forcing,
+                        forcing_path,
+                        spinup: r.spinup,
+                        output_options: r.output_options,
+                    }),
+                })
+            }
+            other => Err(Error::config(
+                path,
+                "kind",
+                format!("experiments of kind {other:?} are not supported by this version"),
+            )),
+        }
+    }
+}
+
+/// Resolve a path-valued key, naming the key on failure.
+pub fn resolve(path: &Path, key: &str, raw: &str) -> Result<PathBuf> {
+    paths::resolve(path, raw).map_err(|m| Error::config(path, key, m))
+}
+
+fn resolve_output(path: &Path, raw: Option<&str>, name: &str) -> Result<PathBuf> {
+    match raw {
+        Some(r) => resolve(path, "output", r),
+        None => Ok(PathBuf::from("out").join(name)),
+    }
+}
+
+/// Check a model section's named options.
+pub fn validate_model(path: &Path, m: &ModelSection) -> Result<()> {
+    let check = |key: &str, value: &str, allowed: &[&str]| -> Result<()> {
+        if allowed.contains(&value) {
+            Ok(())
+        } else {
+            Err(Error::config(
+                path,
+                format!("model.{key}"),
+                format!("unknown value `{value}`; one of {}", allowed.join(", ")),
+            ))
+        }
+    };
+    check("name", &m.name, &["noah-tibet"])?;
+    check("freeze_curve", &m.freeze_curve, &["koren99", "niu06"])?;
+    check(
+        "thermal_roughness",
+        &m.thermal_roughness,
+        &["czil", "yang08"],
+    )?;
+    check("lower_boundary", &m.lower_boundary, &["tbot", "geothermal"])?;
+    if m.lower_boundary == "geothermal" && m.geothermal_flux.is_none() {
+        return Err(Error::config(
+            path,
+            "model.geothermal_flux",
+            "required when lower_boundary = \"geothermal\" (W m-2, e.g. 0.06)",
+        ));
+    }
+    if let Some(layers) = &m.layers {
+        if layers.is_empty() || layers.iter().any(|&d| !(d > 0.0 && d.is_finite())) {
+            return Err(Error::config(
+                path,
+                "model.layers",
+                "layer thicknesses must be positive and finite",
+            ));
+        }
+        if let Some(classes) = &m.soil_classes {
+            if classes.len() != layers.len() {
+                return Err(Error::config(
+                    path,
+                    "model.soil_classes",
+                    format!("{} soil classes for {} layers", classes.len(), layers.len()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_spinup(path: &Path, s: &SpinupSection) -> Result<()> {
+    if !(s.tolerance > 0.0 && s.tolerance.is_finite()) {
+        return Err(Error::config(
+            path,
+            "spinup.tolerance",
+            "must be a positive number of kelvin",
+        ));
+    }
+    if s.recycle_years == 0 {
+        return Err(Error::config(
+            path,
+            "spinup.recycle_years",
+            "must be at least 1",
+        ));
+    }
+    if !matches!(s.start.as_str(), "equilibrium" | "initial") {
+        return Err(Error::config(
+            path,
+            "spinup.start",
+            format!("unknown value `{}`; one of equilibrium, initial", s.start),
+        ));
+    }
+    Ok(())
+}
+
+/// Turn a TOML error into one that names the file and line.
+pub fn toml_error(path: &Path, text: &str, e: toml::de::Error) -> Error {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    Error::parse(path, line, e.message().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Experiment> {
+        Experiment::parse(Path::new("/tmp/exp/test.toml"), text)
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let err = parse("kind = \"point\"\n[forcing]\nformat = \"csv\"\npath = \"f.csv\"\n[spinup]\ntolerence = 0.1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tolerence"), "{err}");
+        assert!(err.contains("test.toml:6"), "{err}");
+    }
+
+    #[test]
+    fn unknown_option_value_is_rejected() {
+        let err = parse("kind = \"point\"\n[model]\nfreeze_curve = \"koren\"\n[forcing]\nformat = \"csv\"\npath = \"f.csv\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("model.freeze_curve") && err.contains("koren99"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_file() {
+        let e = parse("kind = \"point\"\noutput = \"../out/x\"\n[forcing]\nformat = \"csv\"\npath = \"f.csv\"\n").unwrap();
+        let Body::Point(p) = &e.body;
+        assert_eq!(p.forcing_path, PathBuf::from("/tmp/exp/f.csv"));
+        assert_eq!(e.output, PathBuf::from("/tmp/exp/../out/x"));
+        assert_eq!(e.name, "test");
+    }
+
+    #[test]
+    fn missing_kind_is_an_error() {
+        let err = parse("[forcing]\n").unwrap_err().to_string();
+        assert!(err.contains("kind"), "{err}");
+    }
+}

@@ -5,6 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod annual;
+
+pub use annual::{
+    alt_from_tmax, annual_diagnostics, interp_at, magt_at, try_annual_diagnostics, ttop, GT_DEPTH_M,
+};
+
 /// The frozen-ground class of a cell in one year, coded as in the published maps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[repr(u8)]

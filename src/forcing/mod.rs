@@ -49,3 +49,13 @@ impl PointForcing {
         self.start + chrono::Duration::milliseconds((self.dt * 1000.0 * i as f64).round() as i64)
     }
 }
+
+pub mod csv;
+pub mod netcdf;
+pub mod noah_ascii;
+pub mod units;
+pub mod validate;
+
+pub use csv::{read_csv_forcing, write_csv_forcing};
+pub use netcdf::{read_cf_point, CfForcingSpec, GriddedForcing, Stamp, VarSource};
+pub use noah_ascii::{read_noah_ascii, NoahHeader, NoahPointFile};

@@ -1,0 +1,147 @@
+//! Forcing readers, unit conversion, bad input and the demo domain.
+
+use std::path::{Path, PathBuf};
+
+use calimap::forcing::read_noah_ascii;
+
+/// The shared real-data folder, or `None` (after a note) when it is missing
+/// outside CI; in CI (`CI=true`) a missing folder fails the test.
+fn shared_data() -> Option<PathBuf> {
+    let dir = std::env::var_os("CALIMAP_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    if dir.join("README.md").exists() {
+        return Some(dir);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!(
+            "shared data not found at {} (set CALIMAP_SHARED_DATA)",
+            dir.display()
+        );
+    }
+    eprintln!("note: shared data not found at {}; skipping", dir.display());
+    None
+}
+
+#[test]
+fn tanggula_noah_ascii() {
+    let Some(data) = shared_data() else { return };
+    let f = read_noah_ascii(data.join("tanggula/forcing.txt")).unwrap();
+    let h = &f.header;
+    assert_eq!(f.forcing.steps.len(), 1371);
+    assert_eq!(f.forcing.dt, 86400.0);
+    assert_eq!(h.forcing_timestep, 86400.0);
+    assert_eq!(h.noahlsm_timestep, 86400.0);
+    assert_eq!(h.latitude, 33.02);
+    assert_eq!(h.longitude, 91.96);
+    assert_eq!(h.n_layers(), 20);
+    assert!((h.column_depth() - 15.2).abs() < 1e-9);
+    assert_eq!(h.soil_htype[4], 9);
+    assert_eq!(h.soil_htype[19], 13);
+    assert_eq!(h.soil_temperature[0], 273.4);
+    assert_eq!(h.soil_liquid[6], 0.003);
+    assert_eq!(h.skin_temperature, 271.241);
+    assert_eq!(h.deep_soil_temperature, 272.43);
+    assert_eq!(h.vegetation_type_index, 9);
+    assert_eq!(h.soil_type_index, Some(3));
+    assert_eq!(h.glacial_veg_category, 24);
+    assert_eq!(h.air_temperature_level, 2.0);
+    assert_eq!(h.wind_level, 10.0);
+    assert_eq!(h.sfcdif_option, 1);
+    assert!(!h.usemonalb && !h.sea_ice_point);
+    assert_eq!(h.max_snow_albedo, Some(0.75));
+    assert_eq!(h.shdfac_monthly.unwrap()[7], 0.96);
+    assert_eq!(h.z0brd_monthly.unwrap()[5], 0.036);
+    assert_eq!(h.landuse_dataset, "USGS");
+    assert_eq!(
+        f.forcing.start,
+        chrono::NaiveDate::from_ymd_opt(2007, 4, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+    );
+    assert_eq!(
+        f.forcing.time(1370),
+        chrono::NaiveDate::from_ymd_opt(2010, 12, 31)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+    );
+    // First row: 4.1889973491 m/s, 271.2412439391 K, 25.9113713626 %, 548.22 hPa.
+    let s = f.forcing.steps[0];
+    assert_eq!(s.wind, 4.1889973491);
+    assert_eq!(s.t_air, 271.2412439391);
+    assert_eq!(s.p_air, 54822.0);
+    assert_eq!(s.sw_down, 243.6875);
+    assert_eq!(s.lw_down, 228.8125);
+    assert_eq!(s.precip, 0.0000000003104409);
+    // Noah driver humidity by hand: Lv = 2.501e6 - 2317*(-1.9087560609) = 2505422.58;
+    // e_s = 611.2 exp(Lv (1/273.15 - 1/271.2412439) / 461.5) = 531.425 Pa;
+    // e = p e_s r / (p - e_s (1 - r)) = 138.695 Pa; q = 0.622 e / (p - 0.378 e) = 1.575119e-3.
+    assert!((s.q_air - 1.575_119e-3).abs() < 1e-9, "{}", s.q_air);
+}
+
+#[test]
+fn terelj_era5_accumulated_fluxes_by_hand() {
+    use calimap::forcing::{read_cf_point, CfForcingSpec};
+    let Some(data) = shared_data() else { return };
+    let spec = CfForcingSpec::era5(&data.join("terelj-era5"));
+    let f = read_cf_point(&spec).unwrap();
+    // t2m starts 1979-01-01 00:00; the accumulations start at 12:00, i.e. the
+    // interval 06:00-12:00; both end 2020-12-31 18:00 (the last interval that
+    // has its accumulation starts at 12:00).
+    assert_eq!(f.dt, 21600.0);
+    assert_eq!(
+        f.start,
+        chrono::NaiveDate::from_ymd_opt(1979, 1, 1)
+            .unwrap()
+            .and_hms_opt(6, 0, 0)
+            .unwrap()
+    );
+    assert_eq!(f.steps.len(), 61362);
+    assert!(
+        (f.lat - 47.9).abs() < 0.01 && (f.lon - 107.3).abs() < 0.01,
+        "{} {}",
+        f.lat,
+        f.lon
+    );
+    // Step 732 starts 1979-07-03 06:00. Packed values (ncdump) times
+    // scale_factor plus add_offset:
+    //   t2m  20007 * 0.00115905350055328 + 268.127739259871 = 291.3169226 K
+    //   d2m  25806 * 0.000973177918830017 + 259.488588118072 = 284.6024175 K
+    //   sp    2021 * 0.0724272503929318 + 82850.4637863748 = 82996.83926 Pa
+    //   u10 -7967 * 0.000314021131272096 + 0.896775591363075 = -1.605030761 m/s
+    //   v10 14985 * 0.00031253861614788 - 0.479897842641814 = 4.20349332 m/s
+    // and, stamped 12:00 (end of the interval), hourly accumulations:
+    //   ssrd -26546 * 52.9475531411655 + 1734879.52622343 = 329333.7805 J/m2 -> / 3600 s = 91.48160571 W/m2
+    //   strd  19344 * 16.7474869531381 + 884474.095006523 = 1208437.483 J/m2 -> / 3600 s = 335.6770785 W/m2
+    //   tp  -29695 * 9.69553229162418e-08 + 0.00317683811067358 = 2.977497967e-4 m
+    //        -> 0.2977497967 kg/m2 / 3600 s = 8.270827685e-5 kg/m2/s
+    // q from the dew point (Bolton): e = 611.2 exp(17.67 * 11.4524175 / 254.9524175) = 1360.9 Pa,
+    //   q = 0.622 e / (sp - 0.378 e) = 0.010193143; wind = hypot(u, v) = 4.499497732.
+    let s = f.steps[732];
+    assert_eq!(
+        f.time(732).format("%Y-%m-%d %H:%M").to_string(),
+        "1979-07-03 06:00"
+    );
+    let close = |a: f64, b: f64, rel: f64| assert!((a - b).abs() <= rel * b.abs(), "{a} vs {b}");
+    close(s.t_air, 291.3169226, 1e-9);
+    close(s.p_air, 82996.83926, 1e-9);
+    close(s.q_air, 0.010193143, 1e-7);
+    close(s.wind, 4.499497732, 1e-9);
+    close(s.sw_down, 91.48160571, 1e-9);
+    close(s.lw_down, 335.6770785, 1e-9);
+    close(s.precip, 8.270827685e-5, 1e-9);
+    // Whole-record means in the physically plausible range for a 48 N
+    // mountain site (they would be 6 times smaller if divided by the step).
+    let n = f.steps.len() as f64;
+    let lw = f.steps.iter().map(|s| s.lw_down).sum::<f64>() / n;
+    let pr_mm_yr = f.steps.iter().map(|s| s.precip).sum::<f64>() / n * 86400.0 * 365.25;
+    let t = f.steps.iter().map(|s| s.t_air).sum::<f64>() / n - 273.15;
+    assert!((200.0..260.0).contains(&lw), "mean LW {lw}");
+    assert!(
+        (250.0..500.0).contains(&pr_mm_yr),
+        "precip {pr_mm_yr} mm/yr"
+    );
+    assert!((-8.0..2.0).contains(&t), "MAAT {t}");
+}
