@@ -1,6 +1,9 @@
 //! `calimap run EXPERIMENT.toml`: dispatch on the experiment's `kind`.
 
+use anyhow::Context;
+
 use super::RunArgs;
+use crate::config::{Body, Experiment};
 
 /// Run an experiment file.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -9,8 +12,26 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             "--mpi was given but this calimap was built without MPI support; rebuild with `cargo build --release --features mpi`"
         );
     }
-    anyhow::bail!(
-        "experiment kinds are not available yet: {}",
-        args.experiment.display()
-    )
+    if let Some(n) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("setting the number of threads")?;
+    }
+    let exp = Experiment::load(&args.experiment)?;
+    match &exp.body {
+        Body::Point(p) => {
+            let s = crate::workflow::point::run_point(&exp, p, args.out.clone(), args.quiet)?;
+            if !args.quiet {
+                eprintln!(
+                    "wrote {} ({} steps; energy imbalance {:.2e} W m-2, water imbalance {:.2e} mm/yr)",
+                    s.output.display(),
+                    s.steps,
+                    s.energy_imbalance_w_m2,
+                    s.water_imbalance_mm_per_year
+                );
+            }
+        }
+    }
+    Ok(())
 }
