@@ -145,3 +145,181 @@ fn terelj_era5_accumulated_fluxes_by_hand() {
     );
     assert!((-8.0..2.0).contains(&t), "MAAT {t}");
 }
+
+// ---------------------------------------------------------------------------
+// Bad input in the text formats: every error names the file, the line and
+// the variable.
+
+fn tanggula_text() -> Option<(PathBuf, String)> {
+    let data = shared_data()?;
+    let path = data.join("tanggula/forcing.txt");
+    let text = std::fs::read_to_string(&path).unwrap();
+    Some((path, text))
+}
+
+/// Replace the `k`-th (0-based) forcing row and return the text and the
+/// 1-based line number of that row.
+fn with_row(text: &str, k: usize, f: impl Fn(&str) -> String) -> (String, usize) {
+    let lines: Vec<&str> = text.lines().collect();
+    let tag = lines
+        .iter()
+        .position(|l| l.starts_with("<Forcing>"))
+        .unwrap();
+    let idx = tag + 1 + k;
+    let mut out: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+    out[idx] = f(lines[idx]);
+    (out.join("\n"), idx + 1)
+}
+
+fn set_col(line: &str, col: usize, value: &str) -> String {
+    let mut toks: Vec<String> = line.split_whitespace().map(String::from).collect();
+    toks[col] = value.to_string();
+    toks.join(" ")
+}
+
+#[test]
+fn noah_ascii_bad_rows_name_file_line_and_variable() {
+    use calimap::forcing::noah_ascii::parse_noah_ascii;
+    let Some((path, text)) = tanggula_text() else {
+        return;
+    };
+    let name = path.display().to_string();
+    let cases: Vec<(&str, Box<dyn Fn(&str) -> String>, &str)> = vec![
+        (
+            "truncated",
+            Box::new(|l: &str| l[..40].to_string()),
+            "truncated",
+        ),
+        ("NaN", Box::new(|l: &str| set_col(l, 7, "NaN")), "t_air"),
+        (
+            "Celsius",
+            Box::new(|l: &str| set_col(l, 7, "-3.5")),
+            "Celsius",
+        ),
+        (
+            "negative SW",
+            Box::new(|l: &str| set_col(l, 10, "-20.0")),
+            "sw_down",
+        ),
+        (
+            "negative precip",
+            Box::new(|l: &str| set_col(l, 12, "-1e-5")),
+            "precip",
+        ),
+        (
+            "pressure in Pa",
+            Box::new(|l: &str| set_col(l, 9, "54822.0")),
+            "p_air",
+        ),
+        (
+            "malformed",
+            Box::new(|l: &str| set_col(l, 6, "24x9.0")),
+            "wind direction",
+        ),
+        ("RH", Box::new(|l: &str| set_col(l, 8, "250")), "rh"),
+    ];
+    for (label, f, needle) in cases {
+        let (bad, line) = with_row(&text, 100, f);
+        let err = parse_noah_ascii(&bad, &path).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{name}:{line}:")) && err.contains(needle),
+            "{label}: {err}"
+        );
+    }
+    // A gap: drop row 200.
+    let lines: Vec<&str> = text.lines().collect();
+    let tag = lines
+        .iter()
+        .position(|l| l.starts_with("<Forcing>"))
+        .unwrap();
+    let mut gap: Vec<&str> = lines.clone();
+    gap.remove(tag + 1 + 200);
+    let err = parse_noah_ascii(&gap.join("\n"), &path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!("{name}:{}:", tag + 2 + 200)) && err.contains("gap"),
+        "{err}"
+    );
+    // A file cut before enddate.
+    let cut = lines[..tag + 1 + 500].join("\n");
+    let err = parse_noah_ascii(&cut, &path).unwrap_err().to_string();
+    assert!(err.contains("before enddate"), "{err}");
+    // A layer list that does not match the thicknesses.
+    let bad = text.replace("Soil_htype = 7 7 7 7 9", "Soil_htype = 7 7 7 9");
+    let err = parse_noah_ascii(&bad, &path).unwrap_err().to_string();
+    assert!(err.contains("Soil_htype") && err.contains(":15:"), "{err}");
+    let bad = text.replace("Forcing_Timestep = 86400\n", "");
+    let err = parse_noah_ascii(&bad, &path).unwrap_err().to_string();
+    assert!(
+        err.contains("Forcing_Timestep") && err.contains("missing"),
+        "{err}"
+    );
+}
+
+#[test]
+fn csv_round_trip_and_bad_rows() {
+    use calimap::forcing::csv::parse_csv_forcing;
+    use calimap::forcing::{read_csv_forcing, write_csv_forcing};
+    let Some(data) = shared_data() else { return };
+    let f = read_noah_ascii(data.join("tanggula/forcing.txt"))
+        .unwrap()
+        .forcing;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tanggula.csv");
+    write_csv_forcing(&path, &f).unwrap();
+    let g = read_csv_forcing(&path).unwrap();
+    assert_eq!(g.steps, f.steps);
+    assert_eq!((g.start, g.dt, g.lat, g.lon), (f.start, f.dt, f.lat, f.lon));
+    assert_eq!((g.z_temp, g.z_wind), (f.z_temp, f.z_wind));
+    // No temporary files are left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    let header_line = text.lines().position(|l| l.starts_with("time,")).unwrap() + 1;
+    let p = Path::new("bad.csv");
+    let row = |k: usize, f: &dyn Fn(&str) -> String| {
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        lines[header_line + k] = f(&lines[header_line + k]);
+        (lines.join("\n"), header_line + k + 1)
+    };
+    let field = |l: &str, i: usize, v: &str| {
+        let mut t: Vec<String> = l.split(',').map(String::from).collect();
+        t[i] = v.into();
+        t.join(",")
+    };
+    let cases: Vec<(Box<dyn Fn(&str) -> String>, &str)> = vec![
+        (Box::new(|l: &str| l[..30].to_string()), "truncated"),
+        (Box::new(|l: &str| field(l, 1, "NaN")), "not finite"),
+        (Box::new(|l: &str| field(l, 1, "-4.2")), "Celsius"),
+        (Box::new(|l: &str| field(l, 6, "-1.0")), "lw_down"),
+        (Box::new(|l: &str| field(l, 3, "548.2")), "hPa given as Pa"),
+        (
+            Box::new(|l: &str| field(l, 0, "2007-04-31T00:00:00")),
+            "time",
+        ),
+    ];
+    for (f, needle) in cases {
+        let (bad, line) = row(10, &*f);
+        let err = parse_csv_forcing(&bad, p).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("bad.csv:{line}:")) && err.contains(needle),
+            "{err}"
+        );
+    }
+    let (bad, line) = row(10, &|l: &str| field(l, 0, "2007-04-13T00:00:00"));
+    let err = parse_csv_forcing(&bad, p).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("bad.csv:{line}:")) && err.contains("gap"),
+        "{err}"
+    );
+    let bad = text.replace("t_air[K]", "t_air[F]");
+    let err = parse_csv_forcing(&bad, p).unwrap_err().to_string();
+    assert!(
+        err.contains(&format!(":{header_line}:")) && err.contains("`F`"),
+        "{err}"
+    );
+    let bad = text.replace("t_air[K]", "t_ari[K]");
+    let err = parse_csv_forcing(&bad, p).unwrap_err().to_string();
+    assert!(err.contains("unknown column `t_ari`"), "{err}");
+}
