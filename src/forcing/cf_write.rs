@@ -292,6 +292,7 @@ pub fn write_cf_rasters(
 /// north, row-major), applying `scale_factor`/`add_offset`; fill and missing
 /// values become NaN. Returns the grid built from the coordinates.
 pub fn read_cf_raster(path: &Path, name: &str) -> Result<(Grid, Vec<f64>)> {
+    super::netcdf::quiet_hdf5_on_this_thread();
     let file = netcdf::open(path).map_err(|e| nc(path, format!("cannot open: {e}")))?;
     let var = file.variable(name).ok_or_else(|| {
         let names: Vec<String> = file.variables().map(|v| v.name()).collect();
