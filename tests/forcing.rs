@@ -1,5 +1,7 @@
 //! Forcing readers, unit conversion, bad input and the demo domain.
 
+#![allow(clippy::type_complexity)]
+
 use std::path::{Path, PathBuf};
 
 use calimap::forcing::read_noah_ascii;
