@@ -50,9 +50,11 @@ impl PointForcing {
     }
 }
 
+pub mod cf_write;
 pub mod csv;
 pub mod netcdf;
 pub mod noah_ascii;
+pub mod synthetic;
 pub mod units;
 pub mod validate;
 

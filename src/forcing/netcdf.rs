@@ -349,6 +349,46 @@ pub struct GriddedForcing {
 const LAT_NAMES: [&str; 4] = ["lat", "latitude", "y", "rlat"];
 const LON_NAMES: [&str; 4] = ["lon", "longitude", "x", "rlon"];
 
+/// Turn off HDF5's automatic error printing on the calling thread.
+///
+/// netCDF-C turns it off when it initialises HDF5, but thread-safe HDF5
+/// builds keep that setting per thread, so on any other thread (rayon workers,
+/// test threads) every probe for an optional attribute of a netCDF-4 file
+/// prints an `HDF5-DIAG` trace to stderr although netCDF handles the outcome.
+/// The HDF5 library is found at run time in the process (it is loaded with
+/// libnetcdf); without it this does nothing. Errors still reach calimap
+/// through netCDF's return codes.
+pub(crate) fn quiet_hdf5_on_this_thread() {
+    use std::cell::Cell;
+    use std::ffi::{c_char, c_int, c_void};
+    thread_local! {
+        static DONE: Cell<bool> = const { Cell::new(false) };
+    }
+    if DONE.with(|d| d.replace(true)) {
+        return;
+    }
+    extern "C" {
+        fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
+    }
+    #[cfg(target_os = "macos")]
+    let default_handle = -2isize as *mut c_void;
+    #[cfg(not(target_os = "macos"))]
+    let default_handle = std::ptr::null_mut::<c_void>();
+    // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name has no
+    // preconditions; a non-null result is the address of HDF5's
+    // `herr_t H5Eset_auto2(hid_t, H5E_auto2_t, void *)` (hid_t is 64-bit since
+    // HDF5 1.10), called with the default error stack (H5E_DEFAULT = 0) and no
+    // handler, which only changes this thread's printing setting.
+    unsafe {
+        let f = dlsym(default_handle, c"H5Eset_auto2".as_ptr());
+        if !f.is_null() {
+            let set_auto: extern "C" fn(i64, *const c_void, *mut c_void) -> c_int =
+                std::mem::transmute(f);
+            set_auto(0, std::ptr::null(), std::ptr::null_mut());
+        }
+    }
+}
+
 fn nc_err(path: &Path, message: impl Into<String>) -> Error {
     Error::NetCdf {
         path: path.to_path_buf(),
@@ -450,6 +490,7 @@ fn read_coord(file: &netcdf::File, dim: &str, path: &Path) -> Result<Vec<f64>> {
 }
 
 fn file_meta(path: &Path, name: &str) -> Result<FileMeta> {
+    quiet_hdf5_on_this_thread();
     let file = netcdf::open(path).map_err(|e| nc_err(path, format!("cannot open: {e}")))?;
     let var = file.variable(name).ok_or_else(|| {
         let names: Vec<String> = file.variables().map(|v| v.name()).collect();
@@ -1033,6 +1074,7 @@ impl GriddedForcing {
             if s0 >= s1 {
                 continue;
             }
+            quiet_hdf5_on_this_thread();
             let file = netcdf::open(&seg.path)
                 .map_err(|e| nc_err(&seg.path, format!("cannot open: {e}")))?;
             let v = file

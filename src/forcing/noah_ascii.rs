@@ -564,7 +564,7 @@ pub fn parse_noah_ascii(text: &str, path: &Path) -> Result<NoahPointFile> {
 }
 
 fn row_time(v: &[f64; 13]) -> Option<NaiveDateTime> {
-    let int = |x: f64| (x.fract() == 0.0 && x >= 0.0 && x < 1e5).then_some(x as u32);
+    let int = |x: f64| (x.fract() == 0.0 && (0.0..1e5).contains(&x)).then_some(x as u32);
     NaiveDate::from_ymd_opt(int(v[0])? as i32, int(v[1])?, int(v[2])?)?.and_hms_opt(
         int(v[3])?,
         int(v[4])?,
