@@ -258,3 +258,250 @@ fn morris_ranks_and_finds_inert_inputs() {
         assert_eq!(m.sigma[j], 0.0);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Study runner: checkpoint, resume, thread-count independence, outputs.
+
+mod study {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use calimap::sensitivity::morris::{MorrisAnalyzeOptions, MorrisOptions};
+    use calimap::sensitivity::saltelli::BaseSampling;
+    use calimap::sensitivity::sobol::SobolOptions;
+    use calimap::sensitivity::study::{
+        read_screened, Method, RunOptions, ScreenMetric, ScreenRule, Study, StudySpec,
+        INDICES_FILE, LOG_FILE,
+    };
+    use calimap::sensitivity::testfn::{g_function, ishigami};
+    use calimap::Result;
+
+    fn sobol_spec() -> StudySpec {
+        StudySpec {
+            parameters: vec!["x1".into(), "x2".into(), "x3".into()],
+            outputs: vec!["ishigami".into(), "gfun".into()],
+            method: Method::Sobol {
+                n: 256,
+                sampling: BaseSampling::Sobol {
+                    skip: 0,
+                    shift_seed: Some(17),
+                },
+                analysis: SobolOptions {
+                    bootstrap: 200,
+                    seed: 5,
+                    ..SobolOptions::default()
+                },
+            },
+            screen: ScreenRule {
+                metric: ScreenMetric::TotalOrder,
+                threshold: 0.2,
+            },
+            batch: 3,
+        }
+    }
+
+    fn objective(rows: &[Vec<f64>]) -> Vec<Result<Vec<f64>>> {
+        rows.iter()
+            .map(|x| Ok(vec![ishigami(x, 7.0, 0.1), g_function(x, &[0.0, 1.0, 9.0])]))
+            .collect()
+    }
+
+    fn pool(n: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn resume_after_truncating_the_log_gives_identical_indices() {
+        let dir = tempfile::tempdir().unwrap();
+        let study = Study::new(sobol_spec()).unwrap();
+        let total = study.design().len();
+        assert_eq!(total, 256 * 5);
+        let quiet = RunOptions { quiet: true };
+        let full = pool(2)
+            .install(|| study.run(dir.path(), objective, &quiet))
+            .unwrap();
+        assert_eq!(full.evaluated_now, total);
+        assert_eq!(
+            full.screened,
+            vec!["x1".to_string(), "x2".to_string(), "x3".to_string()]
+        );
+        let indices_before = std::fs::read_to_string(dir.path().join(INDICES_FILE)).unwrap();
+
+        // Keep the header, 300 complete records and half of the next line.
+        let log_path = dir.path().join(LOG_FILE);
+        let text = std::fs::read_to_string(&log_path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut cut = lines[..301].join("\n");
+        cut.push('\n');
+        cut.push_str(&lines[301][..lines[301].len() / 2]);
+        std::fs::write(&log_path, cut).unwrap();
+
+        // A fresh study object from the same spec: same seed, same design.
+        let again = Study::new(sobol_spec()).unwrap();
+        assert_eq!(again.design_digest(), study.design_digest());
+        let calls = AtomicUsize::new(0);
+        let counting = |rows: &[Vec<f64>]| {
+            calls.fetch_add(rows.len(), Ordering::SeqCst);
+            objective(rows)
+        };
+        let resumed = pool(1)
+            .install(|| again.run(dir.path(), counting, &quiet))
+            .unwrap();
+        assert_eq!(resumed.evaluated_now, total - 300);
+        assert_eq!(calls.load(Ordering::SeqCst), total - 300);
+        assert_eq!(resumed.outputs, full.outputs);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(INDICES_FILE)).unwrap(),
+            indices_before
+        );
+
+        // Every row exactly once in the log.
+        let text = std::fs::read_to_string(&log_path).unwrap();
+        let mut ids: Vec<usize> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(ids.len(), total);
+        ids.sort_unstable();
+        assert_eq!(ids, (0..total).collect::<Vec<_>>());
+
+        // Running once more evaluates nothing.
+        let third = again.run(dir.path(), objective, &quiet).unwrap();
+        assert_eq!(third.evaluated_now, 0);
+        assert_eq!(third.outputs, full.outputs);
+        for f in [
+            "ranking_ishigami.png",
+            "ranking_gfun.png",
+            "screened.toml",
+            "study.json",
+        ] {
+            assert!(dir.path().join(f).exists(), "{f}");
+        }
+    }
+
+    #[test]
+    fn results_do_not_depend_on_thread_count_or_batch() {
+        let quiet = RunOptions { quiet: true };
+        let d1 = tempfile::tempdir().unwrap();
+        let d2 = tempfile::tempdir().unwrap();
+        let one = pool(1)
+            .install(|| {
+                Study::new(sobol_spec())
+                    .unwrap()
+                    .run(d1.path(), objective, &quiet)
+            })
+            .unwrap();
+        let spec2 = StudySpec {
+            batch: 7,
+            ..sobol_spec()
+        };
+        let two = pool(2)
+            .install(|| Study::new(spec2).unwrap().run(d2.path(), objective, &quiet))
+            .unwrap();
+        assert_eq!(one.outputs, two.outputs);
+    }
+
+    #[test]
+    fn a_different_study_in_the_same_folder_is_refused() {
+        let quiet = RunOptions { quiet: true };
+        let dir = tempfile::tempdir().unwrap();
+        Study::new(sobol_spec())
+            .unwrap()
+            .run(dir.path(), objective, &quiet)
+            .unwrap();
+        let mut other = sobol_spec();
+        other.method = Method::Sobol {
+            n: 256,
+            sampling: BaseSampling::Sobol {
+                skip: 0,
+                shift_seed: Some(18),
+            },
+            analysis: SobolOptions::default(),
+        };
+        let err = Study::new(other)
+            .unwrap()
+            .run(dir.path(), objective, &quiet)
+            .unwrap_err();
+        assert!(err.to_string().contains("different study"), "{err}");
+    }
+
+    #[test]
+    fn morris_study_screens_out_inert_parameters() {
+        let quiet = RunOptions { quiet: true };
+        let dir = tempfile::tempdir().unwrap();
+        let spec = StudySpec {
+            parameters: ["k_soil", "porosity", "snow_albedo", "inert_a", "inert_b"]
+                .map(String::from)
+                .to_vec(),
+            outputs: vec!["alt".into()],
+            method: Method::Morris {
+                design: MorrisOptions {
+                    levels: 4,
+                    trajectories: 10,
+                    candidates: Some(40),
+                    seed: 2,
+                },
+                analysis: MorrisAnalyzeOptions::default(),
+            },
+            screen: ScreenRule {
+                metric: ScreenMetric::MuStarShare,
+                threshold: 0.05,
+            },
+            batch: 2,
+        };
+        let f = |rows: &[Vec<f64>]| -> Vec<Result<Vec<f64>>> {
+            rows.iter()
+                .map(|x| Ok(vec![5.0 * x[0] + 2.0 * x[1] * x[1] + x[2]]))
+                .collect()
+        };
+        let res = Study::new(spec)
+            .unwrap()
+            .run(dir.path(), f, &quiet)
+            .unwrap();
+        assert_eq!(res.screened, vec!["k_soil", "porosity", "snow_albedo"]);
+        assert_eq!(
+            read_screened(&dir.path().join("screened.toml")).unwrap(),
+            res.screened
+        );
+        let csv = std::fs::read_to_string(dir.path().join(INDICES_FILE)).unwrap();
+        assert!(
+            csv.lines().any(|l| l.starts_with("alt,k_soil,1,5,5,")),
+            "{csv}"
+        );
+    }
+
+    #[test]
+    fn failed_evaluations_are_recorded_not_rerun() {
+        let quiet = RunOptions { quiet: true };
+        let dir = tempfile::tempdir().unwrap();
+        let study = Study::new(sobol_spec()).unwrap();
+        let failing = |rows: &[Vec<f64>]| -> Vec<Result<Vec<f64>>> {
+            rows.iter()
+                .map(|x| {
+                    if x[0] > 0.9 {
+                        Err(calimap::Error::model(
+                            Some("cell 3".into()),
+                            "soil temperature not finite",
+                        ))
+                    } else {
+                        Ok(vec![ishigami(x, 7.0, 0.1), 1.0])
+                    }
+                })
+                .collect()
+        };
+        let err = study.run(dir.path(), failing, &quiet).unwrap_err();
+        assert!(err.to_string().contains("failed"), "{err}");
+        let log = std::fs::read_to_string(dir.path().join(LOG_FILE)).unwrap();
+        assert!(log.contains("soil temperature not finite"));
+        let calls = AtomicUsize::new(0);
+        let counting = |rows: &[Vec<f64>]| {
+            calls.fetch_add(rows.len(), Ordering::SeqCst);
+            failing(rows)
+        };
+        assert!(study.run(dir.path(), counting, &quiet).is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+}

@@ -21,4 +21,5 @@ pub mod saltelli;
 pub mod sobol;
 pub mod sobol_seq;
 pub mod stats;
+pub mod study;
 pub mod testfn;
