@@ -191,8 +191,9 @@ mod tests {
         let r2 = SaltelliDesign::generate(3, 8, true, BaseSampling::Random { seed: 4 }).unwrap();
         assert_eq!(r1, r2);
         assert_eq!(r1.rows.len(), 8 * 8);
+        // 2D = 338 exceeds the 337-dimension direction table.
         assert!(SaltelliDesign::generate(
-            81,
+            169,
             8,
             false,
             BaseSampling::Sobol {
