@@ -18,6 +18,7 @@
 
 pub mod morris;
 pub mod saltelli;
+pub mod section;
 pub mod sobol;
 pub mod sobol_seq;
 pub mod stats;

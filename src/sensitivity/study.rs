@@ -706,6 +706,7 @@ impl Study {
             threshold: f64,
             design_sha256: String,
             parameters: &'a [String],
+            registry_names: Vec<String>,
             per_output: &'a BTreeMap<String, Vec<String>>,
         }
         let method = match self.spec.method {
@@ -718,6 +719,7 @@ impl Study {
             threshold: self.spec.screen.threshold,
             design_sha256: self.design_digest(),
             parameters: all,
+            registry_names: registry_names(all),
             per_output,
         };
         let body = toml::to_string(&s).map_err(|e| spec_err(e.to_string()))?;
@@ -728,15 +730,35 @@ impl Study {
     }
 }
 
-/// Parse the `parameters` list of a `screened.toml` written by a study.
-pub fn read_screened(path: &Path) -> Result<Vec<String>> {
-    #[derive(Deserialize)]
-    struct Screened {
-        parameters: Vec<String>,
-    }
+/// The content of a `screened.toml` a calibration needs.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ScreenedList {
+    /// Screened dimensions (`name` or `name[class]`), registry order.
+    pub parameters: Vec<String>,
+    /// Registry names of the screened dimensions (class suffix removed, each
+    /// once), for selecting a calibration's parameter space.
+    pub registry_names: Vec<String>,
+}
+
+/// Read a `screened.toml` written by a study.
+pub fn read_screened(path: &Path) -> Result<ScreenedList> {
     let text = fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let s: Screened = toml::from_str(&text).map_err(|e| Error::parse(path, None, e.to_string()))?;
-    Ok(s.parameters)
+    toml::from_str(&text).map_err(|e| Error::parse(path, None, e.to_string()))
+}
+
+/// Registry names of expanded dimension names: `bexp[3]` -> `bexp`, each once, in order.
+pub fn registry_names(dims: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for d in dims {
+        let base = match d.find('[') {
+            Some(i) if d.ends_with(']') => &d[..i],
+            _ => d.as_str(),
+        };
+        if !out.iter().any(|o| o == base) {
+            out.push(base.to_string());
+        }
+    }
+    out
 }
 
 /// The screening metric per parameter: mu* share (Morris) or ST (Sobol).
@@ -925,6 +947,14 @@ pub fn plot_ranking(path: &Path, output: &str, names: &[String], ix: &OutputIndi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_names_strip_classes() {
+        let d: Vec<String> = ["bexp[1]", "bexp[7]", "quartz", "psisat[2]"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(registry_names(&d), vec!["bexp", "quartz", "psisat"]);
+    }
 
     #[test]
     fn ranks_descend() {
