@@ -188,10 +188,10 @@ pub fn select_trajectories(candidates: &[Vec<Vec<f64>>], r: usize) -> Result<Vec
     }
     // Greedy: farthest pair, then add the candidate adding the most spread.
     let (mut bi, mut bj, mut bd) = (0, 1, f64::NEG_INFINITY);
-    for i in 0..m {
-        for j in (i + 1)..m {
-            if dist[i][j] > bd {
-                (bi, bj, bd) = (i, j, dist[i][j]);
+    for (i, row) in dist.iter().enumerate() {
+        for (j, &d) in row.iter().enumerate().skip(i + 1) {
+            if d > bd {
+                (bi, bj, bd) = (i, j, d);
             }
         }
     }
@@ -228,7 +228,7 @@ pub fn morris_design(dims: usize, opts: &MorrisOptions) -> Result<MorrisDesign> 
             message: "need at least one parameter".into(),
         });
     }
-    if opts.levels < 2 || opts.levels % 2 != 0 {
+    if opts.levels < 2 || !opts.levels.is_multiple_of(2) {
         return Err(Error::Parameter {
             name: "levels".into(),
             message: format!(
@@ -315,7 +315,7 @@ pub fn morris_analyze(
         name: "morris".into(),
         message,
     };
-    if dims == 0 || x.is_empty() || x.len() % per != 0 || x.len() != y.len() {
+    if dims == 0 || x.is_empty() || !x.len().is_multiple_of(per) || x.len() != y.len() {
         return Err(bad(format!(
             "{} rows and {} outputs do not form whole trajectories of {per} points",
             x.len(),
@@ -330,6 +330,7 @@ pub fn morris_analyze(
     }
     let r = x.len() / per;
     let mut effects = vec![vec![f64::NAN; r]; dims];
+    #[allow(clippy::needless_range_loop)] // t indexes both rows and effects
     for t in 0..r {
         for s in 0..dims {
             let i = t * per + s;

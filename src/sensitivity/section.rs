@@ -128,7 +128,7 @@ impl SensitivitySection {
             ));
         }
         if self.method == MethodName::Morris {
-            if self.levels < 2 || self.levels % 2 != 0 {
+            if self.levels < 2 || !self.levels.is_multiple_of(2) {
                 return Err(Error::config(
                     path,
                     key("levels"),

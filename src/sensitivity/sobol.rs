@@ -153,7 +153,7 @@ fn estimate(
 /// Sobol indices of output `y` evaluated on a Saltelli design of `dims` parameters.
 pub fn sobol_analyze(y: &[f64], dims: usize, opts: &SobolOptions) -> Result<SobolIndices> {
     let per = SaltelliDesign::rows_per_sample(dims, opts.second_order);
-    if dims == 0 || y.is_empty() || y.len() % per != 0 {
+    if dims == 0 || y.is_empty() || !y.len().is_multiple_of(per) {
         return Err(Error::Parameter {
             name: "sobol".into(),
             message: format!(
