@@ -504,3 +504,24 @@ mod study {
         assert_eq!(calls.load(Ordering::SeqCst), 0);
     }
 }
+
+/// The demo experiment's `[sensitivity]` section parses and yields a valid study.
+#[test]
+fn demo_experiment_section_is_valid() {
+    use calimap::sensitivity::section::{MethodName, SensitivitySection};
+    use calimap::sensitivity::study::Study;
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/demo-sensitivity.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let raw: toml::Table = toml::from_str(&text).unwrap();
+    assert_eq!(
+        raw.get("kind").and_then(|v| v.as_str()),
+        Some("sensitivity")
+    );
+    let s = SensitivitySection::from_experiment(&path, &raw).unwrap();
+    assert_eq!(s.method, MethodName::Morris);
+    let names = s.parameters.clone().unwrap();
+    let seed = raw.get("seed").and_then(|v| v.as_integer()).unwrap() as u64;
+    let study = Study::new(s.to_spec(names.clone(), seed)).unwrap();
+    assert_eq!(study.design().len(), 6 * (names.len() + 1));
+}
