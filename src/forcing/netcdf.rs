@@ -574,7 +574,30 @@ fn file_meta(path: &Path, name: &str) -> Result<FileMeta> {
             read_coord(&file, &dims[2], path)?,
         )
     } else {
-        (Vec::new(), Vec::new())
+        // A point series: its position comes from scalar (or one-element)
+        // `lat`/`latitude` and `lon`/`longitude` variables.
+        let scalar = |names: &[&str]| -> Result<Vec<f64>> {
+            for n in names {
+                if let Some(v) = file.variable(n) {
+                    if v.len() == 1 {
+                        return v
+                            .get_values::<f64, _>(..)
+                            .map_err(|e| nc_err(path, format!("reading `{n}`: {e}")));
+                    }
+                }
+            }
+            Err(nc_err(
+                path,
+                format!(
+                    "point variable `{name}` has no position: add a scalar `{}` variable",
+                    names[0]
+                ),
+            ))
+        };
+        (
+            scalar(&["lat", "latitude"])?,
+            scalar(&["lon", "longitude"])?,
+        )
     };
     let units = attr_string(&var, "units", path)?;
     let scale = attr_f64(&var, "scale_factor", path)?.unwrap_or(1.0);
@@ -699,6 +722,15 @@ impl GriddedForcing {
                 variable: src.name.clone(),
                 message: msg,
             })?;
+            if src.accumulation.is_some() && !conv.per_step {
+                return Err(Error::Forcing {
+                    source_name: metas[0].path.display().to_string(),
+                    variable: src.name.clone(),
+                    message: format!(
+                        "`accumulation` is given, but unit `{unit}` is a rate or a state, not an amount"
+                    ),
+                });
+            }
             let stamp = src.stamp.unwrap_or(if conv.per_step {
                 Stamp::End
             } else {
@@ -774,10 +806,9 @@ impl GriddedForcing {
                         .map_err(|e| nc_err(&m.path, format!("variable `{}`: {e}", src.name)))?;
                     (g, m.lats.len() > 1 && m.lats[1] > m.lats[0])
                 } else {
-                    (
-                        Grid::new(1, 1, -0.05, 0.05, 0.1, 0.1, crate::domain::grid::EPSG_WGS84)?,
-                        false,
-                    )
+                    let g = Grid::from_centres(&m.lats, &m.lons, 0.1)
+                        .map_err(|e| nc_err(&m.path, format!("variable `{}`: {e}", src.name)))?;
+                    (g, false)
                 };
                 match &grid {
                     None => grid = Some((g, asc, format!("{} in {}", src.name, m.path.display()))),
