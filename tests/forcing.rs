@@ -751,3 +751,34 @@ fn netcdf_point_series_all_variables_in_one_file() {
         "{err}"
     );
 }
+
+#[test]
+fn forcing_spec_from_toml_with_patterns() {
+    use calimap::forcing::synthetic::{write_synthetic_domain, SyntheticSpec};
+    use calimap::forcing::{CfForcingSpec, GriddedForcing};
+    let dir = tempfile::tempdir().unwrap();
+    let spec = SyntheticSpec::demo(3, 2, 2, 86400.0, 5).unwrap();
+    write_synthetic_domain(dir.path(), &spec).unwrap();
+    let text = r#"
+        t_air = { name = "temp", files = ["forcing/temp_*.nc"] }
+        p_air = { name = "pres", files = ["forcing/pres_*.nc"] }
+        q_air = { name = "shum", files = ["forcing/shum_2000.nc", "forcing/shum_2001.nc"] }
+        wind = { name = "wind", files = ["forcing/wind_*.nc"] }
+        sw_down = { name = "srad", files = ["forcing/srad_*.nc"] }
+        lw_down = { name = "lrad", files = ["forcing/lrad_*.nc"] }
+        precip = { name = "prec", files = ["forcing/prec_*.nc"], units = "kg m-2 s-1" }
+    "#;
+    let raw: CfForcingSpec = toml::from_str(text).unwrap();
+    let resolved = raw.resolve(dir.path()).unwrap();
+    assert_eq!(resolved.t_air.files.len(), 2);
+    let g = GriddedForcing::open(&resolved).unwrap();
+    assert_eq!(g.n_time(), 731);
+    assert_eq!(g.files().len(), 14);
+    // A misspelt key is refused by name.
+    let err = toml::from_str::<CfForcingSpec>(&text.replace("wind =", "wnd =")).unwrap_err();
+    assert!(err.to_string().contains("wnd"), "{err}");
+    // A pattern that matches nothing names the variable.
+    let bad: CfForcingSpec = toml::from_str(&text.replace("lrad_*.nc", "lwd_*.nc")).unwrap();
+    let err = bad.resolve(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("lwd_*.nc") && err.contains("lw_down"), "{err}");
+}

@@ -247,6 +247,82 @@ impl CfForcingSpec {
     }
 }
 
+impl CfForcingSpec {
+    /// All variable sources, with their calimap names.
+    pub fn sources(&self) -> Vec<(&'static str, &VarSource)> {
+        let mut v: Vec<(&'static str, &VarSource)> =
+            vec![("t_air", &self.t_air), ("p_air", &self.p_air)];
+        for (n, s) in [
+            ("q_air", &self.q_air),
+            ("rh", &self.rh),
+            ("dewpoint", &self.dewpoint),
+            ("wind", &self.wind),
+            ("wind_u", &self.wind_u),
+            ("wind_v", &self.wind_v),
+        ] {
+            if let Some(s) = s {
+                v.push((n, s));
+            }
+        }
+        v.push(("sw_down", &self.sw_down));
+        v.push(("lw_down", &self.lw_down));
+        v.push(("precip", &self.precip));
+        v
+    }
+
+    /// The spec with relative file paths joined to `base` (the experiment
+    /// file's folder) and file names containing one `*` expanded to the
+    /// matching files, sorted. Errors name the variable whose pattern matches
+    /// nothing.
+    pub fn resolve(&self, base: &Path) -> Result<CfForcingSpec> {
+        let fix = |name: &str, src: &VarSource| -> Result<VarSource> {
+            let mut files = Vec::new();
+            for f in &src.files {
+                let full = if f.is_absolute() {
+                    f.clone()
+                } else {
+                    base.join(f)
+                };
+                let fname = full
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if fname.contains('*') {
+                    let dir = full.parent().unwrap_or(base);
+                    let found = files_matching(dir, &fname).map_err(|e| Error::Forcing {
+                        source_name: full.display().to_string(),
+                        variable: format!("{} ({name})", src.name),
+                        message: e.to_string(),
+                    })?;
+                    files.extend(found);
+                } else {
+                    files.push(full);
+                }
+            }
+            Ok(VarSource {
+                files,
+                ..src.clone()
+            })
+        };
+        let opt = |name: &str, s: &Option<VarSource>| s.as_ref().map(|s| fix(name, s)).transpose();
+        Ok(CfForcingSpec {
+            t_air: fix("t_air", &self.t_air)?,
+            p_air: fix("p_air", &self.p_air)?,
+            q_air: opt("q_air", &self.q_air)?,
+            rh: opt("rh", &self.rh)?,
+            dewpoint: opt("dewpoint", &self.dewpoint)?,
+            wind: opt("wind", &self.wind)?,
+            wind_u: opt("wind_u", &self.wind_u)?,
+            wind_v: opt("wind_v", &self.wind_v)?,
+            sw_down: fix("sw_down", &self.sw_down)?,
+            lw_down: fix("lw_down", &self.lw_down)?,
+            precip: fix("precip", &self.precip)?,
+            z_temp: self.z_temp,
+            z_wind: self.z_wind,
+        })
+    }
+}
+
 /// The role of an input variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
@@ -898,6 +974,19 @@ impl GriddedForcing {
             z_wind: spec.z_wind,
             chunk_values: 8 << 20,
         })
+    }
+
+    /// Every file read, once each, in a stable order (for manifests and checksums).
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for v in &self.vars {
+            for s in &v.segments {
+                if !out.contains(&s.path) {
+                    out.push(s.path.clone());
+                }
+            }
+        }
+        out
     }
 
     /// The grid of the forcing (north-up; see [`Grid`]).
