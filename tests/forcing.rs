@@ -622,6 +622,23 @@ fn demo_domain_is_deterministic_and_streams_back() {
     for (k, (r, c)) in sub.iter().enumerate() {
         assert_eq!(tile[k][..], ta[r * 6 + c][100..400]);
     }
+    // Tile plans cover every included cell once and respect the budget.
+    let budget = calimap::forcing::GriddedForcing::tile_bytes(7, 731);
+    let plan = ga.plan_tiles(budget, 731, |r, c| (r + c) % 4 != 0);
+    let mut seen: Vec<(usize, usize)> = plan.concat();
+    seen.sort();
+    let mut want: Vec<(usize, usize)> = cells
+        .iter()
+        .cloned()
+        .filter(|(r, c)| (r + c) % 4 != 0)
+        .collect();
+    want.sort();
+    assert_eq!(seen, want);
+    assert!(plan.iter().all(|t| t.len() <= 7), "{plan:?}");
+    assert_eq!(
+        ga.plan_tiles(usize::MAX, 731, |_, _| true),
+        vec![cells.clone()]
+    );
     let p = ga.read_point_window(2, 3, 100, 300).unwrap();
     assert_eq!(p.steps[..], ta[2 * 6 + 3][100..400]);
     assert_eq!(p.time(0), ga.time(100));

@@ -1039,6 +1039,45 @@ impl GriddedForcing {
         (budget / (nt.max(1) * std::mem::size_of::<ForcingStep>())).max(1)
     }
 
+    /// Split the cells for which `include(row, col)` holds into compact tiles
+    /// whose `nt` steps each fit in `budget` bytes of output
+    /// ([`tile_bytes`](Self::tile_bytes)). Tiles are rectangles of the grid,
+    /// 16 rows high when they fit (the chunk height of files calimap writes,
+    /// so a tile reads each chunk once), cut into column blocks otherwise;
+    /// the order is row-major and the same on every machine, so tile `i` of
+    /// `n` is a reproducible unit of work for a scheduler.
+    pub fn plan_tiles(
+        &self,
+        budget: usize,
+        nt: usize,
+        include: impl Fn(usize, usize) -> bool,
+    ) -> Vec<Vec<(usize, usize)>> {
+        let max_cells = Self::cells_per_tile(budget, nt);
+        let (nx, ny) = (self.grid.nx, self.grid.ny);
+        let band = 16.min(ny).max(1);
+        // Rows per tile and columns per tile.
+        let (rows, cols) = if max_cells >= band * nx {
+            (((max_cells / nx) / band).max(1) * band, nx)
+        } else if max_cells >= band {
+            (band, (max_cells / band).max(1))
+        } else {
+            (1, max_cells.max(1))
+        };
+        let mut tiles = Vec::new();
+        for r0 in (0..ny).step_by(rows) {
+            for c0 in (0..nx).step_by(cols) {
+                let tile: Vec<(usize, usize)> = (r0..(r0 + rows).min(ny))
+                    .flat_map(|r| (c0..(c0 + cols).min(nx)).map(move |c| (r, c)))
+                    .filter(|&(r, c)| include(r, c))
+                    .collect();
+                if !tile.is_empty() {
+                    tiles.push(tile);
+                }
+            }
+        }
+        tiles
+    }
+
     /// Read steps `t0 .. t0 + nt` of the cells `(row, col)` (grid convention:
     /// row 0 north). Returns one series per cell, in the order given, in SI
     /// units and checked. Memory: the output plus one read chunk (bounding box
