@@ -1391,3 +1391,9 @@ mod tests {
         assert!(parse_cf_time_units("hours").is_none());
     }
 }
+
+// Runner threads share one opened forcing.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<GriddedForcing>();
+};
