@@ -622,6 +622,23 @@ fn demo_domain_is_deterministic_and_streams_back() {
     for (k, (r, c)) in sub.iter().enumerate() {
         assert_eq!(tile[k][..], ta[r * 6 + c][100..400]);
     }
+    // Tile plans cover every included cell once and respect the budget.
+    let budget = calimap::forcing::GriddedForcing::tile_bytes(7, 731);
+    let plan = ga.plan_tiles(budget, 731, |r, c| (r + c) % 4 != 0);
+    let mut seen: Vec<(usize, usize)> = plan.concat();
+    seen.sort();
+    let mut want: Vec<(usize, usize)> = cells
+        .iter()
+        .cloned()
+        .filter(|(r, c)| (r + c) % 4 != 0)
+        .collect();
+    want.sort();
+    assert_eq!(seen, want);
+    assert!(plan.iter().all(|t| t.len() <= 7), "{plan:?}");
+    assert_eq!(
+        ga.plan_tiles(usize::MAX, 731, |_, _| true),
+        vec![cells.clone()]
+    );
     let p = ga.read_point_window(2, 3, 100, 300).unwrap();
     assert_eq!(p.steps[..], ta[2 * 6 + 3][100..400]);
     assert_eq!(p.time(0), ga.time(100));
@@ -682,4 +699,103 @@ fn demo_three_hourly_has_a_diurnal_cycle() {
         mean_at(3),
         mean_at(15)
     );
+}
+
+#[test]
+fn netcdf_point_series_all_variables_in_one_file() {
+    use calimap::forcing::{read_cf_point, units, CfForcingSpec, VarSource};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("station.nc");
+    let n = 48;
+    let vars: [(&str, &str, f64); 7] = [
+        ("ta", "degC", -5.0),
+        ("hurs", "%", 60.0),
+        ("ps", "hPa", 600.0),
+        ("ws", "m s-1", 4.0),
+        ("rsds", "W m-2", 120.0),
+        ("rlds", "W m-2", 230.0),
+        ("pr", "mm h-1", 0.36),
+    ];
+    {
+        let mut f = netcdf::create(&path).unwrap();
+        f.add_dimension("time", n).unwrap();
+        let mut t = f.add_variable::<f64>("time", &["time"]).unwrap();
+        t.put_attribute("units", "seconds since 2010-06-01 00:00:00")
+            .unwrap();
+        let secs: Vec<f64> = (0..n).map(|i| 3600.0 * i as f64).collect();
+        t.put_values(&secs, ..).unwrap();
+        let mut la = f.add_variable::<f64>("lat", &[]).unwrap();
+        la.put_value(33.02, ..).unwrap();
+        let mut lo = f.add_variable::<f64>("lon", &[]).unwrap();
+        lo.put_value(91.96, ..).unwrap();
+        for (name, unit, value) in vars {
+            let mut v = f.add_variable::<f64>(name, &["time"]).unwrap();
+            v.put_attribute("units", unit).unwrap();
+            v.put_values(&vec![value; n], ..).unwrap();
+        }
+    }
+    let v = |name: &str| VarSource::new(name, &path);
+    let spec = CfForcingSpec {
+        t_air: v("ta"),
+        p_air: v("ps"),
+        q_air: None,
+        rh: Some(v("hurs")),
+        dewpoint: None,
+        wind: Some(v("ws")),
+        wind_u: None,
+        wind_v: None,
+        sw_down: v("rsds"),
+        lw_down: v("rlds"),
+        precip: v("pr"),
+        z_temp: 2.0,
+        z_wind: 2.0,
+    };
+    let f = read_cf_point(&spec).unwrap();
+    assert_eq!((f.steps.len(), f.dt), (48, 3600.0));
+    assert!((f.lat - 33.02).abs() < 1e-9 && (f.lon - 91.96).abs() < 1e-9);
+    let s = f.steps[10];
+    assert!((s.t_air - 268.15).abs() < 1e-9);
+    assert_eq!(s.p_air, 60000.0);
+    // 0.36 mm per hour = 1e-4 kg m-2 s-1.
+    assert!((s.precip - 1e-4).abs() < 1e-15);
+    assert!((s.q_air - units::rh_to_q(60.0, 268.15, 60000.0)).abs() < 1e-15);
+    // An accumulation window on a rate is refused.
+    let mut bad = spec.clone();
+    bad.precip.accumulation = Some(3600.0);
+    let err = read_cf_point(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("station.nc") && err.contains("accumulation"),
+        "{err}"
+    );
+}
+
+#[test]
+fn forcing_spec_from_toml_with_patterns() {
+    use calimap::forcing::synthetic::{write_synthetic_domain, SyntheticSpec};
+    use calimap::forcing::{CfForcingSpec, GriddedForcing};
+    let dir = tempfile::tempdir().unwrap();
+    let spec = SyntheticSpec::demo(3, 2, 2, 86400.0, 5).unwrap();
+    write_synthetic_domain(dir.path(), &spec).unwrap();
+    let text = r#"
+        t_air = { name = "temp", files = ["forcing/temp_*.nc"] }
+        p_air = { name = "pres", files = ["forcing/pres_*.nc"] }
+        q_air = { name = "shum", files = ["forcing/shum_2000.nc", "forcing/shum_2001.nc"] }
+        wind = { name = "wind", files = ["forcing/wind_*.nc"] }
+        sw_down = { name = "srad", files = ["forcing/srad_*.nc"] }
+        lw_down = { name = "lrad", files = ["forcing/lrad_*.nc"] }
+        precip = { name = "prec", files = ["forcing/prec_*.nc"], units = "kg m-2 s-1" }
+    "#;
+    let raw: CfForcingSpec = toml::from_str(text).unwrap();
+    let resolved = raw.resolve(dir.path()).unwrap();
+    assert_eq!(resolved.t_air.files.len(), 2);
+    let g = GriddedForcing::open(&resolved).unwrap();
+    assert_eq!(g.n_time(), 731);
+    assert_eq!(g.files().len(), 14);
+    // A misspelt key is refused by name.
+    let err = toml::from_str::<CfForcingSpec>(&text.replace("wind =", "wnd =")).unwrap_err();
+    assert!(err.to_string().contains("wnd"), "{err}");
+    // A pattern that matches nothing names the variable.
+    let bad: CfForcingSpec = toml::from_str(&text.replace("lrad_*.nc", "lwd_*.nc")).unwrap();
+    let err = bad.resolve(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("lwd_*.nc") && err.contains("lw_down"), "{err}");
 }
