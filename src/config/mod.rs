@@ -5,6 +5,7 @@
 //! the line), and every relative path is resolved against the experiment
 //! file's folder (see [`paths`]).
 
+pub mod domain;
 pub mod paths;
 
 use std::path::{Path, PathBuf};
@@ -243,6 +244,19 @@ impl Experiment {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "experiment".into());
+        let common = |name: Option<String>, description: String, output: Option<String>, seed: u64, body: Body| -> Result<Experiment> {
+            let name = name.unwrap_or_else(|| stem.clone());
+            let output = resolve_output(path, output.as_deref(), &name)?;
+            Ok(Experiment {
+                path: path.to_path_buf(),
+                name,
+                description,
+                output,
+                seed,
+                raw: raw.clone(),
+                body,
+            })
+        };
         match kind {
             ExperimentKind::Point => {
                 let r: RawPoint = toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
@@ -250,32 +264,23 @@ impl Experiment {
                 validate_spinup(path, &r.spinup)?;
                 let forcing_path = resolve(path, "forcing.path", &r.forcing.path)?;
                 match r.forcing.format.as_str() {
-                    "noah-ascii" | "csv" | "netcdf" => {}
+                    "noah-ascii" | "csv" => {}
                     other => {
                         return Err(Error::config(
                             path,
                             "forcing.format",
-                            format!("unknown format `{other}`; one of noah-ascii, csv, netcdf"),
+                            format!("unknown point format `{other}`; one of noah-ascii, csv"),
                         ))
                     }
                 }
-                let name = r.name.unwrap_or(stem);
-                let output = resolve_output(path, r.output.as_deref(), &name)?;
-                Ok(Experiment {
-                    path: path.to_path_buf(),
-                    name,
-                    description: r.description,
-                    output,
-                    seed: r.seed,
-                    raw,
-                    body: Body::Point(PointExperiment {
-                        model: r.model,
-                        forcing: r.forcing,
-                        forcing_path,
-                        spinup: r.spinup,
-                        output_options: r.output_options,
-                    }),
-                })
+                let body = Body::Point(PointExperiment {
+                    model: r.model,
+                    forcing: r.forcing,
+                    forcing_path,
+                    spinup: r.spinup,
+                    output_options: r.output_options,
+                });
+                common(r.name, r.description, r.output, r.seed, body)
             }
             other => Err(Error::config(
                 path,

@@ -2,5 +2,6 @@
 //! functions over a validated [`crate::config::Experiment`]. Each reads as a
 //! commented recipe; the command layer only parses arguments and reports.
 
+pub mod domain;
 pub mod model;
 pub mod point;
