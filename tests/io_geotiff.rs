@@ -61,9 +61,9 @@ fn reads_real_survey_map_u8_lzw() {
     assert_eq!(r.grid.crs, Crs::Geographic(4326));
     assert_eq!(r.nodata, Some(3));
     let t = r.grid.transform;
-    // GDAL: Origin = (98.458017987663766, 36.170243198261794), pixel 0.009622504490074.
-    assert!((t.x_origin - 98.458017987663766).abs() < 1e-12);
-    assert!((t.y_origin - 36.170243198261794).abs() < 1e-12);
+    // GDAL: Origin = (98.458_017_987_663_77, 36.170_243_198_261_8), pixel 0.009622504490074.
+    assert!((t.x_origin - 98.458_017_987_663_77).abs() < 1e-12);
+    assert!((t.y_origin - 36.170_243_198_261_8).abs() < 1e-12);
     assert!((t.dx - 0.009622504490074).abs() < 1e-14);
     assert!((t.dy - 0.009622504490074).abs() < 1e-14);
     // GDAL statistics of the valid pixels: min 1, max 2, mean 1.3228550295858.

@@ -7,7 +7,7 @@ use calimap::io::netcdf_out::{
 };
 
 fn diag(year: i32, k: usize) -> AnnualDiagnostics {
-    let permafrost = k % 3 == 0;
+    let permafrost = k.is_multiple_of(3);
     AnnualDiagnostics {
         year,
         alt: permafrost.then_some(1.0 + 0.25 * k as f64),

@@ -186,11 +186,11 @@ impl ConfusionMatrix {
         let nf = n as f64;
         let mut observed = 0.0;
         let mut expected = 0.0;
-        for i in 0..k {
-            for j in 0..k {
+        for (i, (row, ri)) in self.counts.iter().zip(&rows).enumerate() {
+            for (j, (&c, cj)) in row.iter().zip(&cols).enumerate() {
                 let w = weights.weight(i, j);
-                observed += w * self.counts[i][j] as f64;
-                expected += w * rows[i] * cols[j] / nf;
+                observed += w * c as f64;
+                expected += w * ri * cj / nf;
             }
         }
         if expected == 0.0 {
