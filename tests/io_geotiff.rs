@@ -102,6 +102,18 @@ fn reads_real_float_and_cluster_rasters() {
     );
 }
 
+trait WithShape {
+    fn with_shape(self, cols: usize, rows: usize) -> Self;
+}
+
+impl WithShape for RasterGrid {
+    fn with_shape(mut self, cols: usize, rows: usize) -> Self {
+        self.cols = cols;
+        self.rows = rows;
+        self
+    }
+}
+
 fn demo_grid(crs: Crs) -> RasterGrid {
     let mut g = RasterGrid::geographic(5, 3, 90.0, 36.0, 0.1, 0.1);
     if let Crs::Projected(_) = crs {
@@ -229,4 +241,26 @@ fn grid_geometry_helpers() {
     assert_eq!(g.cell_at(90.05, 36.01), None);
     assert_eq!(g.x_centers().len(), 5);
     assert!((g.y_centers()[2] - 35.75).abs() < 1e-12);
+}
+
+#[test]
+fn conversion_to_and_from_domain_grids() {
+    let g = calimap::domain::Grid::new(40, 30, 90.0, 36.0, 0.1, 0.1, 4326).unwrap();
+    let r = RasterGrid::from_grid(&g).unwrap();
+    assert_eq!(r, demo_grid(Crs::WGS84).with_shape(40, 30));
+    assert_eq!(r.to_grid().unwrap(), g);
+    // Cell centres agree between the two types.
+    let (x, y) = r.cell_center(7, 11);
+    let (lat, lon) = g.centre(7, 11);
+    assert!((x - lon).abs() < 1e-12 && (y - lat).abs() < 1e-12);
+    let utm = calimap::domain::Grid::new(5, 3, 5e5, 3.9e6, 1e3, 1e3, 32646).unwrap();
+    assert_eq!(
+        RasterGrid::from_grid(&utm).unwrap().crs,
+        Crs::Projected(32646)
+    );
+    let odd = calimap::domain::Grid::new(5, 3, 0.0, 0.0, 1.0, 1.0, 900_913_000).unwrap();
+    assert!(RasterGrid::from_grid(&odd).is_err());
+    let mut unknown = r;
+    unknown.crs = Crs::Unknown;
+    assert!(unknown.to_grid().is_err());
 }
