@@ -17,9 +17,8 @@
 //! may be written from several threads. HDF5 locks open files with `flock`,
 //! and a child process spawned while a file is open inherits that lock;
 //! spawn external tools only when no netCDF file is open in another thread.
-//! HDF5 may print "HDF5-DIAG ... can't locate attribute" lines on stderr from
-//! threads other than the first to use netCDF; they report probes for optional
-//! attributes and are harmless.
+//! HDF5's per-thread error printing is turned off before each call, so probes
+//! for optional attributes do not print "HDF5-DIAG" traces.
 
 use std::path::Path;
 
@@ -280,6 +279,7 @@ pub fn write_annual_netcdf(
 
 fn write_to(tmp: &Path, path: &Path, stack: &AnnualMapStack, meta: &NetcdfMeta) -> Result<()> {
     let e = |w: &str| nc_err(path, w);
+    crate::forcing::netcdf::quiet_hdf5_on_this_thread();
     let mut f = netcdf::create(tmp).map_err(e("create"))?;
     let g = &stack.grid;
     let ny = g.rows;
@@ -443,6 +443,7 @@ fn write_to(tmp: &Path, path: &Path, stack: &AnnualMapStack, meta: &NetcdfMeta) 
 pub fn read_annual_netcdf(path: impl AsRef<Path>) -> Result<AnnualMapStack> {
     let path = path.as_ref();
     let e = |w: &str| nc_err(path, w);
+    crate::forcing::netcdf::quiet_hdf5_on_this_thread();
     let f = netcdf::open(path).map_err(e("open"))?;
     let var = |name: &str| {
         f.variable(name).ok_or_else(|| Error::NetCdf {
