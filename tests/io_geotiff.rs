@@ -264,3 +264,78 @@ fn conversion_to_and_from_domain_grids() {
     unknown.crs = Crs::Unknown;
     assert!(unknown.to_grid().is_err());
 }
+
+/// Run gdal_translate; `false` (after a note) when it is not installed.
+fn gdal_translate(args: &[&str], src: &Path, dst: &Path) -> bool {
+    match Command::new("gdal_translate")
+        .arg("-q")
+        .args(args)
+        .arg(src)
+        .arg(dst)
+        .env("GDAL_PAM_ENABLED", "NO")
+        .output()
+    {
+        Ok(o) => {
+            assert!(
+                o.status.success(),
+                "gdal_translate failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            true
+        }
+        Err(_) => {
+            eprintln!("note: gdal_translate is not installed; skipped");
+            false
+        }
+    }
+}
+
+#[test]
+fn reads_gdal_written_i16_f64_deflate_and_pixel_is_point() {
+    let Some(data) = shared_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let survey = data.join("qtp-survey/investigation_map.tif");
+    let ddt = data.join("qtp-survey/DDT_mean_annual.tif");
+    let base: Raster<u8> = read_geotiff(&survey).unwrap();
+    let base_f: Raster<f32> = read_geotiff(&ddt).unwrap();
+
+    let p = dir.path().join("i16.tif");
+    if !gdal_translate(&["-ot", "Int16", "-co", "COMPRESS=DEFLATE"], &survey, &p) {
+        return;
+    }
+    let r: Raster<i16> = read_geotiff(&p).unwrap();
+    assert_eq!(r.grid, base.grid);
+    assert_eq!(r.nodata, Some(3));
+    assert!(r.data.iter().zip(&base.data).all(|(a, b)| *a == *b as i16));
+
+    let p = dir.path().join("f64.tif");
+    assert!(gdal_translate(
+        &[
+            "-ot",
+            "Float64",
+            "-co",
+            "COMPRESS=DEFLATE",
+            "-co",
+            "TILED=NO"
+        ],
+        &ddt,
+        &p
+    ));
+    let r: Raster<f64> = read_geotiff(&p).unwrap();
+    assert_eq!(r.grid, base_f.grid);
+    assert_eq!(r.nodata, Some(f32::MIN as f64));
+    assert!(r
+        .data
+        .iter()
+        .zip(&base_f.data)
+        .all(|(a, b)| *a == *b as f64));
+
+    // PixelIsPoint: GDAL moves the tie point to the first pixel's centre;
+    // the reader moves it back, so the transform is unchanged.
+    let p = dir.path().join("point.tif");
+    assert!(gdal_translate(&["-mo", "AREA_OR_POINT=Point"], &survey, &p));
+    let r: Raster<u8> = read_geotiff(&p).unwrap();
+    let (a, b) = (r.grid.transform, base.grid.transform);
+    assert!((a.x_origin - b.x_origin).abs() < 1e-9 && (a.y_origin - b.y_origin).abs() < 1e-9);
+    assert_eq!(r.data, base.data);
+}
