@@ -115,6 +115,39 @@ pub fn magt_at(stats: &AnnualProfileStats, z: f64) -> Option<f64> {
     interp_at(&stats.depths, &stats.t_mean, z)
 }
 
+/// Depth of zero annual amplitude (m): the shallowest depth at which the
+/// annual range `t_max - t_min` has fallen to `threshold` (C; 0.1 C by the
+/// usual convention, French 2007, The Periglacial Environment), by linear
+/// interpolation of the range between layer midpoints. `None` when the range
+/// stays above the threshold down to the last midpoint or the profile is unusable.
+pub fn zero_amplitude_depth(stats: &AnnualProfileStats, threshold: f64) -> Option<f64> {
+    let z = &stats.depths;
+    if z.is_empty()
+        || stats.t_max.len() != z.len()
+        || stats.t_min.len() != z.len()
+        || !strictly_increasing(z)
+        || !threshold.is_finite()
+    {
+        return None;
+    }
+    let range: Vec<f64> = stats
+        .t_max
+        .iter()
+        .zip(&stats.t_min)
+        .map(|(a, b)| a - b)
+        .collect();
+    if range[0] <= threshold {
+        return Some(z[0]);
+    }
+    for i in 1..z.len() {
+        if range[i] <= threshold {
+            let (a0, a1) = (range[i - 1], range[i]);
+            return Some(z[i - 1] + (z[i] - z[i - 1]) * (a0 - threshold) / (a0 - a1));
+        }
+    }
+    None
+}
+
 fn check_stats(s: &AnnualProfileStats, what: &str) -> Result<()> {
     let n = s.depths.len();
     if n == 0 {
@@ -362,6 +395,22 @@ mod tests {
             annual_diagnostics(&cold, None).class,
             FrozenClass::SeasonallyFrozen
         );
+    }
+
+    #[test]
+    fn zero_amplitude_depth_interpolates_the_annual_range() {
+        // Ranges 20, 10, 4, 1, 0.05, 0.01 C at the midpoints: 0.1 C is crossed
+        // between 3 m (1.0) and 8 m (0.05): 3 + 5 * 0.9 / 0.95.
+        let s = stats(
+            2000,
+            [0.0; 6],
+            [10.0, 5.0, 2.0, 0.5, 0.025, 0.005],
+            [-10.0, -5.0, -2.0, -0.5, -0.025, -0.005],
+        );
+        let z = zero_amplitude_depth(&s, 0.1).unwrap();
+        assert!(close(z, 3.0 + 5.0 * 0.9 / 0.95));
+        assert_eq!(zero_amplitude_depth(&s, 25.0), Some(0.05));
+        assert_eq!(zero_amplitude_depth(&s, 0.001), None);
     }
 
     #[test]

@@ -9,5 +9,6 @@ pub use kappa::{
 };
 pub use region::{boundary_mask, dilate, disagreement_mask};
 pub use stats::{
-    bias, mae, ols_fit, pearson_r, point_scores, rmse, sen_slope, LinearFit, PointScores,
+    bias, decadal_trend, mae, ols_fit, pearson_r, point_scores, rmse, sen_slope, DecadalTrend,
+    LinearFit, PointScores,
 };
