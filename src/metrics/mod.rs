@@ -3,6 +3,7 @@
 pub mod kappa;
 pub mod region;
 pub mod stats;
+pub mod tiebreak;
 
 pub use kappa::{
     score_class_codes, score_class_rasters, ClassScheme, ConfusionMatrix, KappaScore, KappaWeights,
@@ -12,3 +13,4 @@ pub use stats::{
     bias, decadal_trend, mae, ols_fit, pearson_r, point_scores, rmse, sen_slope, DecadalTrend,
     LinearFit, PointScores,
 };
+pub use tiebreak::margin_misfit;
