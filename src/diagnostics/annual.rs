@@ -48,6 +48,11 @@ use crate::{Error, Result};
 /// Depth (m) at which GT10m is reported.
 pub const GT_DEPTH_M: f64 = 10.0;
 
+/// True if every depth is larger than the one before (false with NaN).
+fn strictly_increasing(d: &[f64]) -> bool {
+    d.windows(2).all(|w| w[1] > w[0])
+}
+
 /// Linear interpolation of `values` given at layer midpoints `depths` (m,
 /// strictly increasing) to depth `z` (m). Above the first midpoint the first
 /// value is returned; `None` below the last midpoint, for a non-finite `z`,
@@ -56,7 +61,7 @@ pub fn interp_at(depths: &[f64], values: &[f64], z: f64) -> Option<f64> {
     if depths.is_empty() || depths.len() != values.len() || !z.is_finite() {
         return None;
     }
-    if depths.windows(2).any(|w| !(w[1] > w[0])) {
+    if !strictly_increasing(depths) {
         return None;
     }
     if z <= depths[0] {
@@ -81,7 +86,7 @@ pub fn alt_from_tmax(depths: &[f64], t_max: &[f64]) -> Option<f64> {
     if depths.is_empty() || depths.len() != t_max.len() {
         return None;
     }
-    if depths.windows(2).any(|w| !(w[1] > w[0])) {
+    if !strictly_increasing(depths) {
         return None;
     }
     let thawed = |t: f64| t > 0.0;
@@ -110,6 +115,39 @@ pub fn magt_at(stats: &AnnualProfileStats, z: f64) -> Option<f64> {
     interp_at(&stats.depths, &stats.t_mean, z)
 }
 
+/// Depth of zero annual amplitude (m): the shallowest depth at which the
+/// annual range `t_max - t_min` has fallen to `threshold` (C; 0.1 C by the
+/// usual convention, French 2007, The Periglacial Environment), by linear
+/// interpolation of the range between layer midpoints. `None` when the range
+/// stays above the threshold down to the last midpoint or the profile is unusable.
+pub fn zero_amplitude_depth(stats: &AnnualProfileStats, threshold: f64) -> Option<f64> {
+    let z = &stats.depths;
+    if z.is_empty()
+        || stats.t_max.len() != z.len()
+        || stats.t_min.len() != z.len()
+        || !strictly_increasing(z)
+        || !threshold.is_finite()
+    {
+        return None;
+    }
+    let range: Vec<f64> = stats
+        .t_max
+        .iter()
+        .zip(&stats.t_min)
+        .map(|(a, b)| a - b)
+        .collect();
+    if range[0] <= threshold {
+        return Some(z[0]);
+    }
+    for i in 1..z.len() {
+        if range[i] <= threshold {
+            let (a0, a1) = (range[i - 1], range[i]);
+            return Some(z[i - 1] + (z[i] - z[i - 1]) * (a0 - threshold) / (a0 - a1));
+        }
+    }
+    None
+}
+
 fn check_stats(s: &AnnualProfileStats, what: &str) -> Result<()> {
     let n = s.depths.len();
     if n == 0 {
@@ -125,7 +163,7 @@ fn check_stats(s: &AnnualProfileStats, what: &str) -> Result<()> {
             s.t_min.len()
         )));
     }
-    if s.depths.windows(2).any(|w| !(w[1] > w[0])) {
+    if !strictly_increasing(&s.depths) {
         return Err(Error::Other(format!(
             "{what} year {}: layer depths must increase strictly",
             s.year
@@ -357,6 +395,22 @@ mod tests {
             annual_diagnostics(&cold, None).class,
             FrozenClass::SeasonallyFrozen
         );
+    }
+
+    #[test]
+    fn zero_amplitude_depth_interpolates_the_annual_range() {
+        // Ranges 20, 10, 4, 1, 0.05, 0.01 C at the midpoints: 0.1 C is crossed
+        // between 3 m (1.0) and 8 m (0.05): 3 + 5 * 0.9 / 0.95.
+        let s = stats(
+            2000,
+            [0.0; 6],
+            [10.0, 5.0, 2.0, 0.5, 0.025, 0.005],
+            [-10.0, -5.0, -2.0, -0.5, -0.025, -0.005],
+        );
+        let z = zero_amplitude_depth(&s, 0.1).unwrap();
+        assert!(close(z, 3.0 + 5.0 * 0.9 / 0.95));
+        assert_eq!(zero_amplitude_depth(&s, 25.0), Some(0.05));
+        assert_eq!(zero_amplitude_depth(&s, 0.001), None);
     }
 
     #[test]

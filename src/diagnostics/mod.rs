@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 pub mod annual;
 
 pub use annual::{
-    alt_from_tmax, annual_diagnostics, interp_at, magt_at, try_annual_diagnostics, ttop, GT_DEPTH_M,
+    alt_from_tmax, annual_diagnostics, interp_at, magt_at, try_annual_diagnostics, ttop,
+    zero_amplitude_depth, GT_DEPTH_M,
 };
 
 /// The frozen-ground class of a cell in one year, coded as in the published maps.

@@ -74,7 +74,10 @@ impl RunManifest {
     pub fn new(config: serde_json::Value, seed: Option<u64>) -> Self {
         Self {
             calimap_version: env!("CARGO_PKG_VERSION").to_string(),
-            command_line: std::env::args().collect(),
+            // Lossy, so that a non-UTF-8 argument cannot make this panic.
+            command_line: std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
             start_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             seed,
             config,

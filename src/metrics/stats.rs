@@ -193,6 +193,28 @@ pub fn sen_slope(x: &[f64], y: &[f64]) -> Result<LinearFit> {
     })
 }
 
+/// Linear trends of an annual series, in units per decade.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecadalTrend {
+    /// Ordinary least-squares slope x 10 (units per decade).
+    pub ols_per_decade: f64,
+    /// Sen's slope x 10 (units per decade).
+    pub sen_per_decade: f64,
+    /// Number of finite (year, value) pairs used.
+    pub n: usize,
+}
+
+/// OLS and Sen's slope of `values` against `years` (calendar years), per decade.
+pub fn decadal_trend(years: &[f64], values: &[f64]) -> Result<DecadalTrend> {
+    let ols = ols_fit(years, values)?;
+    let sen = sen_slope(years, values)?;
+    Ok(DecadalTrend {
+        ols_per_decade: 10.0 * ols.slope,
+        sen_per_decade: 10.0 * sen.slope,
+        n: ols.n,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,6 +260,22 @@ mod tests {
         assert!(close(f.slope, 2.6) && close(f.intercept, 0.6));
         assert!(close(f.at(10.0), 26.6));
         assert!(ols_fit(&[1.0, 1.0], &[1.0, 2.0]).is_err());
+    }
+
+    #[test]
+    fn decadal_trends() {
+        // 0.03 per year is 0.3 per decade; one outlier moves OLS but not Sen.
+        let years: Vec<f64> = (2000..2010).map(f64::from).collect();
+        let mut v: Vec<f64> = years.iter().map(|y| 0.03 * (y - 2000.0)).collect();
+        let t = decadal_trend(&years, &v).unwrap();
+        assert!((t.ols_per_decade - 0.3).abs() < 1e-12);
+        assert!((t.sen_per_decade - 0.3).abs() < 1e-12);
+        assert_eq!(t.n, 10);
+        v[9] += 3.0;
+        let t = decadal_trend(&years, &v).unwrap();
+        assert!((t.sen_per_decade - 0.3).abs() < 1e-12);
+        // OLS slope rises by 3 * (x9 - mean x) / sxx = 3 * 4.5 / 82.5 per year.
+        assert!((t.ols_per_decade - (0.3 + 10.0 * 3.0 * 4.5 / 82.5)).abs() < 1e-12);
     }
 
     #[test]
