@@ -3,6 +3,7 @@
 pub mod config;
 pub mod heat;
 pub mod model;
+pub mod point;
 pub mod run;
 pub mod tables;
 
