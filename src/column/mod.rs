@@ -1,5 +1,6 @@
 //! The Noah-Tibet-style soil column: parameters, prognostic state, one time step, spin-up and energy and water balance checks.
 
+pub mod bench;
 pub mod config;
 pub mod heat;
 pub mod model;

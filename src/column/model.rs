@@ -349,13 +349,13 @@ impl ColumnModel {
     }
 
     fn medium<'a>(&'a self, smc: &'a [f64]) -> SoilMedium<'a> {
-        SoilMedium {
-            layers: &self.thermal,
+        SoilMedium::new(
+            &self.thermal,
             smc,
-            curve: self.cfg.options.freeze_curve,
-            scheme: self.cfg.options.conductivity,
-            coarse: self.cfg.coarse,
-        }
+            self.cfg.options.freeze_curve,
+            self.cfg.options.conductivity,
+            self.cfg.coarse,
+        )
     }
 
     /// Check that an initial condition fits the column (layer counts, ranges).
@@ -852,7 +852,12 @@ impl ColumnModel {
         }
         let medium = self.medium(&st.smc);
         for i in 0..n {
-            let s = medium.state(i, st.enthalpy[i]);
+            let near = PhaseState {
+                t: st.t_soil[i],
+                liq: st.sh2o[i].min(st.smc[i]),
+                dt_dh: 0.0,
+            };
+            let s = medium.state_near(i, st.enthalpy[i], &near);
             st.t_soil[i] = s.t;
             st.sh2o[i] = s.liq;
         }
