@@ -22,7 +22,6 @@ pub mod bench;
 pub mod config;
 pub mod heat;
 pub mod model;
-pub mod point;
 pub mod run;
 pub mod tables;
 
