@@ -24,5 +24,6 @@ pub mod physics;
 pub mod report;
 pub mod sensitivity;
 pub mod validate;
+pub mod workflow;
 
 pub use error::{Error, Result};

@@ -4,7 +4,6 @@ use anyhow::Context;
 
 use super::RunArgs;
 use crate::config::{Body, Experiment};
-use crate::io::RunManifest;
 
 /// Run an experiment file.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -13,51 +12,26 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             "--mpi was given but this calimap was built without MPI support; rebuild with `cargo build --release --features mpi`"
         );
     }
+    if let Some(n) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("setting the number of threads")?;
+    }
     let exp = Experiment::load(&args.experiment)?;
-    let out = args.out.clone().unwrap_or_else(|| exp.output.clone());
     match &exp.body {
         Body::Point(p) => {
-            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            let mut manifest = RunManifest::from_config(&exp.raw, Some(exp.seed))?;
-            manifest.add_input(&exp.path)?;
-            manifest.add_input(&p.forcing_path)?;
-            manifest.write_to_dir(&out)?;
-            let s = crate::column::point::run_point(&exp.path, p, &out)?;
+            let s = crate::workflow::point::run_point(&exp, p, args.out.clone(), args.quiet)?;
             if !args.quiet {
-                println!(
-                    "spin-up: {} cycles of {:.2} years ({:.1} simulated years), residual {:.4} K{}",
-                    s.spinup.cycles,
-                    s.spinup.cycle_years,
-                    s.spinup.simulated_years,
-                    s.spinup.residual,
-                    if s.spinup.converged {
-                        ""
-                    } else {
-                        " (not converged)"
-                    }
+                eprintln!(
+                    "wrote {} ({} steps; energy imbalance {:.2e} W m-2, water imbalance {:.2e} mm/yr)",
+                    s.output.display(),
+                    s.steps,
+                    s.energy_imbalance_w_m2,
+                    s.water_imbalance_mm_per_year
                 );
-                println!(
-                    "transient run: {} years; energy closure {:.2e} W m-2, water closure {:.2e} mm/yr",
-                    s.years.len(),
-                    s.energy_closure,
-                    s.water_closure
-                );
-                for y in &s.years {
-                    println!(
-                        "  {}: class {}, ALT {}, MAGT(10 m) {:.2} C",
-                        y.year,
-                        y.class.code(),
-                        y.alt
-                            .map(|a| format!("{a:.2} m"))
-                            .unwrap_or_else(|| "-".into()),
-                        y.magt
-                    );
-                }
-                for o in &s.outputs {
-                    println!("wrote {}", o.display());
-                }
             }
-            Ok(())
         }
     }
+    Ok(())
 }

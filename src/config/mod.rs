@@ -61,6 +61,8 @@ pub struct ModelSection {
     pub soil_classes: Option<Vec<u32>>,
     /// Vegetation class (index into vegetation.toml); default from the forcing file.
     pub veg_class: Option<u32>,
+    /// Deep soil temperature TBOT (K) at ZBOT; default from the forcing file.
+    pub tbot: Option<f64>,
 }
 
 fn default_model_name() -> String {

@@ -193,8 +193,9 @@ impl Grid {
         [self.lon0, self.dlon, 0.0, self.lat0, 0.0, -self.dlat]
     }
 
-    /// Whether two grids describe the same cells, with coordinates equal to
-    /// within 1e-6 of a cell size.
+    /// Whether two grids describe the same cells, with corners and cell sizes
+    /// equal to within 1e-3 of a cell size (coordinates stored as `f32`, as in
+    /// many netCDF files, carry errors of about 1e-5 degrees).
     pub fn same_as(&self, other: &Grid) -> bool {
         self.check_same(other, "").is_ok()
     }
@@ -217,12 +218,22 @@ impl Grid {
         if self.epsg != other.epsg {
             diffs.push(format!("EPSG:{} vs EPSG:{}", self.epsg, other.epsg));
         }
-        let tol = 1e-6 * self.dlon.min(self.dlat).max(1e-12);
+        let tol = 1e-3 * self.dlon.min(self.dlat).max(1e-12);
         for (name, a, b) in [
             ("dlon", self.dlon, other.dlon),
             ("dlat", self.dlat, other.dlat),
             ("west edge lon0", self.lon0, other.lon0),
             ("north edge lat0", self.lat0, other.lat0),
+            (
+                "east edge",
+                self.lon0 + self.nx as f64 * self.dlon,
+                other.lon0 + other.nx as f64 * other.dlon,
+            ),
+            (
+                "south edge",
+                self.lat0 - self.ny as f64 * self.dlat,
+                other.lat0 - other.ny as f64 * other.dlat,
+            ),
         ] {
             if (a - b).abs() > tol {
                 diffs.push(format!("{name} {a} vs {b}"));

@@ -309,9 +309,9 @@ pub fn parse_csv_forcing(text: &str, path: &Path) -> Result<PointForcing> {
             ))
         }
     };
-    if !(dt > 0.0) {
+    if dt.is_nan() || dt <= 0.0 {
         return Err(perr(
-            times[1].1,
+            times.get(1).map(|t| t.1).unwrap_or(header_line),
             format!("time step {dt} s is not positive"),
         ));
     }

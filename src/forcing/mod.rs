@@ -48,11 +48,70 @@ impl PointForcing {
     pub fn time(&self, i: usize) -> NaiveDateTime {
         self.start + chrono::Duration::milliseconds((self.dt * 1000.0 * i as f64).round() as i64)
     }
+
+    /// Index of the step that starts at `t`, if there is one.
+    pub fn index_of(&self, t: NaiveDateTime) -> Option<usize> {
+        let ms = (t - self.start).num_milliseconds();
+        let dt = (self.dt * 1000.0).round() as i64;
+        (dt > 0 && ms >= 0 && ms % dt == 0 && ((ms / dt) as usize) < self.steps.len())
+            .then_some((ms / dt) as usize)
+    }
+
+    /// The steps that start in `[from, to)`, as a new series (e.g. the
+    /// spin-up years 1979-1983: `from` 1979-01-01, `to` 1984-01-01). Errors
+    /// when `from` is not a step of the series or the window is empty or runs
+    /// past the end.
+    pub fn window(&self, from: NaiveDateTime, to: NaiveDateTime) -> crate::Result<PointForcing> {
+        let i0 = self.index_of(from).ok_or_else(|| crate::Error::Forcing {
+            source_name: self.source.clone(),
+            variable: "time".into(),
+            message: format!(
+                "{from} is not a step of the series ({} + k * {} s, {} steps)",
+                self.start,
+                self.dt,
+                self.steps.len()
+            ),
+        })?;
+        let span = (to - from).num_milliseconds() as f64 / 1000.0;
+        let n = (span / self.dt).ceil().max(0.0) as usize;
+        if n == 0 || i0 + n > self.steps.len() {
+            return Err(crate::Error::Forcing {
+                source_name: self.source.clone(),
+                variable: "time".into(),
+                message: format!(
+                    "window {from} .. {to} is empty or runs past the last step {}",
+                    self.time(self.steps.len().saturating_sub(1))
+                ),
+            });
+        }
+        Ok(PointForcing {
+            source: self.source.clone(),
+            start: from,
+            steps: self.steps[i0..i0 + n].to_vec(),
+            ..self.clone_meta()
+        })
+    }
+
+    /// Metadata of the series with no steps.
+    fn clone_meta(&self) -> PointForcing {
+        PointForcing {
+            source: self.source.clone(),
+            start: self.start,
+            dt: self.dt,
+            steps: Vec::new(),
+            lat: self.lat,
+            lon: self.lon,
+            z_temp: self.z_temp,
+            z_wind: self.z_wind,
+        }
+    }
 }
 
+pub mod cf_write;
 pub mod csv;
 pub mod netcdf;
 pub mod noah_ascii;
+pub mod synthetic;
 pub mod units;
 pub mod validate;
 

@@ -247,6 +247,82 @@ impl CfForcingSpec {
     }
 }
 
+impl CfForcingSpec {
+    /// All variable sources, with their calimap names.
+    pub fn sources(&self) -> Vec<(&'static str, &VarSource)> {
+        let mut v: Vec<(&'static str, &VarSource)> =
+            vec![("t_air", &self.t_air), ("p_air", &self.p_air)];
+        for (n, s) in [
+            ("q_air", &self.q_air),
+            ("rh", &self.rh),
+            ("dewpoint", &self.dewpoint),
+            ("wind", &self.wind),
+            ("wind_u", &self.wind_u),
+            ("wind_v", &self.wind_v),
+        ] {
+            if let Some(s) = s {
+                v.push((n, s));
+            }
+        }
+        v.push(("sw_down", &self.sw_down));
+        v.push(("lw_down", &self.lw_down));
+        v.push(("precip", &self.precip));
+        v
+    }
+
+    /// The spec with relative file paths joined to `base` (the experiment
+    /// file's folder) and file names containing one `*` expanded to the
+    /// matching files, sorted. Errors name the variable whose pattern matches
+    /// nothing.
+    pub fn resolve(&self, base: &Path) -> Result<CfForcingSpec> {
+        let fix = |name: &str, src: &VarSource| -> Result<VarSource> {
+            let mut files = Vec::new();
+            for f in &src.files {
+                let full = if f.is_absolute() {
+                    f.clone()
+                } else {
+                    base.join(f)
+                };
+                let fname = full
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if fname.contains('*') {
+                    let dir = full.parent().unwrap_or(base);
+                    let found = files_matching(dir, &fname).map_err(|e| Error::Forcing {
+                        source_name: full.display().to_string(),
+                        variable: format!("{} ({name})", src.name),
+                        message: e.to_string(),
+                    })?;
+                    files.extend(found);
+                } else {
+                    files.push(full);
+                }
+            }
+            Ok(VarSource {
+                files,
+                ..src.clone()
+            })
+        };
+        let opt = |name: &str, s: &Option<VarSource>| s.as_ref().map(|s| fix(name, s)).transpose();
+        Ok(CfForcingSpec {
+            t_air: fix("t_air", &self.t_air)?,
+            p_air: fix("p_air", &self.p_air)?,
+            q_air: opt("q_air", &self.q_air)?,
+            rh: opt("rh", &self.rh)?,
+            dewpoint: opt("dewpoint", &self.dewpoint)?,
+            wind: opt("wind", &self.wind)?,
+            wind_u: opt("wind_u", &self.wind_u)?,
+            wind_v: opt("wind_v", &self.wind_v)?,
+            sw_down: fix("sw_down", &self.sw_down)?,
+            lw_down: fix("lw_down", &self.lw_down)?,
+            precip: fix("precip", &self.precip)?,
+            z_temp: self.z_temp,
+            z_wind: self.z_wind,
+        })
+    }
+}
+
 /// The role of an input variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
@@ -349,6 +425,46 @@ pub struct GriddedForcing {
 const LAT_NAMES: [&str; 4] = ["lat", "latitude", "y", "rlat"];
 const LON_NAMES: [&str; 4] = ["lon", "longitude", "x", "rlon"];
 
+/// Turn off HDF5's automatic error printing on the calling thread.
+///
+/// netCDF-C turns it off when it initialises HDF5, but thread-safe HDF5
+/// builds keep that setting per thread, so on any other thread (rayon workers,
+/// test threads) every probe for an optional attribute of a netCDF-4 file
+/// prints an `HDF5-DIAG` trace to stderr although netCDF handles the outcome.
+/// The HDF5 library is found at run time in the process (it is loaded with
+/// libnetcdf); without it this does nothing. Errors still reach calimap
+/// through netCDF's return codes.
+pub(crate) fn quiet_hdf5_on_this_thread() {
+    use std::cell::Cell;
+    use std::ffi::{c_char, c_int, c_void};
+    thread_local! {
+        static DONE: Cell<bool> = const { Cell::new(false) };
+    }
+    if DONE.with(|d| d.replace(true)) {
+        return;
+    }
+    extern "C" {
+        fn dlsym(handle: *mut c_void, symbol: *const c_char) -> *mut c_void;
+    }
+    #[cfg(target_os = "macos")]
+    let default_handle = -2isize as *mut c_void;
+    #[cfg(not(target_os = "macos"))]
+    let default_handle = std::ptr::null_mut::<c_void>();
+    // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name has no
+    // preconditions; a non-null result is the address of HDF5's
+    // `herr_t H5Eset_auto2(hid_t, H5E_auto2_t, void *)` (hid_t is 64-bit since
+    // HDF5 1.10), called with the default error stack (H5E_DEFAULT = 0) and no
+    // handler, which only changes this thread's printing setting.
+    unsafe {
+        let f = dlsym(default_handle, c"H5Eset_auto2".as_ptr());
+        if !f.is_null() {
+            let set_auto: extern "C" fn(i64, *const c_void, *mut c_void) -> c_int =
+                std::mem::transmute(f);
+            set_auto(0, std::ptr::null(), std::ptr::null_mut());
+        }
+    }
+}
+
 fn nc_err(path: &Path, message: impl Into<String>) -> Error {
     Error::NetCdf {
         path: path.to_path_buf(),
@@ -450,6 +566,7 @@ fn read_coord(file: &netcdf::File, dim: &str, path: &Path) -> Result<Vec<f64>> {
 }
 
 fn file_meta(path: &Path, name: &str) -> Result<FileMeta> {
+    quiet_hdf5_on_this_thread();
     let file = netcdf::open(path).map_err(|e| nc_err(path, format!("cannot open: {e}")))?;
     let var = file.variable(name).ok_or_else(|| {
         let names: Vec<String> = file.variables().map(|v| v.name()).collect();
@@ -533,7 +650,30 @@ fn file_meta(path: &Path, name: &str) -> Result<FileMeta> {
             read_coord(&file, &dims[2], path)?,
         )
     } else {
-        (Vec::new(), Vec::new())
+        // A point series: its position comes from scalar (or one-element)
+        // `lat`/`latitude` and `lon`/`longitude` variables.
+        let scalar = |names: &[&str]| -> Result<Vec<f64>> {
+            for n in names {
+                if let Some(v) = file.variable(n) {
+                    if v.len() == 1 {
+                        return v
+                            .get_values::<f64, _>(..)
+                            .map_err(|e| nc_err(path, format!("reading `{n}`: {e}")));
+                    }
+                }
+            }
+            Err(nc_err(
+                path,
+                format!(
+                    "point variable `{name}` has no position: add a scalar `{}` variable",
+                    names[0]
+                ),
+            ))
+        };
+        (
+            scalar(&["lat", "latitude"])?,
+            scalar(&["lon", "longitude"])?,
+        )
     };
     let units = attr_string(&var, "units", path)?;
     let scale = attr_f64(&var, "scale_factor", path)?.unwrap_or(1.0);
@@ -658,6 +798,15 @@ impl GriddedForcing {
                 variable: src.name.clone(),
                 message: msg,
             })?;
+            if src.accumulation.is_some() && !conv.per_step {
+                return Err(Error::Forcing {
+                    source_name: metas[0].path.display().to_string(),
+                    variable: src.name.clone(),
+                    message: format!(
+                        "`accumulation` is given, but unit `{unit}` is a rate or a state, not an amount"
+                    ),
+                });
+            }
             let stamp = src.stamp.unwrap_or(if conv.per_step {
                 Stamp::End
             } else {
@@ -733,10 +882,9 @@ impl GriddedForcing {
                         .map_err(|e| nc_err(&m.path, format!("variable `{}`: {e}", src.name)))?;
                     (g, m.lats.len() > 1 && m.lats[1] > m.lats[0])
                 } else {
-                    (
-                        Grid::new(1, 1, -0.05, 0.05, 0.1, 0.1, crate::domain::grid::EPSG_WGS84)?,
-                        false,
-                    )
+                    let g = Grid::from_centres(&m.lats, &m.lons, 0.1)
+                        .map_err(|e| nc_err(&m.path, format!("variable `{}`: {e}", src.name)))?;
+                    (g, false)
                 };
                 match &grid {
                     None => grid = Some((g, asc, format!("{} in {}", src.name, m.path.display()))),
@@ -828,6 +976,19 @@ impl GriddedForcing {
         })
     }
 
+    /// Every file read, once each, in a stable order (for manifests and checksums).
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for v in &self.vars {
+            for s in &v.segments {
+                if !out.contains(&s.path) {
+                    out.push(s.path.clone());
+                }
+            }
+        }
+        out
+    }
+
     /// The grid of the forcing (north-up; see [`Grid`]).
     pub fn grid(&self) -> &Grid {
         &self.grid
@@ -876,6 +1037,45 @@ impl GriddedForcing {
     /// (at least 1).
     pub fn cells_per_tile(budget: usize, nt: usize) -> usize {
         (budget / (nt.max(1) * std::mem::size_of::<ForcingStep>())).max(1)
+    }
+
+    /// Split the cells for which `include(row, col)` holds into compact tiles
+    /// whose `nt` steps each fit in `budget` bytes of output
+    /// ([`tile_bytes`](Self::tile_bytes)). Tiles are rectangles of the grid,
+    /// 16 rows high when they fit (the chunk height of files calimap writes,
+    /// so a tile reads each chunk once), cut into column blocks otherwise;
+    /// the order is row-major and the same on every machine, so tile `i` of
+    /// `n` is a reproducible unit of work for a scheduler.
+    pub fn plan_tiles(
+        &self,
+        budget: usize,
+        nt: usize,
+        include: impl Fn(usize, usize) -> bool,
+    ) -> Vec<Vec<(usize, usize)>> {
+        let max_cells = Self::cells_per_tile(budget, nt);
+        let (nx, ny) = (self.grid.nx, self.grid.ny);
+        let band = 16.min(ny).max(1);
+        // Rows per tile and columns per tile.
+        let (rows, cols) = if max_cells >= band * nx {
+            (((max_cells / nx) / band).max(1) * band, nx)
+        } else if max_cells >= band {
+            (band, (max_cells / band).max(1))
+        } else {
+            (1, max_cells.max(1))
+        };
+        let mut tiles = Vec::new();
+        for r0 in (0..ny).step_by(rows) {
+            for c0 in (0..nx).step_by(cols) {
+                let tile: Vec<(usize, usize)> = (r0..(r0 + rows).min(ny))
+                    .flat_map(|r| (c0..(c0 + cols).min(nx)).map(move |c| (r, c)))
+                    .filter(|&(r, c)| include(r, c))
+                    .collect();
+                if !tile.is_empty() {
+                    tiles.push(tile);
+                }
+            }
+        }
+        tiles
     }
 
     /// Read steps `t0 .. t0 + nt` of the cells `(row, col)` (grid convention:
@@ -1033,6 +1233,7 @@ impl GriddedForcing {
             if s0 >= s1 {
                 continue;
             }
+            quiet_hdf5_on_this_thread();
             let file = netcdf::open(&seg.path)
                 .map_err(|e| nc_err(&seg.path, format!("cannot open: {e}")))?;
             let v = file
@@ -1190,3 +1391,9 @@ mod tests {
         assert!(parse_cf_time_units("hours").is_none());
     }
 }
+
+// Runner threads share one opened forcing.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<GriddedForcing>();
+};

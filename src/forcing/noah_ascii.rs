@@ -564,7 +564,7 @@ pub fn parse_noah_ascii(text: &str, path: &Path) -> Result<NoahPointFile> {
 }
 
 fn row_time(v: &[f64; 13]) -> Option<NaiveDateTime> {
-    let int = |x: f64| (x.fract() == 0.0 && x >= 0.0 && x < 1e5).then_some(x as u32);
+    let int = |x: f64| (x.fract() == 0.0 && (0.0..1e5).contains(&x)).then_some(x as u32);
     NaiveDate::from_ymd_opt(int(v[0])? as i32, int(v[1])?, int(v[2])?)?.and_hms_opt(
         int(v[3])?,
         int(v[4])?,
@@ -788,6 +788,52 @@ Usemonalb = .TRUE.
                 .and_hms_opt(6, 0, 0)
                 .unwrap()
         );
+    }
+
+    #[test]
+    fn hourly_and_daily_files() {
+        use std::fmt::Write;
+        for (dt, n) in [(3600u32, 48usize), (86400, 10)] {
+            let steps = n;
+            let end = NaiveDate::from_ymd_opt(2000, 1, 1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                + chrono::Duration::seconds(dt as i64 * (steps as i64 - 1));
+            let mut text = HEAD
+                .replace(
+                    "Forcing_Timestep = 10800",
+                    &format!("Forcing_Timestep = {dt}"),
+                )
+                .replace("200001010600", &end.format("%Y%m%d%H%M").to_string());
+            for k in 0..steps {
+                let t = end - chrono::Duration::seconds(dt as i64 * (steps - 1 - k) as i64);
+                writeln!(
+                    text,
+                    "{} 3.0 200.0 {} 50.0 550.0 100.0 200.0 0.0",
+                    t.format("%Y %m %d %H %M"),
+                    260.0 + k as f64 * 0.1
+                )
+                .unwrap();
+            }
+            let f = parse_noah_ascii(&text, Path::new("h.txt")).unwrap();
+            assert_eq!(f.forcing.steps.len(), steps);
+            assert_eq!(f.forcing.dt, dt as f64);
+            assert_eq!(f.forcing.time(steps - 1), end);
+            assert!(
+                (f.forcing.steps[steps - 1].t_air - (260.0 + (steps - 1) as f64 * 0.1)).abs()
+                    < 1e-9
+            );
+            let w = f
+                .forcing
+                .window(f.forcing.time(2), f.forcing.time(5))
+                .unwrap();
+            assert_eq!(w.steps[..], f.forcing.steps[2..5]);
+            assert!(f
+                .forcing
+                .window(f.forcing.time(2), f.forcing.time(steps + 3))
+                .is_err());
+        }
     }
 
     #[test]

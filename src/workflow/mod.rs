@@ -1,0 +1,6 @@
+//! Workflows: what `calimap run` does for each experiment kind, as library
+//! functions over a validated [`crate::config::Experiment`]. Each reads as a
+//! commented recipe; the command layer only parses arguments and reports.
+
+pub mod model;
+pub mod point;

@@ -1,0 +1,363 @@
+//! The point workflow: one column at one site, spin-up then the transient run.
+//!
+//! Recipe:
+//! 1. read the forcing (Noah ASCII, CSV or netCDF point series, SI units);
+//! 2. build the column from the model tables, the forcing file's site values
+//!    and the experiment's options and parameter overrides;
+//! 3. set the initial state (the forcing file's profile, or an equilibrium
+//!    estimate) and spin up by recycling the first years of forcing;
+//! 4. run the whole forcing, aggregating daily means and annual statistics;
+//! 5. write `daily.csv`, `annual.csv`, `spinup.csv` and `summary.json`
+//!    atomically, after the run manifest written before the run started.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Serialize;
+
+use super::model::{column_config, tables_dir, ColumnSite, ModelTables};
+use crate::column::model::{ColumnModel, ColumnState, InitialCondition, StepFluxes};
+use crate::column::run::{run, spin_up, SpinupOptions, SpinupReport, SpinupStart};
+use crate::config::{Experiment, PointExperiment};
+use crate::diagnostics::annual::try_annual_diagnostics;
+use crate::diagnostics::{AnnualDiagnostics, AnnualProfileStats};
+use crate::forcing::noah_ascii::{read_noah_ascii, NoahHeader};
+use crate::forcing::PointForcing;
+use crate::io::atomic::write_bytes_atomic;
+use crate::io::manifest::RunManifest;
+use crate::physics::thermal::T_FREEZE;
+use crate::{Error, Result};
+
+/// What a point run produced.
+#[derive(Clone, Debug, Serialize)]
+pub struct PointSummary {
+    /// Output folder.
+    pub output: PathBuf,
+    /// Spin-up cycles used.
+    pub spinup_cycles: usize,
+    /// Simulated spin-up years.
+    pub spinup_years: f64,
+    /// Residual of the last spin-up cycle (K).
+    pub spinup_residual: f64,
+    /// Whether the spin-up reached its tolerance.
+    pub spinup_converged: bool,
+    /// Transient steps run.
+    pub steps: usize,
+    /// Mean energy imbalance of the transient run (W m-2).
+    pub energy_imbalance_w_m2: f64,
+    /// Water imbalance of the transient run (mm per year).
+    pub water_imbalance_mm_per_year: f64,
+    /// Annual diagnostics.
+    pub annual: Vec<AnnualDiagnostics>,
+}
+
+/// Forcing and site of a point experiment.
+pub struct PointInputs {
+    pub forcing: PointForcing,
+    pub header: Option<NoahHeader>,
+}
+
+/// Read a point experiment's forcing.
+pub fn read_point_forcing(exp: &Experiment, p: &PointExperiment) -> Result<PointInputs> {
+    match p.forcing.format.as_str() {
+        "noah-ascii" => {
+            let f = read_noah_ascii(&p.forcing_path)?;
+            Ok(PointInputs {
+                forcing: f.forcing,
+                header: Some(f.header),
+            })
+        }
+        "csv" => Ok(PointInputs {
+            forcing: crate::forcing::csv::read_csv_forcing(&p.forcing_path)?,
+            header: None,
+        }),
+        other => Err(Error::config(
+            &exp.path,
+            "forcing.format",
+            format!("`{other}` is not a point format here; use noah-ascii or csv"),
+        )),
+    }
+}
+
+/// Build the column model and its initial state for a point experiment.
+pub fn build_point_model(
+    exp: &Experiment,
+    p: &PointExperiment,
+    inputs: &PointInputs,
+    overrides: &[(String, f64)],
+) -> Result<(ColumnModel, ColumnState)> {
+    let tables = ModelTables::load(&tables_dir(&exp.path, &p.model)?)?;
+    let f = &inputs.forcing;
+    let mut site = match &inputs.header {
+        Some(h) => ColumnSite::from_noah_header(h),
+        None => ColumnSite {
+            latitude: f.lat,
+            ..Default::default()
+        },
+    };
+    site.z_temp = f.z_temp;
+    site.z_wind = f.z_wind;
+    let cfg = column_config(
+        &exp.path,
+        &p.model,
+        &tables,
+        &site,
+        inputs.header.as_ref(),
+        overrides,
+    )?;
+    let model =
+        ColumnModel::new(cfg).map_err(|e| Error::config(&exp.path, "model", e.to_string()))?;
+    let init = match (&inputs.header, p.spinup.start.as_str()) {
+        (Some(h), _) if h.soil_temperature.len() == model.thickness().len() => {
+            InitialCondition::Profile {
+                t_soil: h.soil_temperature.clone(),
+                smc: h.soil_moisture.clone(),
+                t_skin: h.skin_temperature,
+                swe: h.snow_equivalent,
+                snow_depth: h.snow_depth,
+                canopy_water: h.canopy_water,
+            }
+        }
+        (_, "initial") => return Err(Error::config(
+            &exp.path,
+            "spinup.start",
+            "`initial` needs a forcing file with an initial profile for every layer (Noah ASCII)",
+        )),
+        _ => InitialCondition::Equilibrium {
+            t_surface: first_year_mean_air_temperature(f),
+            saturation: 0.5,
+        },
+    };
+    model
+        .check_initial(&init)
+        .map_err(|e| Error::config(&exp.path, "forcing.path", format!("initial state: {e}")))?;
+    let state = model.initial_state(&init);
+    Ok((model, state))
+}
+
+/// Mean air temperature (K) of the first 365 days of forcing (or all of it).
+pub fn first_year_mean_air_temperature(f: &PointForcing) -> f64 {
+    let n = ((365.0 * 86400.0 / f.dt).round() as usize).clamp(1, f.steps.len().max(1));
+    f.steps.iter().take(n).map(|s| s.t_air).sum::<f64>() / n as f64
+}
+
+/// Spin-up options of a point experiment.
+pub fn spinup_options(p: &PointExperiment) -> SpinupOptions {
+    SpinupOptions {
+        years: p.spinup.recycle_years as usize,
+        tol: p.spinup.tolerance,
+        max_cycles: p.spinup.max_cycles as usize,
+        start: if p.spinup.start == "equilibrium" {
+            SpinupStart::Equilibrium
+        } else {
+            SpinupStart::AsGiven
+        },
+    }
+}
+
+/// Daily means of the transient run.
+struct DailyWriter {
+    rows: Vec<u8>,
+    day: Option<NaiveDate>,
+    n: usize,
+    sums: Vec<f64>,
+    layers: usize,
+}
+
+impl DailyWriter {
+    fn new(layers: usize) -> Self {
+        let mut rows = Vec::new();
+        let mut head = String::from(
+            "date,t_skin_c,snow_depth_m,swe_mm,sensible_w_m2,latent_w_m2,ground_w_m2,sw_net_w_m2,lw_net_w_m2",
+        );
+        for k in 1..=layers {
+            head.push_str(&format!(",t{k}_c"));
+        }
+        for k in 1..=layers {
+            head.push_str(&format!(",liq{k}_m3m3"));
+        }
+        for k in 1..=layers {
+            head.push_str(&format!(",ice{k}_m3m3"));
+        }
+        head.push('\n');
+        rows.extend_from_slice(head.as_bytes());
+        Self {
+            rows,
+            day: None,
+            n: 0,
+            sums: vec![0.0; 8 + 3 * layers],
+            layers,
+        }
+    }
+
+    fn add(&mut self, t: NaiveDateTime, st: &ColumnState, fl: &StepFluxes) {
+        let day = t.date();
+        if self.day != Some(day) {
+            self.flush();
+            self.day = Some(day);
+        }
+        let v = &mut self.sums;
+        v[0] += st.t_skin - T_FREEZE;
+        v[1] += st.snow_depth;
+        v[2] += st.swe;
+        v[3] += fl.sensible;
+        v[4] += fl.latent;
+        v[5] += fl.ground;
+        v[6] += fl.sw_net;
+        v[7] += fl.lw_net;
+        let n = self.layers;
+        for k in 0..n {
+            v[8 + k] += st.t_soil[k] - T_FREEZE;
+            v[8 + n + k] += st.sh2o[k];
+            v[8 + 2 * n + k] += (st.smc[k] - st.sh2o[k]).max(0.0);
+        }
+        self.n += 1;
+    }
+
+    fn flush(&mut self) {
+        if let (Some(day), true) = (self.day, self.n > 0) {
+            let _ = write!(self.rows, "{day}");
+            for (i, s) in self.sums.iter_mut().enumerate() {
+                let mean = *s / self.n as f64;
+                let digits = if i >= 8 + self.layers { 4 } else { 3 };
+                let _ = write!(self.rows, ",{mean:.digits$}");
+                *s = 0.0;
+            }
+            self.rows.push(b'\n');
+        }
+        self.n = 0;
+    }
+}
+
+/// Write `annual.csv`.
+pub fn annual_csv(annual: &[AnnualDiagnostics]) -> String {
+    let mut s = String::from("year,alt_m,ttop_c,gt10m_c,magt_c,class,margin_c\n");
+    let opt = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_default();
+    let num = |x: f64| {
+        if x.is_finite() {
+            format!("{x:.3}")
+        } else {
+            String::new()
+        }
+    };
+    for a in annual {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            a.year,
+            opt(a.alt),
+            opt(a.ttop),
+            num(a.gt10m),
+            num(a.magt),
+            a.class.code(),
+            num(a.margin)
+        ));
+    }
+    s
+}
+
+/// Diagnostics of every whole year of a run (a partial year shorter than 360
+/// days is left out; the preceding year feeds the two-year permafrost rule).
+pub fn diagnostics_of(stats: &[AnnualProfileStats]) -> Result<Vec<AnnualDiagnostics>> {
+    let mut out = Vec::new();
+    for (i, s) in stats.iter().enumerate() {
+        if s.seconds < 360.0 * 86400.0 {
+            continue;
+        }
+        let prev = if i > 0 { stats.get(i - 1) } else { None };
+        out.push(try_annual_diagnostics(s, prev, None)?);
+    }
+    Ok(out)
+}
+
+fn write_spinup_csv(report: &SpinupReport) -> String {
+    let mut s = String::from("cycle,simulated_years,residual_k\n");
+    for (i, r) in report.history.iter().enumerate() {
+        let res = if r.is_finite() {
+            format!("{r:.6}")
+        } else {
+            String::new()
+        };
+        s.push_str(&format!(
+            "{},{:.2},{}\n",
+            i + 1,
+            (i + 1) as f64 * report.cycle_years,
+            res
+        ));
+    }
+    s
+}
+
+/// Run a point experiment; `out` overrides the experiment's output folder.
+pub fn run_point(
+    exp: &Experiment,
+    p: &PointExperiment,
+    out: Option<PathBuf>,
+    quiet: bool,
+) -> Result<PointSummary> {
+    let out = out.unwrap_or_else(|| exp.output.clone());
+    std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+
+    // 1. forcing, and the manifest before anything long starts
+    let inputs = read_point_forcing(exp, p)?;
+    let mut manifest = RunManifest::from_config(&exp.raw, Some(exp.seed))?;
+    manifest.add_input(&exp.path)?;
+    manifest.add_input(&p.forcing_path)?;
+    manifest.write_to_dir(&out)?;
+
+    // 2-3. model, initial state, spin-up
+    let (model, mut state) = build_point_model(exp, p, &inputs, &[])?;
+    let report = spin_up(&model, &mut state, &inputs.forcing, &spinup_options(p))?;
+    if !quiet {
+        eprintln!(
+            "spin-up: {} cycles ({:.0} simulated years), residual {:.4} K{}",
+            report.cycles,
+            report.simulated_years,
+            report.residual,
+            if report.converged {
+                ""
+            } else {
+                " (tolerance not reached)"
+            }
+        );
+    }
+
+    // 4. transient run
+    let mut daily = DailyWriter::new(model.thickness().len());
+    let (mut e_sum, mut w_sum, mut steps) = (0.0, 0.0, 0usize);
+    let want_daily = p.output_options.daily;
+    let stats = run(&model, &mut state, &inputs.forcing, &mut |t, st, fl| {
+        if want_daily {
+            daily.add(t, st, fl);
+        }
+        e_sum += fl.energy_residual;
+        w_sum += fl.water_residual;
+        steps += 1;
+    })?;
+    daily.flush();
+    let annual = diagnostics_of(&stats)?;
+    let years = steps as f64 * inputs.forcing.dt / (365.25 * 86400.0);
+
+    // 5. outputs
+    if want_daily {
+        write_bytes_atomic(out.join("daily.csv"), &daily.rows)?;
+    }
+    let annual_text = annual_csv(&annual);
+    write_bytes_atomic(out.join("annual.csv"), annual_text.as_bytes())?;
+    let spin_text = write_spinup_csv(&report);
+    write_bytes_atomic(out.join("spinup.csv"), spin_text.as_bytes())?;
+    let summary = PointSummary {
+        output: out.clone(),
+        spinup_cycles: report.cycles,
+        spinup_years: report.simulated_years,
+        spinup_residual: report.residual,
+        spinup_converged: report.converged,
+        steps,
+        energy_imbalance_w_m2: if steps > 0 { e_sum / steps as f64 } else { 0.0 },
+        water_imbalance_mm_per_year: if years > 0.0 { w_sum / years } else { 0.0 },
+        annual,
+    };
+    let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Other(e.to_string()))?;
+    write_bytes_atomic(out.join("summary.json"), &json)?;
+    Ok(summary)
+}
