@@ -226,6 +226,34 @@ pub fn hydraulic_properties(
     }
 }
 
+/// Derivative of the hydraulic conductivity with respect to the liquid water
+/// content, dK/d(theta_liquid) (m s-1 per m3 m-3), at fixed ice, for the chosen
+/// scheme: (2b + 3) K / theta with theta the water content the conductivity
+/// is computed from (liquid for [`IceImpedance::Noah`], liquid + ice
+/// otherwise); zero where the content is at the schemes' lower floor.
+pub fn conductivity_derivative(
+    scheme: IceImpedance,
+    liquid: f64,
+    ice: f64,
+    conductivity: f64,
+    soil: &SoilHydraulics,
+) -> f64 {
+    let theta = match scheme {
+        IceImpedance::Noah => liquid,
+        IceImpedance::NiuYang2006 | IceImpedance::NoahTibet => {
+            if (liquid + ice) / soil.porosity <= 0.01 {
+                return 0.0;
+            }
+            liquid + ice
+        }
+    };
+    if theta <= 0.0 {
+        0.0
+    } else {
+        (2.0 * soil.b + 3.0) * conductivity / theta
+    }
+}
+
 /// Noah LSM 3.4.1 FAC2MIT: the largest relative liquid saturation of the
 /// column above which SMFLX switches to the two-pass (averaged-coefficient)
 /// time scheme, a function of the top layer's porosity (m3 m-3). The table
@@ -295,6 +323,39 @@ pub struct RichardsConfig {
     pub ice_impedance: IceImpedance,
     /// Smallest total water content a layer may keep, m3 m-3 (Noah: 0.02).
     pub min_water: f64,
+    /// Time treatment of the gravity (conductivity) term.
+    pub gravity: GravityScheme,
+}
+
+/// Time treatment of the gravity flux K(theta) in the soil-water step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum GravityScheme {
+    /// Noah SRT: K at the start of the step (or at the two-pass mean state);
+    /// only the diffusion term is implicit. Stable for steps below about
+    /// dz / (dK/dtheta) per layer: minutes for gravel, hours to days for loam.
+    #[default]
+    Explicit,
+    /// The gravity flux linearised around the start of the step,
+    /// K + dK/dtheta * d(theta), and solved with the diffusion term (a
+    /// Newton-linearised backward-Euler step). Removes the explicit step limit
+    /// of highly permeable layers; identical steady states and conservation.
+    Implicit,
+}
+
+impl GravityScheme {
+    /// Parses `"explicit"` (Noah) or `"implicit"`.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "explicit" | "noah" => Ok(Self::Explicit),
+            "implicit" | "linearised" | "linearized" => Ok(Self::Implicit),
+            other => Err(Error::Parameter {
+                name: "gravity".into(),
+                message: format!(
+                    "unknown scheme `{other}` (expected \"explicit\" or \"implicit\")"
+                ),
+            }),
+        }
+    }
 }
 
 impl Default for RichardsConfig {
@@ -308,6 +369,7 @@ impl Default for RichardsConfig {
             frzk: 0.15,
             ice_impedance: IceImpedance::NiuYang2006,
             min_water: 0.02,
+            gravity: GravityScheme::Explicit,
         }
     }
 }
@@ -396,6 +458,8 @@ struct Matrix {
     rhs: Vec<f64>,
     cp: Vec<f64>,
     dp: Vec<f64>,
+    /// d(drainage)/d(theta_bottom) of the implicit gravity scheme, m s-1.
+    drain_slope: f64,
 }
 
 impl RichardsWork {
@@ -470,7 +534,11 @@ pub fn richards_step_into(
         }
         fluxes = srt(input, cfg, &work.coef_state, &mut work.m)?;
     }
-    let (excess, floor) = sstep(input, cfg, &mut work.m, liquid_out)?;
+    let (excess, floor, bottom_increment) = sstep(input, cfg, &mut work.m, liquid_out)?;
+    if cfg.gravity == GravityScheme::Implicit {
+        // Linearised drainage K(theta + d theta) = K + dK/dtheta d theta.
+        fluxes.drainage += work.m.drain_slope * bottom_increment * RHO_WATER;
+    }
     fluxes.excess = excess * RHO_WATER / input.dt;
     fluxes.floor_source = floor * RHO_WATER / input.dt;
     fluxes.two_pass = two_pass;
@@ -650,6 +718,22 @@ fn srt(
             ddz = ddz2;
         }
     }
+    w.drain_slope = 0.0;
+    if cfg.gravity == GravityScheme::Implicit {
+        // Outflow through the bottom of layer k gains dK_k/dtheta * d(theta_k).
+        for k in 0..n {
+            let (_, kk) = props(k);
+            let slopx = if k == n - 1 { cfg.drainage_slope } else { 1.0 };
+            let g =
+                slopx * conductivity_derivative(cfg.ice_impedance, coef[k], ice[k], kk, &soil[k]);
+            w.b[k] += g / dz[k];
+            if k + 1 < n {
+                w.a[k + 1] -= g / dz[k + 1];
+            } else {
+                w.drain_slope = g;
+            }
+        }
+    }
     if !runoff1.is_finite() || !runoff2.is_finite() || w.rhs.iter().any(|v| !v.is_finite()) {
         return Err(Error::model(
             None,
@@ -692,13 +776,13 @@ pub fn frozen_infiltration_factor(dice: f64, frzk: f64, top: &SoilHydraulics) ->
 /// for the liquid increments and redistributes water above porosity downward.
 /// Layers that would fall below the minimum total content are refilled from
 /// the layers below. Returns (excess leaving the bottom, water added at the
-/// bottom), both m per step.
+/// bottom), both m per step, and the bottom layer's solved increment.
 fn sstep(
     input: &RichardsInput,
     cfg: &RichardsConfig,
     w: &mut Matrix,
     out: &mut [f64],
-) -> Result<(f64, f64)> {
+) -> Result<(f64, f64, f64)> {
     let n = input.dz.len();
     let dt = input.dt;
     for k in 0..n {
@@ -709,6 +793,7 @@ fn sstep(
     }
     solve_tridiagonal(&w.a, &w.b, &w.c, &w.rhs, &mut w.cp, &mut w.dp, out)?;
     // `out` now holds the increments.
+    let bottom_increment = out[n - 1];
     let mut carry = 0.0; // m of water passed to the next layer (negative: borrowed)
     for k in 0..n {
         let s = &input.soil[k];
@@ -729,9 +814,9 @@ fn sstep(
         out[k] = liq;
     }
     if carry >= 0.0 {
-        Ok((carry, 0.0))
+        Ok((carry, 0.0, bottom_increment))
     } else {
-        Ok((0.0, -carry))
+        Ok((0.0, -carry, bottom_increment))
     }
 }
 

@@ -330,9 +330,13 @@ pub fn snowpack_mass_step(
     melt_energy: f64,
     dt: f64,
 ) -> Result<SnowMassStep> {
-    if !(swe.is_finite() && swe >= 0.0 && sublimation.is_finite() && melt_energy.is_finite())
-        || !(dt.is_finite() && dt > 0.0)
-    {
+    let valid = swe.is_finite()
+        && swe >= 0.0
+        && sublimation.is_finite()
+        && melt_energy.is_finite()
+        && dt.is_finite()
+        && dt > 0.0;
+    if !valid {
         return Err(Error::Parameter {
             name: "snowpack_mass_step".into(),
             message: format!(
