@@ -600,3 +600,94 @@ fn implicit_gravity_steady_states_and_conservation() {
         liq = st.liquid;
     }
 }
+
+/// The combined evaporation / interception / soil-water step (Noah NOPAC and
+/// SNOPAC water part) closes the soil-plus-canopy water balance for wet,
+/// dry, dew and snow-covered steps.
+#[test]
+fn soil_water_step_closes_land_water_balance() {
+    use calimap::physics::canopy::root_distribution;
+    use calimap::physics::hydrology::{
+        soil_water_step, RichardsWork, SoilWaterForcing, SoilWaterParams,
+    };
+    let types = [
+        7, 7, 7, 7, 9, 7, 7, 7, 7, 7, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13,
+    ];
+    let soil: Vec<SoilHydraulics> = types.iter().map(|&t| class(t)).collect();
+    let roots = root_distribution(&DZ20, 3).unwrap();
+    let p = SoilWaterParams {
+        dz: &DZ20,
+        soil: &soil,
+        root_fraction: &roots,
+        green_fraction: 0.6,
+        canopy_capacity: 0.5,
+        cfactr: 0.5,
+        fxexp: 2.0,
+        richards: RichardsConfig {
+            drainage_slope: 0.35,
+            ..RichardsConfig::default()
+        },
+    };
+    let mut liq: Vec<f64> = soil.iter().map(|s| 0.55 * s.porosity).collect();
+    let mut ice = vec![0.0; 20];
+    for k in 10..20 {
+        ice[k] = 0.25 * soil[k].porosity;
+        liq[k] = 0.05 * soil[k].porosity;
+    }
+    let mut cmc = 0.0;
+    let mut work = RichardsWork::default();
+    let mut out = vec![0.0; 20];
+    let mut et = vec![0.0; 20];
+    let cases = [
+        (1e-4, 2e-3, 0.5, false, 0.0), // evaporating while raining
+        (2e-4, 0.0, 0.5, false, 0.0),  // dry and evaporating
+        (-3e-5, 0.0, 0.0, false, 0.0), // dew
+        (1e-4, 5e-4, 0.5, true, 0.6),  // melt under partial snow cover
+        (-2e-5, 0.0, 0.5, true, 0.98), // frost onto snow: nothing reaches soil
+    ];
+    for _ in 0..30 {
+        for &(etp, water, pc, snowpack, cover) in &cases {
+            let f = SoilWaterForcing {
+                potential_evaporation: etp,
+                water_input: water,
+                plant_coefficient: pc,
+                snowpack,
+                snow_cover: cover,
+                dt: 3600.0,
+            };
+            let r = soil_water_step(&p, &f, &liq, &ice, cmc, &mut out, &mut et, &mut work).unwrap();
+            let before = column_water(&DZ20, &liq, &ice) + cmc;
+            let after = column_water(&DZ20, &out, &ice) + r.canopy_water;
+            let s = r.soil;
+            let net = (water + r.dew
+                - r.soil_evaporation
+                - r.canopy_evaporation
+                - r.transpiration
+                - s.surface_runoff
+                - s.drainage
+                - s.excess
+                + s.floor_source)
+                * f.dt;
+            assert!(
+                ((after - before) - net).abs() < 1e-12 * before,
+                "balance {} vs {net}",
+                after - before
+            );
+            assert!((r.transpiration - et.iter().sum::<f64>()).abs() < 1e-20);
+            if snowpack && etp < 0.0 {
+                assert_eq!(r.dew, 0.0);
+                assert_eq!(r.throughfall, 0.0);
+            }
+            if etp < 0.0 && !snowpack {
+                assert_eq!(r.dew, -etp);
+            }
+            if etp > 0.0 && snowpack {
+                // Evaporation terms scale with the snow-free fraction.
+                assert!(r.soil_evaporation <= (1.0 - cover) * etp);
+            }
+            liq.copy_from_slice(&out);
+            cmc = r.canopy_water;
+        }
+    }
+    assert!(cmc >= 0.0 && cmc <= 0.5);
+}

@@ -854,6 +854,206 @@ fn solve_tridiagonal(
     Ok(())
 }
 
+/// Parameters of the soil and canopy water step that stay fixed during a run.
+#[derive(Clone, Copy, Debug)]
+pub struct SoilWaterParams<'a> {
+    /// Layer thicknesses, m.
+    pub dz: &'a [f64],
+    /// Hydraulic parameters of each layer.
+    pub soil: &'a [SoilHydraulics],
+    /// Root fraction of each root layer (from
+    /// [`crate::physics::canopy::root_distribution`]), dimensionless.
+    pub root_fraction: &'a [f64],
+    /// Green vegetation fraction SHDFAC, 0-1.
+    pub green_fraction: f64,
+    /// Canopy water capacity CMCMAX, kg m-2 (Noah 0.5e-3 m = 0.5 kg m-2).
+    pub canopy_capacity: f64,
+    /// Canopy water exponent CFACTR (0.5), dimensionless.
+    pub cfactr: f64,
+    /// Soil evaporation exponent FXEXP (2.0), dimensionless.
+    pub fxexp: f64,
+    /// Soil-water solver settings.
+    pub richards: RichardsConfig,
+}
+
+/// Atmospheric drivers of one soil and canopy water step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SoilWaterForcing {
+    /// Potential evaporation ETP from the Penman equation, kg m-2 s-1
+    /// (positive upward; negative values are dew or frost).
+    pub potential_evaporation: f64,
+    /// Liquid water arriving on top of the canopy: rain that did not join the
+    /// snowpack plus snowmelt (Noah PRCP1 of NOPAC/SNOPAC), kg m-2 s-1.
+    pub water_input: f64,
+    /// Plant coefficient PC from [`crate::physics::canopy::canopy_resistance`]
+    /// (0 without green vegetation).
+    pub plant_coefficient: f64,
+    /// Whether a snowpack is present (Noah's SNOPAC branch): dew then forms
+    /// on the snow, and evaporation from soil and canopy is scaled by
+    /// 1 - `snow_cover`.
+    pub snowpack: bool,
+    /// Snow cover fraction, 0-1 (used only with a snowpack).
+    pub snow_cover: f64,
+    /// Time step, s.
+    pub dt: f64,
+}
+
+/// Fluxes of [`soil_water_step`], kg m-2 s-1 averaged over the step.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SoilWaterFluxes {
+    /// Canopy water at the end of the step, kg m-2.
+    pub canopy_water: f64,
+    /// Direct soil evaporation EDIR.
+    pub soil_evaporation: f64,
+    /// Evaporation of intercepted water EC.
+    pub canopy_evaporation: f64,
+    /// Total transpiration ETT (the per-layer values are written to the
+    /// caller's slice).
+    pub transpiration: f64,
+    /// Dew or frost added to canopy and soil (snow-free branch only).
+    pub dew: f64,
+    /// Drip from the canopy.
+    pub drip: f64,
+    /// Water reaching the soil surface (Noah PCPDRP).
+    pub throughfall: f64,
+    /// The soil-water step's fluxes (infiltration, runoff, drainage).
+    pub soil: RichardsFluxes,
+}
+
+/// Noah LSM 3.4.1 water part of NOPAC and SNOPAC (EVAPO, DEVAP, TRANSP and
+/// SMFLX): evaporation and transpiration from the potential evaporation,
+/// canopy interception and drip, then the soil-water step
+/// ([`richards_step_into`]) with the resulting sinks and throughfall.
+///
+/// Without a snowpack (NOPAC), a positive ETP drives EDIR (from the top
+/// layer's total water), EC and the per-layer transpiration; a negative ETP is
+/// dew added to the water input. With a snowpack (SNOPAC) the three terms are
+/// multiplied by 1 - snow cover and dew goes to the snow (not handled here).
+/// `liquid` and `ice` are the layer contents (m3 m-3), `canopy_water` the
+/// intercepted water (kg m-2). The new liquid contents go to `liquid_out`, the
+/// per-layer transpiration (kg m-2 s-1) to `transpiration_out`.
+///
+/// Water balance (tested): change of soil and canopy water
+/// = (water_input + dew - soil_evaporation - canopy_evaporation - transpiration
+///    - surface_runoff - drainage - excess + floor_source) * dt.
+#[allow(clippy::too_many_arguments)]
+pub fn soil_water_step(
+    p: &SoilWaterParams,
+    f: &SoilWaterForcing,
+    liquid: &[f64],
+    ice: &[f64],
+    canopy_water: f64,
+    liquid_out: &mut [f64],
+    transpiration_out: &mut [f64],
+    work: &mut RichardsWork,
+) -> Result<SoilWaterFluxes> {
+    use crate::physics::canopy::{
+        canopy_evaporation, canopy_interception, transpiration_into, TranspirationInput,
+    };
+    let n = p.dz.len();
+    if p.soil.len() != n || liquid.len() != n || ice.len() != n || transpiration_out.len() != n {
+        return Err(Error::Parameter {
+            name: "soil_water_step.layers".into(),
+            message: format!(
+                "dz {n}, soil {}, liquid {}, ice {}, transpiration_out {}",
+                p.soil.len(),
+                liquid.len(),
+                ice.len(),
+                transpiration_out.len()
+            ),
+        });
+    }
+    if !(f.potential_evaporation.is_finite() && f.water_input.is_finite() && f.water_input >= 0.0) {
+        return Err(Error::Parameter {
+            name: "soil_water_step.forcing".into(),
+            message: format!(
+                "potential evaporation {} and water input {} kg m-2 s-1 must be finite, input >= 0",
+                f.potential_evaporation, f.water_input
+            ),
+        });
+    }
+    if !(canopy_water.is_finite() && canopy_water >= 0.0) {
+        return Err(Error::Parameter {
+            name: "soil_water_step.canopy_water".into(),
+            message: format!("{canopy_water} kg m-2"),
+        });
+    }
+    let etp = f.potential_evaporation;
+    let scale = if f.snowpack {
+        (1.0 - f.snow_cover).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    let mut edir = 0.0;
+    let mut ec = 0.0;
+    let mut dew = 0.0;
+    transpiration_out.iter_mut().for_each(|v| *v = 0.0);
+    if etp > 0.0 && scale > 0.0 {
+        if p.green_fraction < 1.0 {
+            edir = direct_evaporation(
+                etp,
+                liquid[0] + ice[0],
+                &p.soil[0],
+                p.green_fraction,
+                p.fxexp,
+            );
+        }
+        if p.green_fraction > 0.0 {
+            let t = TranspirationInput {
+                potential: etp,
+                green_fraction: p.green_fraction,
+                plant_coefficient: f.plant_coefficient,
+                canopy_water,
+                canopy_capacity: p.canopy_capacity,
+                cfactr: p.cfactr,
+            };
+            transpiration_into(&t, liquid, p.soil, p.root_fraction, transpiration_out)?;
+            ec = canopy_evaporation(
+                etp,
+                p.green_fraction,
+                canopy_water,
+                p.canopy_capacity,
+                p.cfactr,
+                f.dt,
+            );
+        }
+        edir *= scale;
+        ec *= scale;
+        transpiration_out.iter_mut().for_each(|v| *v *= scale);
+    } else if etp < 0.0 && !f.snowpack {
+        dew = -etp;
+    }
+    let canopy = canopy_interception(
+        canopy_water,
+        f.water_input + dew,
+        ec,
+        p.green_fraction,
+        p.canopy_capacity,
+        f.dt,
+    );
+    let input = RichardsInput {
+        dz: p.dz,
+        soil: p.soil,
+        liquid,
+        ice,
+        water_input: canopy.throughfall,
+        evaporation: edir,
+        transpiration: transpiration_out,
+        dt: f.dt,
+    };
+    let soil = richards_step_into(&input, &p.richards, liquid_out, work)?;
+    Ok(SoilWaterFluxes {
+        canopy_water: canopy.canopy_water,
+        soil_evaporation: edir,
+        canopy_evaporation: ec,
+        transpiration: transpiration_out.iter().sum(),
+        dew,
+        drip: canopy.drip,
+        throughfall: canopy.throughfall,
+        soil,
+    })
+}
+
 /// Total water stored in the column (liquid + ice), kg m-2.
 pub fn column_water(dz: &[f64], liquid: &[f64], ice: &[f64]) -> f64 {
     dz.iter()
