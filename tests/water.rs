@@ -691,3 +691,126 @@ fn soil_water_step_closes_land_water_balance() {
     }
     assert!(cmc >= 0.0 && cmc <= 0.5);
 }
+
+/// Four winters of the real Tanggula daily forcing through the bulk snowpack:
+/// partition, new-snow density, compaction, cover, albedo ageing, the
+/// linearised surface energy balance and melt/sublimation. The snowpack's
+/// water balance closes to round-off, density stays in Noah's bounds and
+/// rises under compaction, and depth x density equals SWE.
+#[test]
+fn tanggula_snow_seasons_conserve_water() {
+    use calimap::physics::snow::*;
+    let Some(dir) = shared_data() else { return };
+    let text = std::fs::read_to_string(dir.join("tanggula/forcing.txt")).expect("forcing.txt");
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .skip_while(|l| !l.to_ascii_lowercase().starts_with("<forcing>"))
+        .skip(1)
+        .map(|l| l.split_whitespace().map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 1371);
+    let dt = 86400.0;
+    let (snup, salp, max_alb, lvcoef, alb_ground) = (0.035, 2.6, 0.75, 0.5, 0.22);
+    let (mut swe, mut depth, mut rho, mut age) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    let (mut t_skin, t_soil) = (265.0, 268.0);
+    let (mut total_snow, mut total_melt, mut total_sub) = (0.0, 0.0, 0.0);
+    let mut max_swe: f64 = 0.0;
+    let mut melt_days = 0;
+    for r in &rows {
+        let (t_air, sw, lw, precip) = (r[7], r[10], r[11], r[12]);
+        let phase = precipitation_phase(t_air, t_skin, precip, T_FREEZE);
+        if phase.snowfall > 0.0 {
+            let new = phase.snowfall * dt;
+            let (d, rh) = add_snowfall(depth, rho, new, t_air);
+            depth = d;
+            rho = rh;
+            swe += new;
+            total_snow += new;
+        }
+        if swe <= SWE_NEGLIGIBLE {
+            total_melt += swe; // a negligible pack leaves as melt water
+            swe = 0.0;
+            depth = 0.0;
+            rho = 0.0;
+            continue;
+        }
+        let cover = snow_cover_fraction(swe, snup, salp).min(SNOW_COVER_MAX);
+        let a = snow_albedo(
+            SnowAlbedoScheme::Livneh,
+            alb_ground,
+            0.92,
+            max_alb,
+            lvcoef,
+            cover,
+            age,
+            phase.snowing,
+            dt,
+        );
+        age = a.snow_age;
+        let albedo = a.albedo;
+        assert!(albedo >= alb_ground && albedo <= 0.85);
+        let fdown = sw * (1.0 - albedo) + lw;
+        let etp = 2e-6 * (1.0 + (t_air - 260.0) / 20.0); // modest sublimation demand
+        let ev = snow_evaporation(etp, cover, 0.0, fdown);
+        let k = snow_soil_conductivity(1.2, snow_conductivity(rho), depth, 0.0225, cover);
+        let e = snow_surface_energy(&SnowEnergyInput {
+            fdown,
+            flx1: 0.0,
+            flx2: 0.0,
+            emissivity: a.emissivity,
+            t_air,
+            th2: t_air,
+            rch: 12.0,
+            rr: 1.4,
+            latent_heat: ev.sublimation * L_SUBLIMATION,
+            conductivity: k,
+            snow_depth: depth,
+            dz_top: 0.045,
+            t_soil,
+            snow_cover: cover,
+        })
+        .unwrap();
+        t_skin = e.t_skin;
+        let m = snowpack_mass_step(swe, ev.sublimation, e.melting, e.melt_energy, dt).unwrap();
+        assert!(
+            (swe - m.swe - (m.melt + m.sublimation) * dt).abs() < 1e-12 * swe.max(1.0),
+            "pack balance"
+        );
+        if m.melt > 0.0 {
+            melt_days += 1;
+        }
+        total_melt += m.melt * dt;
+        total_sub += m.sublimation * dt;
+        swe = m.swe;
+        if swe > 0.0 {
+            let old = rho;
+            let (d, rh) = compact(swe, rho, t_skin, t_soil, dt);
+            assert!(
+                rh >= old.min(400.0) - 1e-12,
+                "compaction lowered density {old} -> {rh}"
+            );
+            assert!((50.0..=400.0).contains(&rh));
+            assert!((d * rh - swe).abs() < 1e-9 * swe.max(1.0));
+            depth = d;
+            rho = rh;
+        } else {
+            depth = 0.0;
+            rho = 0.0;
+        }
+        max_swe = max_swe.max(swe);
+    }
+    let residual = total_snow - total_melt - total_sub - swe;
+    assert!(
+        residual.abs() < 1e-9 * total_snow,
+        "snowpack balance residual {residual} mm"
+    );
+    eprintln!(
+        "snowfall {total_snow:.1} mm, melt {total_melt:.1} mm, sublimation {total_sub:.1} mm, \
+         final SWE {swe:.3} mm, max SWE {max_swe:.1} mm, melt days {melt_days}, residual {residual:.2e} mm"
+    );
+    assert!(
+        total_snow > 50.0,
+        "four winters at 5100 m bring snow ({total_snow} mm)"
+    );
+    assert!(melt_days > 0 && max_swe > 1.0);
+}
