@@ -173,14 +173,21 @@ pub fn impermeable_fraction(ice: f64, porosity: f64, a: f64) -> f64 {
 /// K = SATDK (theta/porosity)^(2b+3) (Cosby et al. 1984; Koren et al. 1999).
 pub fn wdfcnd_noah(liquid: f64, ice_max: f64, soil: &SoilHydraulics) -> (f64, f64) {
     let factr2 = liquid / soil.porosity;
-    let factr1 = (0.05 / soil.porosity).min(factr2);
-    let mut wdf = soil.dw_sat * factr2.powf(soil.b + 2.0);
+    let (pd, pk) = cosby_powers(factr2, soil.b);
+    let mut wdf = soil.dw_sat * pd;
     if ice_max > 0.0 {
+        let factr1 = (0.05 / soil.porosity).min(factr2);
         let vkwgt = 1.0 / (1.0 + (500.0 * ice_max).powi(3));
         wdf = vkwgt * wdf + (1.0 - vkwgt) * soil.dw_sat * factr1.powf(soil.b + 2.0);
     }
-    let wcnd = soil.k_sat * factr2.powf(2.0 * soil.b + 3.0);
-    (wdf, wcnd)
+    (wdf, soil.k_sat * pk)
+}
+
+/// (r^(b+2), r^(2b+3)) from a single power evaluation, r >= 0.
+#[inline]
+fn cosby_powers(r: f64, b: f64) -> (f64, f64) {
+    let p = r.powf(b + 1.0);
+    (p * r, p * p * r)
 }
 
 /// Niu & Yang (2006) frozen-soil hydraulics as in Noah-MP: diffusivity
@@ -189,10 +196,13 @@ pub fn wdfcnd_noah(liquid: f64, ice_max: f64, soil: &SoilHydraulics) -> (f64, f6
 /// (1 - F_imp) of [`impermeable_fraction`].
 pub fn wdfcnd_niu_yang(liquid: f64, ice: f64, soil: &SoilHydraulics) -> (f64, f64) {
     let factr = ((liquid + ice) / soil.porosity).max(0.01);
-    let open = 1.0 - impermeable_fraction(ice, soil.porosity, NIU_YANG_A);
-    let wdf = open * soil.dw_sat * factr.powf(soil.b + 2.0);
-    let wcnd = open * soil.k_sat * factr.powf(2.0 * soil.b + 3.0);
-    (wdf, wcnd)
+    let open = if ice > 0.0 {
+        1.0 - impermeable_fraction(ice, soil.porosity, NIU_YANG_A)
+    } else {
+        1.0
+    };
+    let (pd, pk) = cosby_powers(factr, soil.b);
+    (open * soil.dw_sat * pd, open * soil.k_sat * pk)
 }
 
 /// The released Noah-Tibet frozen-soil hydraulics (routine WDFCND_NY06 of
@@ -202,10 +212,14 @@ pub fn wdfcnd_niu_yang(liquid: f64, ice: f64, soil: &SoilHydraulics) -> (f64, f6
 /// X = SATDW for the diffusivity and X = SATDK for the conductivity.
 pub fn wdfcnd_noah_tibet(liquid: f64, ice: f64, soil: &SoilHydraulics) -> (f64, f64) {
     let factr = ((liquid + ice) / soil.porosity).max(0.01);
-    let e_d = 1.25 * (soil.dw_sat - 3.0).powi(2) + 6.0;
-    let e_k = 1.25 * (soil.k_sat - 3.0).powi(2) + 6.0;
-    let wdf = 10f64.powf(-e_d * ice) * soil.dw_sat * factr.powf(soil.b + 2.0);
-    let wcnd = 10f64.powf(-e_k * ice) * soil.k_sat * factr.powf(2.0 * soil.b + 3.0);
+    let (pd, pk) = cosby_powers(factr, soil.b);
+    let (mut wdf, mut wcnd) = (soil.dw_sat * pd, soil.k_sat * pk);
+    if ice != 0.0 {
+        let e_d = 1.25 * (soil.dw_sat - 3.0).powi(2) + 6.0;
+        let e_k = 1.25 * (soil.k_sat - 3.0).powi(2) + 6.0;
+        wdf *= 10f64.powf(-e_d * ice);
+        wcnd *= 10f64.powf(-e_k * ice);
+    }
     (wdf, wcnd)
 }
 
@@ -458,6 +472,9 @@ struct Matrix {
     rhs: Vec<f64>,
     cp: Vec<f64>,
     dp: Vec<f64>,
+    /// Diffusivity (m2 s-1) and conductivity (m s-1) of each layer.
+    wdf: Vec<f64>,
+    wcnd: Vec<f64>,
     /// d(drainage)/d(theta_bottom) of the implicit gravity scheme, m s-1.
     drain_slope: f64,
 }
@@ -471,6 +488,8 @@ impl RichardsWork {
             &mut self.m.rhs,
             &mut self.m.cp,
             &mut self.m.dp,
+            &mut self.m.wdf,
+            &mut self.m.wcnd,
             &mut self.first_guess,
             &mut self.coef_state,
         ] {
@@ -607,10 +626,11 @@ fn validate_input(input: &RichardsInput, cfg: &RichardsConfig, out_len: usize) -
             ));
         }
         let (l, i) = (input.liquid[k], input.ice[k]);
-        if !(l.is_finite() && l >= 0.0) {
+        // Round-off from the freeze-curve split is tolerated.
+        if !(l.is_finite() && l >= -1e-12) {
             return Err(bad(&format!("liquid[{k}]"), format!("{l} m3 m-3")));
         }
-        if !(i.is_finite() && i >= 0.0 && i <= s.porosity) {
+        if !(i.is_finite() && i >= -1e-12 && i <= s.porosity + 1e-12) {
             return Err(bad(
                 &format!("ice[{k}]"),
                 format!("{i} m3 m-3 outside [0, porosity {}]", s.porosity),
@@ -642,8 +662,13 @@ fn srt(
     let pcpdrp = input.water_input / RHO_WATER;
     let edir = input.evaporation / RHO_WATER;
     let et = |k: usize| input.transpiration[k] / RHO_WATER;
-    let props =
-        |k: usize| hydraulic_properties(cfg.ice_impedance, coef[k], ice[k], ice_max, &soil[k]);
+    for k in 0..n {
+        let (d, c) = hydraulic_properties(cfg.ice_impedance, coef[k], ice[k], ice_max, &soil[k]);
+        w.wdf[k] = d;
+        w.wcnd[k] = c;
+    }
+    let (wdfs, wcnds) = (std::mem::take(&mut w.wdf), std::mem::take(&mut w.wcnd));
+    let props = |k: usize| (wdfs[k], wcnds[k]);
 
     // Infiltration (Schaake et al. 1996; frozen-ground factor of Koren et al. 1999).
     let mut runoff1 = 0.0;
@@ -734,6 +759,8 @@ fn srt(
             }
         }
     }
+    w.wdf = wdfs;
+    w.wcnd = wcnds;
     if !runoff1.is_finite() || !runoff2.is_finite() || w.rhs.iter().any(|v| !v.is_finite()) {
         return Err(Error::model(
             None,
