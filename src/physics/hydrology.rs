@@ -475,6 +475,13 @@ struct Matrix {
     /// Diffusivity (m2 s-1) and conductivity (m s-1) of each layer.
     wdf: Vec<f64>,
     wcnd: Vec<f64>,
+    /// Ice-impedance multipliers of diffusivity and conductivity, fixed
+    /// during a step (ice does not change).
+    imp_d: Vec<f64>,
+    imp_k: Vec<f64>,
+    /// Noah scheme: diffusivity at 0.05 m3 m-3 and the ice blending weight.
+    dlow: Vec<f64>,
+    vkwgt: f64,
     /// d(drainage)/d(theta_bottom) of the implicit gravity scheme, m s-1.
     drain_slope: f64,
 }
@@ -490,6 +497,9 @@ impl RichardsWork {
             &mut self.m.dp,
             &mut self.m.wdf,
             &mut self.m.wcnd,
+            &mut self.m.imp_d,
+            &mut self.m.imp_k,
+            &mut self.m.dlow,
             &mut self.first_guess,
             &mut self.coef_state,
         ] {
@@ -545,6 +555,7 @@ pub fn richards_step_into(
     let two_pass = water_input * input.dt > 0.1 * input.dz[0] * top.porosity
         || fac2 > fac2_limit(top.porosity);
 
+    prepare_ice_factors(input, cfg, &mut work.m);
     let mut fluxes = srt(input, cfg, input.liquid, &mut work.m)?;
     if two_pass {
         sstep(input, cfg, &mut work.m, &mut work.first_guess)?;
@@ -662,10 +673,29 @@ fn srt(
     let pcpdrp = input.water_input / RHO_WATER;
     let edir = input.evaporation / RHO_WATER;
     let et = |k: usize| input.transpiration[k] / RHO_WATER;
+    // Same values as `hydraulic_properties`, with the step-constant ice
+    // factors taken from `prepare_ice_factors`.
     for k in 0..n {
-        let (d, c) = hydraulic_properties(cfg.ice_impedance, coef[k], ice[k], ice_max, &soil[k]);
-        w.wdf[k] = d;
-        w.wcnd[k] = c;
+        let s = &soil[k];
+        match cfg.ice_impedance {
+            IceImpedance::Noah => {
+                let r = coef[k] / s.porosity;
+                let (pd, pk) = cosby_powers(r, s.b);
+                let mut d = s.dw_sat * pd;
+                if ice_max > 0.0 {
+                    let low = if r < 0.05 / s.porosity { d } else { w.dlow[k] };
+                    d = w.vkwgt * d + (1.0 - w.vkwgt) * low;
+                }
+                w.wdf[k] = d;
+                w.wcnd[k] = s.k_sat * pk;
+            }
+            IceImpedance::NiuYang2006 | IceImpedance::NoahTibet => {
+                let r = ((coef[k] + ice[k]) / s.porosity).max(0.01);
+                let (pd, pk) = cosby_powers(r, s.b);
+                w.wdf[k] = w.imp_d[k] * s.dw_sat * pd;
+                w.wcnd[k] = w.imp_k[k] * s.k_sat * pk;
+            }
+        }
     }
     let (wdfs, wcnds) = (std::mem::take(&mut w.wdf), std::mem::take(&mut w.wcnd));
     let props = |k: usize| (wdfs[k], wcnds[k]);
@@ -775,6 +805,42 @@ fn srt(
         floor_source: 0.0,
         two_pass: false,
     })
+}
+
+/// Ice factors of the hydraulic functions that stay fixed during a step.
+fn prepare_ice_factors(input: &RichardsInput, cfg: &RichardsConfig, w: &mut Matrix) {
+    let ice_max = input.ice.iter().copied().fold(0.0, f64::max);
+    for (k, s) in input.soil.iter().enumerate() {
+        let ice = input.ice[k];
+        let (d, c) = match cfg.ice_impedance {
+            IceImpedance::Noah => (1.0, 1.0),
+            IceImpedance::NiuYang2006 => {
+                let open = if ice > 0.0 {
+                    1.0 - impermeable_fraction(ice, s.porosity, NIU_YANG_A)
+                } else {
+                    1.0
+                };
+                (open, open)
+            }
+            IceImpedance::NoahTibet => {
+                if ice != 0.0 {
+                    let e_d = 1.25 * (s.dw_sat - 3.0).powi(2) + 6.0;
+                    let e_k = 1.25 * (s.k_sat - 3.0).powi(2) + 6.0;
+                    (10f64.powf(-e_d * ice), 10f64.powf(-e_k * ice))
+                } else {
+                    (1.0, 1.0)
+                }
+            }
+        };
+        w.imp_d[k] = d;
+        w.imp_k[k] = c;
+        w.dlow[k] = if cfg.ice_impedance == IceImpedance::Noah && ice_max > 0.0 {
+            s.dw_sat * (0.05 / s.porosity).powf(s.b + 2.0)
+        } else {
+            0.0
+        };
+    }
+    w.vkwgt = 1.0 / (1.0 + (500.0 * ice_max).powi(3));
 }
 
 /// Koren et al. (1999, eq. 24) frozen-ground infiltration factor of Noah SRT:
@@ -1218,6 +1284,44 @@ mod tests {
         let a: f64 = 4.5;
         assert!(close(f, 1.0 - (-a).exp() * (1.0 + a + a * a / 2.0), 1e-12));
         assert_eq!(frozen_infiltration_factor(0.005, 0.15, &s), 1.0);
+    }
+
+    #[test]
+    fn step_cache_matches_public_hydraulics() {
+        let soil = [loam(), clay(), loam(), clay()];
+        let dz = [0.1, 0.2, 0.3, 0.4];
+        let liq = [0.3, 0.01, 0.2, 0.02];
+        let ice = [0.0, 0.3, 0.1, 0.0];
+        let et = [0.0; 4];
+        let input = RichardsInput {
+            dz: &dz,
+            soil: &soil,
+            liquid: &liq,
+            ice: &ice,
+            water_input: 0.0,
+            evaporation: 0.0,
+            transpiration: &et,
+            dt: 3600.0,
+        };
+        for scheme in [
+            IceImpedance::Noah,
+            IceImpedance::NiuYang2006,
+            IceImpedance::NoahTibet,
+        ] {
+            let cfg = RichardsConfig {
+                ice_impedance: scheme,
+                ..RichardsConfig::default()
+            };
+            let mut w = RichardsWork::default();
+            w.resize(4);
+            prepare_ice_factors(&input, &cfg, &mut w.m);
+            srt(&input, &cfg, &liq, &mut w.m).unwrap();
+            for k in 0..4 {
+                let (d, c) = hydraulic_properties(scheme, liq[k], ice[k], 0.3, &soil[k]);
+                assert!(close(w.m.wdf[k], d, 1e-13), "{scheme:?} D[{k}]");
+                assert!(close(w.m.wcnd[k], c, 1e-13), "{scheme:?} K[{k}]");
+            }
+        }
     }
 
     #[test]
