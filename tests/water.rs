@@ -2,8 +2,9 @@
 //! conservation and the Noah-Tibet parameter tables.
 
 use calimap::physics::hydrology::{
-    column_water, hydraulic_properties, impermeable_fraction, richards_step, IceImpedance,
-    RichardsConfig, RichardsInput, SoilHydraulics, RHO_WATER,
+    column_water, conductivity_derivative, hydraulic_properties, impermeable_fraction,
+    richards_step, GravityScheme, IceImpedance, RichardsConfig, RichardsInput, SoilHydraulics,
+    RHO_WATER,
 };
 use std::path::PathBuf;
 
@@ -491,4 +492,325 @@ fn tanggula_initial_state_conserves_water() {
             l = step(&dz, &soil, &l, &ice, 0.0, 5e-6, &et, 86400.0, &cfg).liquid;
         }
     }
+}
+
+/// Gravel (K_sat 1.19e-4 m/s) drained in hourly steps: Noah's explicit gravity
+/// term overshoots (drainage jumps up again), the linearised implicit term
+/// drains monotonically and conserves water too.
+#[test]
+fn implicit_gravity_is_stable_in_gravel() {
+    let n = 8;
+    let dz: Vec<f64> = DZ20[..n].to_vec();
+    let s = class(13);
+    let soil = vec![s; n];
+    let ice = vec![0.0; n];
+    let et = vec![0.0; n];
+    let run = |gravity| {
+        let cfg = RichardsConfig {
+            drainage_slope: 1.0,
+            gravity,
+            ..RichardsConfig::default()
+        };
+        let mut liq = vec![s.porosity; n];
+        let mut series = Vec::new();
+        for _ in 0..100 {
+            let st = step(&dz, &soil, &liq, &ice, 0.0, 0.0, &et, 3600.0, &cfg);
+            series.push(st.drainage);
+            liq = st.liquid;
+        }
+        series
+    };
+    let explicit = run(GravityScheme::Explicit);
+    assert!(
+        explicit.windows(2).any(|w| w[1] > 1.5 * w[0]),
+        "explicit gravity was expected to overshoot in gravel"
+    );
+    let implicit = run(GravityScheme::Implicit);
+    for w in implicit.windows(2) {
+        assert!(
+            w[1] <= w[0] * (1.0 + 1e-12),
+            "implicit drainage rose: {w:?}"
+        );
+    }
+    assert!(implicit[0] > 0.0 && implicit[0] < s.k_sat * RHO_WATER);
+}
+
+/// The implicit-gravity variant keeps the unit-gradient steady state and the
+/// discrete hydrostatic equilibrium, and conserves water on the 20-layer column.
+#[test]
+fn implicit_gravity_steady_states_and_conservation() {
+    let cfg = RichardsConfig {
+        drainage_slope: 1.0,
+        gravity: GravityScheme::Implicit,
+        ..RichardsConfig::default()
+    };
+    let s = class(9);
+    let n = 10;
+    let dz: Vec<f64> = DZ20[..n].to_vec();
+    let soil = vec![s; n];
+    let ice = vec![0.0; n];
+    let et = vec![0.0; n];
+    let (_, k) = hydraulic_properties(cfg.ice_impedance, 0.3, 0.0, 0.0, &s);
+    let mut liq = vec![0.3; n];
+    for _ in 0..24 {
+        let st = step(
+            &dz,
+            &soil,
+            &liq,
+            &ice,
+            k * RHO_WATER,
+            0.0,
+            &et,
+            3600.0,
+            &cfg,
+        );
+        assert!((st.drainage - k * RHO_WATER).abs() < 1e-12 * k * RHO_WATER);
+        liq = st.liquid;
+    }
+    assert!(liq.iter().all(|l| (l - 0.3).abs() < 1e-13));
+    // dK/dtheta by finite difference.
+    let (_, k2) = hydraulic_properties(cfg.ice_impedance, 0.3 + 1e-7, 0.0, 0.0, &s);
+    let dk = conductivity_derivative(cfg.ice_impedance, 0.3, 0.0, k, &s);
+    assert!(((k2 - k) / 1e-7 - dk).abs() < 1e-5 * dk);
+    // Conservation with layered soils, ice, sinks and storms.
+    let types = [
+        7, 7, 7, 7, 9, 7, 7, 7, 7, 7, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13,
+    ];
+    let soil: Vec<SoilHydraulics> = types.iter().map(|&t| class(t)).collect();
+    let mut liq: Vec<f64> = soil.iter().map(|s| 0.6 * s.porosity).collect();
+    let mut ice = vec![0.0; 20];
+    for k in 5..12 {
+        ice[k] = 0.2 * soil[k].porosity;
+    }
+    for i in 0..200usize {
+        let rain = if i % 23 < 3 { 3e-3 } else { 0.0 };
+        let mut et = vec![0.0; 20];
+        et[1] = 2e-5;
+        let st = step(
+            &DZ20,
+            &soil,
+            &liq,
+            &ice,
+            rain,
+            1e-4,
+            &et,
+            86400.0 / 8.0,
+            &cfg,
+        );
+        liq = st.liquid;
+    }
+}
+
+/// The combined evaporation / interception / soil-water step (Noah NOPAC and
+/// SNOPAC water part) closes the soil-plus-canopy water balance for wet,
+/// dry, dew and snow-covered steps.
+#[test]
+fn soil_water_step_closes_land_water_balance() {
+    use calimap::physics::canopy::root_distribution;
+    use calimap::physics::hydrology::{
+        soil_water_step, RichardsWork, SoilWaterForcing, SoilWaterParams,
+    };
+    let types = [
+        7, 7, 7, 7, 9, 7, 7, 7, 7, 7, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13,
+    ];
+    let soil: Vec<SoilHydraulics> = types.iter().map(|&t| class(t)).collect();
+    let roots = root_distribution(&DZ20, 3).unwrap();
+    let p = SoilWaterParams {
+        dz: &DZ20,
+        soil: &soil,
+        root_fraction: &roots,
+        green_fraction: 0.6,
+        canopy_capacity: 0.5,
+        cfactr: 0.5,
+        fxexp: 2.0,
+        richards: RichardsConfig {
+            drainage_slope: 0.35,
+            ..RichardsConfig::default()
+        },
+    };
+    let mut liq: Vec<f64> = soil.iter().map(|s| 0.55 * s.porosity).collect();
+    let mut ice = vec![0.0; 20];
+    for k in 10..20 {
+        ice[k] = 0.25 * soil[k].porosity;
+        liq[k] = 0.05 * soil[k].porosity;
+    }
+    let mut cmc = 0.0;
+    let mut work = RichardsWork::default();
+    let mut out = vec![0.0; 20];
+    let mut et = vec![0.0; 20];
+    let cases = [
+        (1e-4, 2e-3, 0.5, false, 0.0), // evaporating while raining
+        (2e-4, 0.0, 0.5, false, 0.0),  // dry and evaporating
+        (-3e-5, 0.0, 0.0, false, 0.0), // dew
+        (1e-4, 5e-4, 0.5, true, 0.6),  // melt under partial snow cover
+        (-2e-5, 0.0, 0.5, true, 0.98), // frost onto snow: nothing reaches soil
+    ];
+    for _ in 0..30 {
+        for &(etp, water, pc, snowpack, cover) in &cases {
+            let f = SoilWaterForcing {
+                potential_evaporation: etp,
+                water_input: water,
+                plant_coefficient: pc,
+                snowpack,
+                snow_cover: cover,
+                dt: 3600.0,
+            };
+            let r = soil_water_step(&p, &f, &liq, &ice, cmc, &mut out, &mut et, &mut work).unwrap();
+            let before = column_water(&DZ20, &liq, &ice) + cmc;
+            let after = column_water(&DZ20, &out, &ice) + r.canopy_water;
+            let s = r.soil;
+            let net = (water + r.dew
+                - r.soil_evaporation
+                - r.canopy_evaporation
+                - r.transpiration
+                - s.surface_runoff
+                - s.drainage
+                - s.excess
+                + s.floor_source)
+                * f.dt;
+            assert!(
+                ((after - before) - net).abs() < 1e-12 * before,
+                "balance {} vs {net}",
+                after - before
+            );
+            assert!((r.transpiration - et.iter().sum::<f64>()).abs() < 1e-20);
+            if snowpack && etp < 0.0 {
+                assert_eq!(r.dew, 0.0);
+                assert_eq!(r.throughfall, 0.0);
+            }
+            if etp < 0.0 && !snowpack {
+                assert_eq!(r.dew, -etp);
+            }
+            if etp > 0.0 && snowpack {
+                // Evaporation terms scale with the snow-free fraction.
+                assert!(r.soil_evaporation <= (1.0 - cover) * etp);
+            }
+            liq.copy_from_slice(&out);
+            cmc = r.canopy_water;
+        }
+    }
+    assert!(cmc >= 0.0 && cmc <= 0.5);
+}
+
+/// Four winters of the real Tanggula daily forcing through the bulk snowpack:
+/// partition, new-snow density, compaction, cover, albedo ageing, the
+/// linearised surface energy balance and melt/sublimation. The snowpack's
+/// water balance closes to round-off, density stays in Noah's bounds and
+/// rises under compaction, and depth x density equals SWE.
+#[test]
+fn tanggula_snow_seasons_conserve_water() {
+    use calimap::physics::snow::*;
+    let Some(dir) = shared_data() else { return };
+    let text = std::fs::read_to_string(dir.join("tanggula/forcing.txt")).expect("forcing.txt");
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .skip_while(|l| !l.to_ascii_lowercase().starts_with("<forcing>"))
+        .skip(1)
+        .map(|l| l.split_whitespace().map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 1371);
+    let dt = 86400.0;
+    let (snup, salp, max_alb, lvcoef, alb_ground) = (0.035, 2.6, 0.75, 0.5, 0.22);
+    let (mut swe, mut depth, mut rho, mut age) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    let (mut t_skin, t_soil) = (265.0, 268.0);
+    let (mut total_snow, mut total_melt, mut total_sub) = (0.0, 0.0, 0.0);
+    let mut max_swe: f64 = 0.0;
+    let mut melt_days = 0;
+    for r in &rows {
+        let (t_air, sw, lw, precip) = (r[7], r[10], r[11], r[12]);
+        let phase = precipitation_phase(t_air, t_skin, precip, T_FREEZE);
+        if phase.snowfall > 0.0 {
+            let new = phase.snowfall * dt;
+            let (d, rh) = add_snowfall(depth, rho, new, t_air);
+            depth = d;
+            rho = rh;
+            swe += new;
+            total_snow += new;
+        }
+        if swe <= SWE_NEGLIGIBLE {
+            total_melt += swe; // a negligible pack leaves as melt water
+            swe = 0.0;
+            depth = 0.0;
+            rho = 0.0;
+            continue;
+        }
+        let cover = snow_cover_fraction(swe, snup, salp).min(SNOW_COVER_MAX);
+        let a = snow_albedo(
+            SnowAlbedoScheme::Livneh,
+            alb_ground,
+            0.92,
+            max_alb,
+            lvcoef,
+            cover,
+            age,
+            phase.snowing,
+            dt,
+        );
+        age = a.snow_age;
+        let albedo = a.albedo;
+        assert!(albedo >= alb_ground && albedo <= 0.85);
+        let fdown = sw * (1.0 - albedo) + lw;
+        let etp = 2e-6 * (1.0 + (t_air - 260.0) / 20.0); // modest sublimation demand
+        let ev = snow_evaporation(etp, cover, 0.0, fdown);
+        let k = snow_soil_conductivity(1.2, snow_conductivity(rho), depth, 0.0225, cover);
+        let e = snow_surface_energy(&SnowEnergyInput {
+            fdown,
+            flx1: 0.0,
+            flx2: 0.0,
+            emissivity: a.emissivity,
+            t_air,
+            th2: t_air,
+            rch: 12.0,
+            rr: 1.4,
+            latent_heat: ev.sublimation * L_SUBLIMATION,
+            conductivity: k,
+            snow_depth: depth,
+            dz_top: 0.045,
+            t_soil,
+            snow_cover: cover,
+        })
+        .unwrap();
+        t_skin = e.t_skin;
+        let m = snowpack_mass_step(swe, ev.sublimation, e.melting, e.melt_energy, dt).unwrap();
+        assert!(
+            (swe - m.swe - (m.melt + m.sublimation) * dt).abs() < 1e-12 * swe.max(1.0),
+            "pack balance"
+        );
+        if m.melt > 0.0 {
+            melt_days += 1;
+        }
+        total_melt += m.melt * dt;
+        total_sub += m.sublimation * dt;
+        swe = m.swe;
+        if swe > 0.0 {
+            let old = rho;
+            let (d, rh) = compact(swe, rho, t_skin, t_soil, dt);
+            assert!(
+                rh >= old.min(400.0) - 1e-12,
+                "compaction lowered density {old} -> {rh}"
+            );
+            assert!((50.0..=400.0).contains(&rh));
+            assert!((d * rh - swe).abs() < 1e-9 * swe.max(1.0));
+            depth = d;
+            rho = rh;
+        } else {
+            depth = 0.0;
+            rho = 0.0;
+        }
+        max_swe = max_swe.max(swe);
+    }
+    let residual = total_snow - total_melt - total_sub - swe;
+    assert!(
+        residual.abs() < 1e-9 * total_snow,
+        "snowpack balance residual {residual} mm"
+    );
+    eprintln!(
+        "snowfall {total_snow:.1} mm, melt {total_melt:.1} mm, sublimation {total_sub:.1} mm, \
+         final SWE {swe:.3} mm, max SWE {max_swe:.1} mm, melt days {melt_days}, residual {residual:.2e} mm"
+    );
+    assert!(
+        total_snow > 50.0,
+        "four winters at 5100 m bring snow ({total_snow} mm)"
+    );
+    assert!(melt_days > 0 && max_swe > 1.0);
 }

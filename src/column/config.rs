@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::tables::{GeneralParams, SoilClass, SoilTable, VegClass, VegTable};
-use crate::physics::hydrology::IceImpedance;
+use crate::physics::hydrology::{GravityScheme, IceImpedance};
 use crate::physics::snow::SnowAlbedoScheme;
 use crate::physics::surface::ThermalRoughness;
 use crate::physics::thermal::{CoarseConductivity, ConductivityScheme, FreezeCurve};
@@ -44,6 +44,10 @@ pub struct PhysicsOptions {
     pub ice_impedance: IceImpedance,
     /// Snow albedo: "livneh" | "constant".
     pub snow_albedo: SnowAlbedoScheme,
+    /// Time treatment of gravity drainage in the soil-water step:
+    /// "implicit" (linearised, stable for gravel at daily steps; default) |
+    /// "explicit" (Noah SRT).
+    pub soil_gravity: GravityScheme,
 }
 
 impl PhysicsOptions {
@@ -67,10 +71,17 @@ impl PhysicsOptions {
             }
             "ice_impedance" => self.ice_impedance = IceImpedance::from_name(value)?,
             "snow_albedo" => self.snow_albedo = SnowAlbedoScheme::from_name(value)?,
+            "soil_gravity" => {
+                self.soil_gravity = match value {
+                    "implicit" => GravityScheme::Implicit,
+                    "explicit" => GravityScheme::Explicit,
+                    _ => return Err(bad("soil gravity scheme (implicit, explicit)")),
+                }
+            }
             _ => {
                 return Err(Error::Parameter {
                     name: key.to_string(),
-                    message: "unknown physics option (freeze_curve, thermal_roughness, conductivity, ice_impedance, snow_albedo)".into(),
+                    message: "unknown physics option (freeze_curve, thermal_roughness, conductivity, ice_impedance, snow_albedo, soil_gravity)".into(),
                 })
             }
         }
@@ -192,6 +203,7 @@ impl ColumnConfig {
                 conductivity: ConductivityScheme::NoahTibet,
                 ice_impedance: IceImpedance::NiuYang2006,
                 snow_albedo: SnowAlbedoScheme::Livneh,
+                soil_gravity: GravityScheme::Implicit,
             },
             ck: 8.0,
             blim: 5.5,

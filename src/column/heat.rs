@@ -37,6 +37,10 @@ pub trait ThermalMedium {
     }
     /// Temperature, liquid water and dT/dH of layer `i` at enthalpy `h` (J m-3).
     fn state(&self, i: usize, h: f64) -> PhaseState;
+    /// [`Self::state`] given a nearby state (e.g. the previous iterate) to start from.
+    fn state_near(&self, i: usize, h: f64, _near: &PhaseState) -> PhaseState {
+        self.state(i, h)
+    }
     /// Enthalpy (J m-3) of layer `i` at temperature `t` (K).
     fn enthalpy(&self, i: usize, t: f64) -> f64;
     /// Thermal conductivity (W m-1 K-1) of layer `i` in state `s`.
@@ -162,8 +166,10 @@ impl Default for HeatSolverOptions {
 }
 
 /// Advance the layer enthalpies `h` (J m-3) of a column with thicknesses `dz`
-/// (m) by one backward-Euler step of `dt` (s). On return `h` holds the new
-/// enthalpies and `states` the new temperatures and liquid water. The
+/// (m) by one backward-Euler step of `dt` (s). `states` should hold the
+/// layers' current states (they start the phase-change iterations; any values
+/// are accepted); on return `h` holds the new enthalpies and `states` the new
+/// temperatures and liquid water. The
 /// enthalpy change sum(dz (H - H_old)) equals dt (top_flux - bottom_flux) to
 /// round-off.
 #[allow(clippy::too_many_arguments)]
@@ -217,7 +223,7 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
     for iter in 0..=opts.max_iter {
         // States at the current iterate.
         for i in 0..n {
-            let s = medium.state(i, h[i]);
+            let s = medium.state_near(i, h[i], &states[i]);
             if !s.t.is_finite() {
                 return Err(Error::model(
                     None,
@@ -325,7 +331,7 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
             bot_flux
         };
         h[i] = work.h_old[i] + dt * (work.flux[i] - out) / dz[i];
-        states[i] = medium.state(i, h[i]);
+        states[i] = medium.state_near(i, h[i], &states[i]);
     }
     report.top_flux = top_flux;
     report.bottom_flux = bot_flux;
@@ -409,8 +415,12 @@ pub struct SoilLayerThermal {
 
 /// The soil column as a [`ThermalMedium`]: per-layer parameters plus the total
 /// water content `smc` (m3 m-3) that is held fixed during a heat step.
+/// Build it with [`SoilMedium::new`], which precomputes each layer's
+/// enthalpy branches.
 #[derive(Clone, Debug)]
 pub struct SoilMedium<'a> {
+    /// Precomputed enthalpy relation of each layer.
+    pub freeze: Vec<thermal::FreezeLayer>,
     /// Per-layer parameters.
     pub layers: &'a [SoilLayerThermal],
     /// Total (liquid + ice) water per layer (m3 m-3).
@@ -423,13 +433,40 @@ pub struct SoilMedium<'a> {
     pub coarse: CoarseConductivity,
 }
 
+impl<'a> SoilMedium<'a> {
+    /// A medium for `layers` holding `smc` under the given schemes.
+    pub fn new(
+        layers: &'a [SoilLayerThermal],
+        smc: &'a [f64],
+        curve: FreezeCurve,
+        scheme: ConductivityScheme,
+        coarse: CoarseConductivity,
+    ) -> Self {
+        let freeze = layers
+            .iter()
+            .zip(smc)
+            .map(|(l, &w)| thermal::FreezeLayer::new(curve, w, &l.retention, l.c_solid))
+            .collect();
+        Self {
+            freeze,
+            layers,
+            smc,
+            curve,
+            scheme,
+            coarse,
+        }
+    }
+}
+
 impl ThermalMedium for SoilMedium<'_> {
     fn len(&self) -> usize {
         self.layers.len()
     }
     fn state(&self, i: usize, h: f64) -> PhaseState {
-        let l = &self.layers[i];
-        thermal::invert_enthalpy(self.curve, h, self.smc[i], &l.retention, l.c_solid)
+        self.freeze[i].invert(h, None)
+    }
+    fn state_near(&self, i: usize, h: f64, near: &PhaseState) -> PhaseState {
+        self.freeze[i].invert(h, Some(near.liq))
     }
     fn enthalpy(&self, i: usize, t: f64) -> f64 {
         let l = &self.layers[i];
@@ -449,9 +486,6 @@ impl ThermalMedium for SoilMedium<'_> {
         )
     }
     fn max_dt_dh(&self, i: usize) -> f64 {
-        let l = &self.layers[i];
-        let smc = self.smc[i];
-        let lmin = thermal::min_liquid(self.curve, smc, &l.retention);
-        1.0 / thermal::heat_capacity(smc, lmin, l.retention.porosity, l.c_solid)
+        1.0 / self.freeze[i].min_capacity()
     }
 }

@@ -162,8 +162,6 @@ pub struct ColumnModel {
     hydraulics: Vec<SoilHydraulics>,
     richards: RichardsConfig,
     root_fraction: Vec<f64>,
-    wilting: Vec<f64>,
-    reference: Vec<f64>,
 }
 
 const _: () = {
@@ -316,10 +314,9 @@ impl ColumnModel {
             frzk: cfg.general.frzk,
             ice_impedance: cfg.options.ice_impedance,
             min_water: 0.02,
+            gravity: cfg.options.soil_gravity,
         };
         let root_fraction = canopy::root_distribution(&dz, cfg.veg.nroot)?;
-        let wilting = cfg.soil.iter().map(|s| s.wltsmc).collect();
-        let reference = cfg.soil.iter().map(|s| s.refsmc).collect();
         Ok(Self {
             cfg,
             dz,
@@ -328,8 +325,6 @@ impl ColumnModel {
             hydraulics,
             richards,
             root_fraction,
-            wilting,
-            reference,
         })
     }
 
@@ -349,13 +344,13 @@ impl ColumnModel {
     }
 
     fn medium<'a>(&'a self, smc: &'a [f64]) -> SoilMedium<'a> {
-        SoilMedium {
-            layers: &self.thermal,
+        SoilMedium::new(
+            &self.thermal,
             smc,
-            curve: self.cfg.options.freeze_curve,
-            scheme: self.cfg.options.conductivity,
-            coarse: self.cfg.coarse,
-        }
+            self.cfg.options.freeze_curve,
+            self.cfg.options.conductivity,
+            self.cfg.coarse,
+        )
     }
 
     /// Check that an initial condition fits the column (layer counts, ranges).
@@ -690,8 +685,7 @@ impl ColumnModel {
                     &w,
                     &self.dz[..nr],
                     &st.sh2o[..nr],
-                    &self.wilting[..nr],
-                    &self.reference[..nr],
+                    &self.hydraulics[..nr],
                 )?;
                 let ti = TranspirationInput {
                     potential: etp,
@@ -704,8 +698,7 @@ impl ColumnModel {
                 canopy::transpiration_into(
                     &ti,
                     &st.sh2o,
-                    &self.wilting,
-                    &self.reference,
+                    &self.hydraulics,
                     &self.root_fraction,
                     &mut et_layers,
                 )?;
@@ -852,7 +845,12 @@ impl ColumnModel {
         }
         let medium = self.medium(&st.smc);
         for i in 0..n {
-            let s = medium.state(i, st.enthalpy[i]);
+            let near = PhaseState {
+                t: st.t_soil[i],
+                liq: st.sh2o[i].min(st.smc[i]),
+                dt_dh: 0.0,
+            };
+            let s = medium.state_near(i, st.enthalpy[i], &near);
             st.t_soil[i] = s.t;
             st.sh2o[i] = s.liq;
         }

@@ -173,14 +173,21 @@ pub fn impermeable_fraction(ice: f64, porosity: f64, a: f64) -> f64 {
 /// K = SATDK (theta/porosity)^(2b+3) (Cosby et al. 1984; Koren et al. 1999).
 pub fn wdfcnd_noah(liquid: f64, ice_max: f64, soil: &SoilHydraulics) -> (f64, f64) {
     let factr2 = liquid / soil.porosity;
-    let factr1 = (0.05 / soil.porosity).min(factr2);
-    let mut wdf = soil.dw_sat * factr2.powf(soil.b + 2.0);
+    let (pd, pk) = cosby_powers(factr2, soil.b);
+    let mut wdf = soil.dw_sat * pd;
     if ice_max > 0.0 {
+        let factr1 = (0.05 / soil.porosity).min(factr2);
         let vkwgt = 1.0 / (1.0 + (500.0 * ice_max).powi(3));
         wdf = vkwgt * wdf + (1.0 - vkwgt) * soil.dw_sat * factr1.powf(soil.b + 2.0);
     }
-    let wcnd = soil.k_sat * factr2.powf(2.0 * soil.b + 3.0);
-    (wdf, wcnd)
+    (wdf, soil.k_sat * pk)
+}
+
+/// (r^(b+2), r^(2b+3)) from a single power evaluation, r >= 0.
+#[inline]
+fn cosby_powers(r: f64, b: f64) -> (f64, f64) {
+    let p = r.powf(b + 1.0);
+    (p * r, p * p * r)
 }
 
 /// Niu & Yang (2006) frozen-soil hydraulics as in Noah-MP: diffusivity
@@ -189,10 +196,13 @@ pub fn wdfcnd_noah(liquid: f64, ice_max: f64, soil: &SoilHydraulics) -> (f64, f6
 /// (1 - F_imp) of [`impermeable_fraction`].
 pub fn wdfcnd_niu_yang(liquid: f64, ice: f64, soil: &SoilHydraulics) -> (f64, f64) {
     let factr = ((liquid + ice) / soil.porosity).max(0.01);
-    let open = 1.0 - impermeable_fraction(ice, soil.porosity, NIU_YANG_A);
-    let wdf = open * soil.dw_sat * factr.powf(soil.b + 2.0);
-    let wcnd = open * soil.k_sat * factr.powf(2.0 * soil.b + 3.0);
-    (wdf, wcnd)
+    let open = if ice > 0.0 {
+        1.0 - impermeable_fraction(ice, soil.porosity, NIU_YANG_A)
+    } else {
+        1.0
+    };
+    let (pd, pk) = cosby_powers(factr, soil.b);
+    (open * soil.dw_sat * pd, open * soil.k_sat * pk)
 }
 
 /// The released Noah-Tibet frozen-soil hydraulics (routine WDFCND_NY06 of
@@ -202,10 +212,14 @@ pub fn wdfcnd_niu_yang(liquid: f64, ice: f64, soil: &SoilHydraulics) -> (f64, f6
 /// X = SATDW for the diffusivity and X = SATDK for the conductivity.
 pub fn wdfcnd_noah_tibet(liquid: f64, ice: f64, soil: &SoilHydraulics) -> (f64, f64) {
     let factr = ((liquid + ice) / soil.porosity).max(0.01);
-    let e_d = 1.25 * (soil.dw_sat - 3.0).powi(2) + 6.0;
-    let e_k = 1.25 * (soil.k_sat - 3.0).powi(2) + 6.0;
-    let wdf = 10f64.powf(-e_d * ice) * soil.dw_sat * factr.powf(soil.b + 2.0);
-    let wcnd = 10f64.powf(-e_k * ice) * soil.k_sat * factr.powf(2.0 * soil.b + 3.0);
+    let (pd, pk) = cosby_powers(factr, soil.b);
+    let (mut wdf, mut wcnd) = (soil.dw_sat * pd, soil.k_sat * pk);
+    if ice != 0.0 {
+        let e_d = 1.25 * (soil.dw_sat - 3.0).powi(2) + 6.0;
+        let e_k = 1.25 * (soil.k_sat - 3.0).powi(2) + 6.0;
+        wdf *= 10f64.powf(-e_d * ice);
+        wcnd *= 10f64.powf(-e_k * ice);
+    }
     (wdf, wcnd)
 }
 
@@ -223,6 +237,34 @@ pub fn hydraulic_properties(
         IceImpedance::Noah => wdfcnd_noah(liquid, ice_max, soil),
         IceImpedance::NiuYang2006 => wdfcnd_niu_yang(liquid, ice, soil),
         IceImpedance::NoahTibet => wdfcnd_noah_tibet(liquid, ice, soil),
+    }
+}
+
+/// Derivative of the hydraulic conductivity with respect to the liquid water
+/// content, dK/d(theta_liquid) (m s-1 per m3 m-3), at fixed ice, for the chosen
+/// scheme: (2b + 3) K / theta with theta the water content the conductivity
+/// is computed from (liquid for [`IceImpedance::Noah`], liquid + ice
+/// otherwise); zero where the content is at the schemes' lower floor.
+pub fn conductivity_derivative(
+    scheme: IceImpedance,
+    liquid: f64,
+    ice: f64,
+    conductivity: f64,
+    soil: &SoilHydraulics,
+) -> f64 {
+    let theta = match scheme {
+        IceImpedance::Noah => liquid,
+        IceImpedance::NiuYang2006 | IceImpedance::NoahTibet => {
+            if (liquid + ice) / soil.porosity <= 0.01 {
+                return 0.0;
+            }
+            liquid + ice
+        }
+    };
+    if theta <= 0.0 {
+        0.0
+    } else {
+        (2.0 * soil.b + 3.0) * conductivity / theta
     }
 }
 
@@ -295,6 +337,39 @@ pub struct RichardsConfig {
     pub ice_impedance: IceImpedance,
     /// Smallest total water content a layer may keep, m3 m-3 (Noah: 0.02).
     pub min_water: f64,
+    /// Time treatment of the gravity (conductivity) term.
+    pub gravity: GravityScheme,
+}
+
+/// Time treatment of the gravity flux K(theta) in the soil-water step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum GravityScheme {
+    /// Noah SRT: K at the start of the step (or at the two-pass mean state);
+    /// only the diffusion term is implicit. Stable for steps below about
+    /// dz / (dK/dtheta) per layer: minutes for gravel, hours to days for loam.
+    #[default]
+    Explicit,
+    /// The gravity flux linearised around the start of the step,
+    /// K + dK/dtheta * d(theta), and solved with the diffusion term (a
+    /// Newton-linearised backward-Euler step). Removes the explicit step limit
+    /// of highly permeable layers; identical steady states and conservation.
+    Implicit,
+}
+
+impl GravityScheme {
+    /// Parses `"explicit"` (Noah) or `"implicit"`.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "explicit" | "noah" => Ok(Self::Explicit),
+            "implicit" | "linearised" | "linearized" => Ok(Self::Implicit),
+            other => Err(Error::Parameter {
+                name: "gravity".into(),
+                message: format!(
+                    "unknown scheme `{other}` (expected \"explicit\" or \"implicit\")"
+                ),
+            }),
+        }
+    }
 }
 
 impl Default for RichardsConfig {
@@ -308,6 +383,7 @@ impl Default for RichardsConfig {
             frzk: 0.15,
             ice_impedance: IceImpedance::NiuYang2006,
             min_water: 0.02,
+            gravity: GravityScheme::Explicit,
         }
     }
 }
@@ -396,6 +472,18 @@ struct Matrix {
     rhs: Vec<f64>,
     cp: Vec<f64>,
     dp: Vec<f64>,
+    /// Diffusivity (m2 s-1) and conductivity (m s-1) of each layer.
+    wdf: Vec<f64>,
+    wcnd: Vec<f64>,
+    /// Ice-impedance multipliers of diffusivity and conductivity, fixed
+    /// during a step (ice does not change).
+    imp_d: Vec<f64>,
+    imp_k: Vec<f64>,
+    /// Noah scheme: diffusivity at 0.05 m3 m-3 and the ice blending weight.
+    dlow: Vec<f64>,
+    vkwgt: f64,
+    /// d(drainage)/d(theta_bottom) of the implicit gravity scheme, m s-1.
+    drain_slope: f64,
 }
 
 impl RichardsWork {
@@ -407,6 +495,11 @@ impl RichardsWork {
             &mut self.m.rhs,
             &mut self.m.cp,
             &mut self.m.dp,
+            &mut self.m.wdf,
+            &mut self.m.wcnd,
+            &mut self.m.imp_d,
+            &mut self.m.imp_k,
+            &mut self.m.dlow,
             &mut self.first_guess,
             &mut self.coef_state,
         ] {
@@ -462,6 +555,7 @@ pub fn richards_step_into(
     let two_pass = water_input * input.dt > 0.1 * input.dz[0] * top.porosity
         || fac2 > fac2_limit(top.porosity);
 
+    prepare_ice_factors(input, cfg, &mut work.m);
     let mut fluxes = srt(input, cfg, input.liquid, &mut work.m)?;
     if two_pass {
         sstep(input, cfg, &mut work.m, &mut work.first_guess)?;
@@ -470,7 +564,11 @@ pub fn richards_step_into(
         }
         fluxes = srt(input, cfg, &work.coef_state, &mut work.m)?;
     }
-    let (excess, floor) = sstep(input, cfg, &mut work.m, liquid_out)?;
+    let (excess, floor, bottom_increment) = sstep(input, cfg, &mut work.m, liquid_out)?;
+    if cfg.gravity == GravityScheme::Implicit {
+        // Linearised drainage K(theta + d theta) = K + dK/dtheta d theta.
+        fluxes.drainage += work.m.drain_slope * bottom_increment * RHO_WATER;
+    }
     fluxes.excess = excess * RHO_WATER / input.dt;
     fluxes.floor_source = floor * RHO_WATER / input.dt;
     fluxes.two_pass = two_pass;
@@ -539,10 +637,11 @@ fn validate_input(input: &RichardsInput, cfg: &RichardsConfig, out_len: usize) -
             ));
         }
         let (l, i) = (input.liquid[k], input.ice[k]);
-        if !(l.is_finite() && l >= 0.0) {
+        // Round-off from the freeze-curve split is tolerated.
+        if !(l.is_finite() && l >= -1e-12) {
             return Err(bad(&format!("liquid[{k}]"), format!("{l} m3 m-3")));
         }
-        if !(i.is_finite() && i >= 0.0 && i <= s.porosity) {
+        if !(i.is_finite() && i >= -1e-12 && i <= s.porosity + 1e-12) {
             return Err(bad(
                 &format!("ice[{k}]"),
                 format!("{i} m3 m-3 outside [0, porosity {}]", s.porosity),
@@ -574,8 +673,32 @@ fn srt(
     let pcpdrp = input.water_input / RHO_WATER;
     let edir = input.evaporation / RHO_WATER;
     let et = |k: usize| input.transpiration[k] / RHO_WATER;
-    let props =
-        |k: usize| hydraulic_properties(cfg.ice_impedance, coef[k], ice[k], ice_max, &soil[k]);
+    // Same values as `hydraulic_properties`, with the step-constant ice
+    // factors taken from `prepare_ice_factors`.
+    for k in 0..n {
+        let s = &soil[k];
+        match cfg.ice_impedance {
+            IceImpedance::Noah => {
+                let r = coef[k] / s.porosity;
+                let (pd, pk) = cosby_powers(r, s.b);
+                let mut d = s.dw_sat * pd;
+                if ice_max > 0.0 {
+                    let low = if r < 0.05 / s.porosity { d } else { w.dlow[k] };
+                    d = w.vkwgt * d + (1.0 - w.vkwgt) * low;
+                }
+                w.wdf[k] = d;
+                w.wcnd[k] = s.k_sat * pk;
+            }
+            IceImpedance::NiuYang2006 | IceImpedance::NoahTibet => {
+                let r = ((coef[k] + ice[k]) / s.porosity).max(0.01);
+                let (pd, pk) = cosby_powers(r, s.b);
+                w.wdf[k] = w.imp_d[k] * s.dw_sat * pd;
+                w.wcnd[k] = w.imp_k[k] * s.k_sat * pk;
+            }
+        }
+    }
+    let (wdfs, wcnds) = (std::mem::take(&mut w.wdf), std::mem::take(&mut w.wcnd));
+    let props = |k: usize| (wdfs[k], wcnds[k]);
 
     // Infiltration (Schaake et al. 1996; frozen-ground factor of Koren et al. 1999).
     let mut runoff1 = 0.0;
@@ -650,6 +773,24 @@ fn srt(
             ddz = ddz2;
         }
     }
+    w.drain_slope = 0.0;
+    if cfg.gravity == GravityScheme::Implicit {
+        // Outflow through the bottom of layer k gains dK_k/dtheta * d(theta_k).
+        for k in 0..n {
+            let (_, kk) = props(k);
+            let slopx = if k == n - 1 { cfg.drainage_slope } else { 1.0 };
+            let g =
+                slopx * conductivity_derivative(cfg.ice_impedance, coef[k], ice[k], kk, &soil[k]);
+            w.b[k] += g / dz[k];
+            if k + 1 < n {
+                w.a[k + 1] -= g / dz[k + 1];
+            } else {
+                w.drain_slope = g;
+            }
+        }
+    }
+    w.wdf = wdfs;
+    w.wcnd = wcnds;
     if !runoff1.is_finite() || !runoff2.is_finite() || w.rhs.iter().any(|v| !v.is_finite()) {
         return Err(Error::model(
             None,
@@ -664,6 +805,42 @@ fn srt(
         floor_source: 0.0,
         two_pass: false,
     })
+}
+
+/// Ice factors of the hydraulic functions that stay fixed during a step.
+fn prepare_ice_factors(input: &RichardsInput, cfg: &RichardsConfig, w: &mut Matrix) {
+    let ice_max = input.ice.iter().copied().fold(0.0, f64::max);
+    for (k, s) in input.soil.iter().enumerate() {
+        let ice = input.ice[k];
+        let (d, c) = match cfg.ice_impedance {
+            IceImpedance::Noah => (1.0, 1.0),
+            IceImpedance::NiuYang2006 => {
+                let open = if ice > 0.0 {
+                    1.0 - impermeable_fraction(ice, s.porosity, NIU_YANG_A)
+                } else {
+                    1.0
+                };
+                (open, open)
+            }
+            IceImpedance::NoahTibet => {
+                if ice != 0.0 {
+                    let e_d = 1.25 * (s.dw_sat - 3.0).powi(2) + 6.0;
+                    let e_k = 1.25 * (s.k_sat - 3.0).powi(2) + 6.0;
+                    (10f64.powf(-e_d * ice), 10f64.powf(-e_k * ice))
+                } else {
+                    (1.0, 1.0)
+                }
+            }
+        };
+        w.imp_d[k] = d;
+        w.imp_k[k] = c;
+        w.dlow[k] = if cfg.ice_impedance == IceImpedance::Noah && ice_max > 0.0 {
+            s.dw_sat * (0.05 / s.porosity).powf(s.b + 2.0)
+        } else {
+            0.0
+        };
+    }
+    w.vkwgt = 1.0 / (1.0 + (500.0 * ice_max).powi(3));
 }
 
 /// Koren et al. (1999, eq. 24) frozen-ground infiltration factor of Noah SRT:
@@ -692,13 +869,13 @@ pub fn frozen_infiltration_factor(dice: f64, frzk: f64, top: &SoilHydraulics) ->
 /// for the liquid increments and redistributes water above porosity downward.
 /// Layers that would fall below the minimum total content are refilled from
 /// the layers below. Returns (excess leaving the bottom, water added at the
-/// bottom), both m per step.
+/// bottom), both m per step, and the bottom layer's solved increment.
 fn sstep(
     input: &RichardsInput,
     cfg: &RichardsConfig,
     w: &mut Matrix,
     out: &mut [f64],
-) -> Result<(f64, f64)> {
+) -> Result<(f64, f64, f64)> {
     let n = input.dz.len();
     let dt = input.dt;
     for k in 0..n {
@@ -709,6 +886,7 @@ fn sstep(
     }
     solve_tridiagonal(&w.a, &w.b, &w.c, &w.rhs, &mut w.cp, &mut w.dp, out)?;
     // `out` now holds the increments.
+    let bottom_increment = out[n - 1];
     let mut carry = 0.0; // m of water passed to the next layer (negative: borrowed)
     for k in 0..n {
         let s = &input.soil[k];
@@ -729,9 +907,9 @@ fn sstep(
         out[k] = liq;
     }
     if carry >= 0.0 {
-        Ok((carry, 0.0))
+        Ok((carry, 0.0, bottom_increment))
     } else {
-        Ok((0.0, -carry))
+        Ok((0.0, -carry, bottom_increment))
     }
 }
 
@@ -767,6 +945,206 @@ fn solve_tridiagonal(
         x[k] = dp[k] - cp[k] * x[k + 1];
     }
     Ok(())
+}
+
+/// Parameters of the soil and canopy water step that stay fixed during a run.
+#[derive(Clone, Copy, Debug)]
+pub struct SoilWaterParams<'a> {
+    /// Layer thicknesses, m.
+    pub dz: &'a [f64],
+    /// Hydraulic parameters of each layer.
+    pub soil: &'a [SoilHydraulics],
+    /// Root fraction of each root layer (from
+    /// [`crate::physics::canopy::root_distribution`]), dimensionless.
+    pub root_fraction: &'a [f64],
+    /// Green vegetation fraction SHDFAC, 0-1.
+    pub green_fraction: f64,
+    /// Canopy water capacity CMCMAX, kg m-2 (Noah 0.5e-3 m = 0.5 kg m-2).
+    pub canopy_capacity: f64,
+    /// Canopy water exponent CFACTR (0.5), dimensionless.
+    pub cfactr: f64,
+    /// Soil evaporation exponent FXEXP (2.0), dimensionless.
+    pub fxexp: f64,
+    /// Soil-water solver settings.
+    pub richards: RichardsConfig,
+}
+
+/// Atmospheric drivers of one soil and canopy water step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SoilWaterForcing {
+    /// Potential evaporation ETP from the Penman equation, kg m-2 s-1
+    /// (positive upward; negative values are dew or frost).
+    pub potential_evaporation: f64,
+    /// Liquid water arriving on top of the canopy: rain that did not join the
+    /// snowpack plus snowmelt (Noah PRCP1 of NOPAC/SNOPAC), kg m-2 s-1.
+    pub water_input: f64,
+    /// Plant coefficient PC from [`crate::physics::canopy::canopy_resistance`]
+    /// (0 without green vegetation).
+    pub plant_coefficient: f64,
+    /// Whether a snowpack is present (Noah's SNOPAC branch): dew then forms
+    /// on the snow, and evaporation from soil and canopy is scaled by
+    /// 1 - `snow_cover`.
+    pub snowpack: bool,
+    /// Snow cover fraction, 0-1 (used only with a snowpack).
+    pub snow_cover: f64,
+    /// Time step, s.
+    pub dt: f64,
+}
+
+/// Fluxes of [`soil_water_step`], kg m-2 s-1 averaged over the step.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SoilWaterFluxes {
+    /// Canopy water at the end of the step, kg m-2.
+    pub canopy_water: f64,
+    /// Direct soil evaporation EDIR.
+    pub soil_evaporation: f64,
+    /// Evaporation of intercepted water EC.
+    pub canopy_evaporation: f64,
+    /// Total transpiration ETT (the per-layer values are written to the
+    /// caller's slice).
+    pub transpiration: f64,
+    /// Dew or frost added to canopy and soil (snow-free branch only).
+    pub dew: f64,
+    /// Drip from the canopy.
+    pub drip: f64,
+    /// Water reaching the soil surface (Noah PCPDRP).
+    pub throughfall: f64,
+    /// The soil-water step's fluxes (infiltration, runoff, drainage).
+    pub soil: RichardsFluxes,
+}
+
+/// Noah LSM 3.4.1 water part of NOPAC and SNOPAC (EVAPO, DEVAP, TRANSP and
+/// SMFLX): evaporation and transpiration from the potential evaporation,
+/// canopy interception and drip, then the soil-water step
+/// ([`richards_step_into`]) with the resulting sinks and throughfall.
+///
+/// Without a snowpack (NOPAC), a positive ETP drives EDIR (from the top
+/// layer's total water), EC and the per-layer transpiration; a negative ETP is
+/// dew added to the water input. With a snowpack (SNOPAC) the three terms are
+/// multiplied by 1 - snow cover and dew goes to the snow (not handled here).
+/// `liquid` and `ice` are the layer contents (m3 m-3), `canopy_water` the
+/// intercepted water (kg m-2). The new liquid contents go to `liquid_out`, the
+/// per-layer transpiration (kg m-2 s-1) to `transpiration_out`.
+///
+/// Water balance (tested): change of soil and canopy water
+/// = (water_input + dew - soil_evaporation - canopy_evaporation - transpiration
+///    - surface_runoff - drainage - excess + floor_source) * dt.
+#[allow(clippy::too_many_arguments)]
+pub fn soil_water_step(
+    p: &SoilWaterParams,
+    f: &SoilWaterForcing,
+    liquid: &[f64],
+    ice: &[f64],
+    canopy_water: f64,
+    liquid_out: &mut [f64],
+    transpiration_out: &mut [f64],
+    work: &mut RichardsWork,
+) -> Result<SoilWaterFluxes> {
+    use crate::physics::canopy::{
+        canopy_evaporation, canopy_interception, transpiration_into, TranspirationInput,
+    };
+    let n = p.dz.len();
+    if p.soil.len() != n || liquid.len() != n || ice.len() != n || transpiration_out.len() != n {
+        return Err(Error::Parameter {
+            name: "soil_water_step.layers".into(),
+            message: format!(
+                "dz {n}, soil {}, liquid {}, ice {}, transpiration_out {}",
+                p.soil.len(),
+                liquid.len(),
+                ice.len(),
+                transpiration_out.len()
+            ),
+        });
+    }
+    if !(f.potential_evaporation.is_finite() && f.water_input.is_finite() && f.water_input >= 0.0) {
+        return Err(Error::Parameter {
+            name: "soil_water_step.forcing".into(),
+            message: format!(
+                "potential evaporation {} and water input {} kg m-2 s-1 must be finite, input >= 0",
+                f.potential_evaporation, f.water_input
+            ),
+        });
+    }
+    if !(canopy_water.is_finite() && canopy_water >= 0.0) {
+        return Err(Error::Parameter {
+            name: "soil_water_step.canopy_water".into(),
+            message: format!("{canopy_water} kg m-2"),
+        });
+    }
+    let etp = f.potential_evaporation;
+    let scale = if f.snowpack {
+        (1.0 - f.snow_cover).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    let mut edir = 0.0;
+    let mut ec = 0.0;
+    let mut dew = 0.0;
+    transpiration_out.iter_mut().for_each(|v| *v = 0.0);
+    if etp > 0.0 && scale > 0.0 {
+        if p.green_fraction < 1.0 {
+            edir = direct_evaporation(
+                etp,
+                liquid[0] + ice[0],
+                &p.soil[0],
+                p.green_fraction,
+                p.fxexp,
+            );
+        }
+        if p.green_fraction > 0.0 {
+            let t = TranspirationInput {
+                potential: etp,
+                green_fraction: p.green_fraction,
+                plant_coefficient: f.plant_coefficient,
+                canopy_water,
+                canopy_capacity: p.canopy_capacity,
+                cfactr: p.cfactr,
+            };
+            transpiration_into(&t, liquid, p.soil, p.root_fraction, transpiration_out)?;
+            ec = canopy_evaporation(
+                etp,
+                p.green_fraction,
+                canopy_water,
+                p.canopy_capacity,
+                p.cfactr,
+                f.dt,
+            );
+        }
+        edir *= scale;
+        ec *= scale;
+        transpiration_out.iter_mut().for_each(|v| *v *= scale);
+    } else if etp < 0.0 && !f.snowpack {
+        dew = -etp;
+    }
+    let canopy = canopy_interception(
+        canopy_water,
+        f.water_input + dew,
+        ec,
+        p.green_fraction,
+        p.canopy_capacity,
+        f.dt,
+    );
+    let input = RichardsInput {
+        dz: p.dz,
+        soil: p.soil,
+        liquid,
+        ice,
+        water_input: canopy.throughfall,
+        evaporation: edir,
+        transpiration: transpiration_out,
+        dt: f.dt,
+    };
+    let soil = richards_step_into(&input, &p.richards, liquid_out, work)?;
+    Ok(SoilWaterFluxes {
+        canopy_water: canopy.canopy_water,
+        soil_evaporation: edir,
+        canopy_evaporation: ec,
+        transpiration: transpiration_out.iter().sum(),
+        dew,
+        drip: canopy.drip,
+        throughfall: canopy.throughfall,
+        soil,
+    })
 }
 
 /// Total water stored in the column (liquid + ice), kg m-2.
@@ -906,6 +1284,44 @@ mod tests {
         let a: f64 = 4.5;
         assert!(close(f, 1.0 - (-a).exp() * (1.0 + a + a * a / 2.0), 1e-12));
         assert_eq!(frozen_infiltration_factor(0.005, 0.15, &s), 1.0);
+    }
+
+    #[test]
+    fn step_cache_matches_public_hydraulics() {
+        let soil = [loam(), clay(), loam(), clay()];
+        let dz = [0.1, 0.2, 0.3, 0.4];
+        let liq = [0.3, 0.01, 0.2, 0.02];
+        let ice = [0.0, 0.3, 0.1, 0.0];
+        let et = [0.0; 4];
+        let input = RichardsInput {
+            dz: &dz,
+            soil: &soil,
+            liquid: &liq,
+            ice: &ice,
+            water_input: 0.0,
+            evaporation: 0.0,
+            transpiration: &et,
+            dt: 3600.0,
+        };
+        for scheme in [
+            IceImpedance::Noah,
+            IceImpedance::NiuYang2006,
+            IceImpedance::NoahTibet,
+        ] {
+            let cfg = RichardsConfig {
+                ice_impedance: scheme,
+                ..RichardsConfig::default()
+            };
+            let mut w = RichardsWork::default();
+            w.resize(4);
+            prepare_ice_factors(&input, &cfg, &mut w.m);
+            srt(&input, &cfg, &liq, &mut w.m).unwrap();
+            for k in 0..4 {
+                let (d, c) = hydraulic_properties(scheme, liq[k], ice[k], 0.3, &soil[k]);
+                assert!(close(w.m.wdf[k], d, 1e-13), "{scheme:?} D[{k}]");
+                assert!(close(w.m.wcnd[k], c, 1e-13), "{scheme:?} K[{k}]");
+            }
+        }
     }
 
     #[test]

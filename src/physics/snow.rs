@@ -330,9 +330,13 @@ pub fn snowpack_mass_step(
     melt_energy: f64,
     dt: f64,
 ) -> Result<SnowMassStep> {
-    if !(swe.is_finite() && swe >= 0.0 && sublimation.is_finite() && melt_energy.is_finite())
-        || !(dt.is_finite() && dt > 0.0)
-    {
+    let valid = swe.is_finite()
+        && swe >= 0.0
+        && sublimation.is_finite()
+        && melt_energy.is_finite()
+        && dt.is_finite()
+        && dt > 0.0;
+    if !valid {
         return Err(Error::Parameter {
             name: "snowpack_mass_step".into(),
             message: format!(
@@ -369,6 +373,173 @@ pub fn snowpack_mass_step(
         melt: melt_amount / dt,
         sublimation: sub_amount / dt,
         melt_heat: flx3,
+    })
+}
+
+/// Specific heat of liquid water used for the precipitation heat flux,
+/// J kg-1 K-1 (Noah CPH2O).
+pub const CP_WATER: f64 = 4.218e3;
+/// Specific heat of ice used for the snowfall heat flux, J kg-1 K-1 (Noah
+/// CPICE).
+pub const CP_ICE: f64 = 2.106e3;
+/// Latent heat of vaporisation, J kg-1 (Noah LSUBC).
+pub const L_VAPORISATION: f64 = 2.501e6;
+/// Stefan-Boltzmann constant, W m-2 K-4.
+const SIGMA: f64 = 5.67e-8;
+
+/// Noah LSM 3.4.1 FLX1 (SNOPAC, NOPAC): heat carried by precipitation
+/// `precip` (kg m-2 s-1) falling at the air temperature `t_air` onto a
+/// surface at `t_skin` (K), W m-2 (positive: the surface loses heat):
+/// c * P * (T_skin - T_air) with c of ice when `snowing`, else of water.
+pub fn precipitation_heat_flux(precip: f64, t_skin: f64, t_air: f64, snowing: bool) -> f64 {
+    if precip <= 0.0 {
+        return 0.0;
+    }
+    let c = if snowing { CP_ICE } else { CP_WATER };
+    c * precip * (t_skin - t_air)
+}
+
+/// Noah LSM 3.4.1 SNOPAC split of the potential evaporation over a snowpack.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SnowEvaporation {
+    /// Potential evaporation after the stable-condition frost reduction,
+    /// kg m-2 s-1.
+    pub potential: f64,
+    /// Sublimation demand on the snowpack (negative: frost deposited),
+    /// kg m-2 s-1 (ESNOW).
+    pub sublimation: f64,
+    /// Fraction of the potential left to evaporation from soil and canopy
+    /// (1 - snow cover when evaporating, 0 when frost forms).
+    pub snow_free_fraction: f64,
+}
+
+/// Noah LSM 3.4.1 SNOPAC evaporation over snow: with an upward potential
+/// `etp` (kg m-2 s-1) the snow-covered fraction `cover` sublimates
+/// ESNOW = ETP * cover and the rest is left to soil and canopy; with a
+/// downward potential all frost goes onto the snow, reduced in stable
+/// conditions (bulk Richardson number `ribb` >= 0.1 and downward radiation
+/// `fdown` > 150 W m-2) to
+/// (min(ETP (1 - RIB), 0) cover / 0.98 + ETP (0.98 - cover)) / 0.98.
+pub fn snow_evaporation(etp: f64, cover: f64, ribb: f64, fdown: f64) -> SnowEvaporation {
+    if etp <= 0.0 {
+        let mut e = etp;
+        if ribb >= 0.1 && fdown > 150.0 {
+            e = ((e * (1.0 - ribb)).min(0.0) * cover / 0.980 + e * (0.980 - cover)) / 0.980;
+        }
+        SnowEvaporation {
+            potential: e,
+            sublimation: e,
+            snow_free_fraction: 0.0,
+        }
+    } else {
+        SnowEvaporation {
+            potential: etp,
+            sublimation: etp * cover,
+            snow_free_fraction: 1.0 - cover,
+        }
+    }
+}
+
+/// Inputs of [`snow_surface_energy`] (Noah SNOPAC names in brackets).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SnowEnergyInput {
+    /// Net shortwave plus downward longwave radiation (FDOWN), W m-2.
+    pub fdown: f64,
+    /// Precipitation heat flux (FLX1), W m-2, from [`precipitation_heat_flux`].
+    pub flx1: f64,
+    /// Freezing-rain latent heat flux (FLX2, -L_f P when rain freezes), W m-2.
+    pub flx2: f64,
+    /// Surface emissivity, 0-1.
+    pub emissivity: f64,
+    /// Air temperature at the forcing level (SFCTMP), K.
+    pub t_air: f64,
+    /// Potential temperature at the forcing level (TH2), K.
+    pub th2: f64,
+    /// rho * cp * CH (RCH), W m-2 K-1.
+    pub rch: f64,
+    /// Penman radiative-plus-precipitation factor (RR), dimensionless.
+    pub rr: f64,
+    /// Latent heat flux of sublimation and snow-free evaporation (ETANRG),
+    /// W m-2.
+    pub latent_heat: f64,
+    /// Conductivity between the skin and the top soil layer's middle (DF1,
+    /// from [`snow_soil_conductivity`]), W m-1 K-1.
+    pub conductivity: f64,
+    /// Snow depth (SNOWH), m.
+    pub snow_depth: f64,
+    /// Thickness of the top soil layer, m.
+    pub dz_top: f64,
+    /// Temperature of the top soil layer (STC(1)), K.
+    pub t_soil: f64,
+    /// Snow cover fraction (SNCOVR), 0-1.
+    pub snow_cover: f64,
+}
+
+/// Result of [`snow_surface_energy`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SnowEnergy {
+    /// Effective snow-ground surface temperature from the linearised balance
+    /// (T12), K.
+    pub t12: f64,
+    /// Skin temperature (T1), K.
+    pub t_skin: f64,
+    /// Heat flux from the skin into the soil (positive downward), W m-2.
+    pub ground_heat_flux: f64,
+    /// Whether the snow melts (T12 > 273.15 K).
+    pub melting: bool,
+    /// Energy available for melt (FLX3 before limiting to the pack, >= 0),
+    /// W m-2; pass it to [`snowpack_mass_step`].
+    pub melt_energy: f64,
+}
+
+/// Noah LSM 3.4.1 SNOPAC surface energy over snow. T12 solves the surface
+/// energy balance linearised about the air temperature,
+/// RR RCH (T12 - Ta) = FDOWN - FLX1 - FLX2 - eps sigma Ta^4 + RCH (TH2 - Ta)
+///                     - ETANRG - DF1 (T12 - T_soil) / (snow depth + dz_top/2).
+/// Below freezing the skin is T12 and nothing melts. Otherwise the skin is
+/// 273.15 cover^2 + T12 (1 - cover^2) and the melt energy is the residual
+/// FLX3 = FDOWN - FLX1 - FLX2 - eps sigma T1^4 - G - RCH (T1 - TH2) - ETANRG,
+/// floored at 0, with G the ground heat flux at that skin temperature.
+pub fn snow_surface_energy(i: &SnowEnergyInput) -> Result<SnowEnergy> {
+    if !(i.rch > 0.0 && i.rr > 0.0 && i.dz_top > 0.0 && i.snow_depth >= 0.0) {
+        return Err(Error::Parameter {
+            name: "snow_surface_energy".into(),
+            message: format!(
+                "rch {} and rr {} must be positive, dz_top {} m positive, snow depth {} m >= 0",
+                i.rch, i.rr, i.dz_top, i.snow_depth
+            ),
+        });
+    }
+    let dtot = i.snow_depth + 0.5 * i.dz_top;
+    let t24 = i.t_air.powi(4);
+    let denom = 1.0 + i.conductivity / (dtot * i.rr * i.rch);
+    let t12a = ((i.fdown - i.flx1 - i.flx2 - i.emissivity * SIGMA * t24) / i.rch + i.th2
+        - i.t_air
+        - i.latent_heat / i.rch)
+        / i.rr;
+    let t12b = i.conductivity * i.t_soil / (dtot * i.rr * i.rch);
+    let t12 = (i.t_air + t12a + t12b) / denom;
+    if t12 <= T_FREEZE {
+        return Ok(SnowEnergy {
+            t12,
+            t_skin: t12,
+            ground_heat_flux: i.conductivity * (t12 - i.t_soil) / dtot,
+            melting: false,
+            melt_energy: 0.0,
+        });
+    }
+    let c2 = i.snow_cover.powi(2);
+    let t1 = T_FREEZE * c2 + t12 * (1.0 - c2);
+    let g = i.conductivity * (t1 - i.t_soil) / dtot;
+    let seh = i.rch * (t1 - i.th2);
+    let flx3 =
+        i.fdown - i.flx1 - i.flx2 - i.emissivity * SIGMA * t1.powi(4) - g - seh - i.latent_heat;
+    Ok(SnowEnergy {
+        t12,
+        t_skin: t1,
+        ground_heat_flux: g,
+        melting: true,
+        melt_energy: flx3.max(0.0),
     })
 }
 
@@ -504,6 +675,71 @@ mod tests {
         let r = snowpack_mass_step(50.0, 0.0, true, 100.0, dt).unwrap();
         assert!((r.melt * dt - 25.907).abs() < 1e-3);
         assert!(snowpack_mass_step(-1.0, 0.0, true, 0.0, dt).is_err());
+    }
+
+    fn energy_input(fdown: f64) -> SnowEnergyInput {
+        SnowEnergyInput {
+            fdown,
+            flx1: 0.0,
+            flx2: 0.0,
+            emissivity: 0.95,
+            t_air: 268.15,
+            th2: 268.5,
+            rch: 15.0,
+            rr: 1.3,
+            latent_heat: 20.0,
+            conductivity: 0.25,
+            snow_depth: 0.3,
+            dz_top: 0.045,
+            t_soil: 266.0,
+            snow_cover: 0.9,
+        }
+    }
+
+    #[test]
+    fn snow_skin_temperature_solves_linearised_balance() {
+        let i = energy_input(250.0);
+        let e = snow_surface_energy(&i).unwrap();
+        assert!(!e.melting && e.t12 < T_FREEZE);
+        let dtot = 0.3 + 0.0225;
+        let residual = i.fdown - i.emissivity * SIGMA * i.t_air.powi(4) + i.rch * (i.th2 - i.t_air)
+            - i.latent_heat
+            - i.conductivity * (e.t12 - i.t_soil) / dtot
+            - i.rr * i.rch * (e.t12 - i.t_air);
+        assert!(residual.abs() < 1e-9, "residual {residual} W/m2");
+        assert!((e.ground_heat_flux - 0.25 * (e.t12 - 266.0) / dtot).abs() < 1e-12);
+    }
+
+    #[test]
+    fn melting_skin_and_melt_energy() {
+        let i = energy_input(700.0);
+        let e = snow_surface_energy(&i).unwrap();
+        assert!(e.melting && e.t12 > T_FREEZE);
+        let t1 = T_FREEZE * 0.81 + e.t12 * 0.19;
+        assert!((e.t_skin - t1).abs() < 1e-12);
+        let g = 0.25 * (t1 - 266.0) / 0.3225;
+        let flx3 = 700.0 - 0.95 * SIGMA * t1.powi(4) - g - 15.0 * (t1 - 268.5) - 20.0;
+        assert!((e.melt_energy - flx3.max(0.0)).abs() < 1e-9);
+        assert!(e.melt_energy > 0.0);
+    }
+
+    #[test]
+    fn evaporation_over_snow_split() {
+        let e = snow_evaporation(1e-5, 0.7, 0.0, 100.0);
+        assert!(
+            (e.sublimation - 0.7e-5).abs() < 1e-20 && (e.snow_free_fraction - 0.3).abs() < 1e-15
+        );
+        let f = snow_evaporation(-1e-5, 0.5, 0.0, 100.0);
+        assert_eq!(f.sublimation, -1e-5);
+        // Stable, sunny: frost reduced, (min(-1e-5*0.8,0)*0.5/0.98 - 1e-5*0.48)/0.98.
+        let g = snow_evaporation(-1e-5, 0.5, 0.2, 200.0);
+        let expect = (-0.8e-5 * 0.5 / 0.98 - 1e-5 * 0.48) / 0.98;
+        assert!((g.sublimation - expect).abs() < 1e-20);
+        assert_eq!(
+            precipitation_heat_flux(1e-3, 270.0, 272.0, true),
+            CP_ICE * 1e-3 * -2.0
+        );
+        assert_eq!(precipitation_heat_flux(0.0, 270.0, 272.0, false), 0.0);
     }
 
     #[test]

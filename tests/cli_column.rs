@@ -1,0 +1,168 @@
+//! `calimap import-tables` and `calimap run` on a point experiment, including
+//! bad input: a clear error, a non-zero exit and no partial outputs.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+fn calimap(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_calimap"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn import_tables_writes_the_shipped_model_tables() {
+    let Some(data) = common::shared_data() else {
+        return;
+    };
+    let t = data.join("noahtibet-tables");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    let (ok, _, err) = calimap(&[
+        "import-tables",
+        "--soil",
+        t.join("SOILPARM.TBL").to_str().unwrap(),
+        "--veg",
+        t.join("VEGPARM.TBL").to_str().unwrap(),
+        "--gen",
+        t.join("GENPARM.TBL").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        files_in(&out),
+        ["general.toml", "soil.toml", "vegetation.toml"]
+    );
+    // Identical to the tables shipped in models/noah-tibet.
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/noah-tibet");
+    for f in ["general.toml", "soil.toml", "vegetation.toml"] {
+        assert_eq!(
+            std::fs::read_to_string(out.join(f)).unwrap(),
+            std::fs::read_to_string(shipped.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // A truncated soil table: error names file and line, nothing written.
+    let bad = dir.path().join("SOILPARM.TBL");
+    let text = std::fs::read_to_string(t.join("SOILPARM.TBL")).unwrap();
+    std::fs::write(&bad, text.lines().take(10).collect::<Vec<_>>().join("\n")).unwrap();
+    let out2 = dir.path().join("model2");
+    let (ok, _, err) = calimap(&[
+        "import-tables",
+        "--soil",
+        bad.to_str().unwrap(),
+        "--veg",
+        t.join("VEGPARM.TBL").to_str().unwrap(),
+        "--gen",
+        t.join("GENPARM.TBL").to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("SOILPARM.TBL:11") && err.contains("table ends"),
+        "{err}"
+    );
+    assert!(!out2.exists());
+}
+
+#[test]
+fn point_run_writes_daily_and_annual_and_rejects_bad_input() {
+    let Some(data) = common::shared_data() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let exp = dir.path().join("tanggula.toml");
+    let forcing = data.join("tanggula/forcing.txt");
+    let tables = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/noah-tibet");
+    let write_exp = |extra: &str, forcing: &Path| {
+        std::fs::write(
+            &exp,
+            format!(
+                "kind = \"point\"\noutput = \"out\"\n[model]\ntables = \"{}\"\n{extra}\n[forcing]\nformat = \"noah-ascii\"\npath = \"{}\"\n[spinup]\nrecycle_years = 1\nmax_cycles = 3\n",
+                tables.display(),
+                forcing.display()
+            ),
+        )
+        .unwrap();
+    };
+    write_exp("", &forcing);
+    let (ok, stdout, err) = calimap(&["run", exp.to_str().unwrap(), "--quiet"]);
+    assert!(ok, "{err}");
+    assert!(stdout.is_empty());
+    let out = dir.path().join("out");
+    let files = files_in(&out);
+    assert!(
+        files.contains(&"annual.csv".to_string()) && files.contains(&"daily.csv".to_string()),
+        "{files:?}"
+    );
+    let annual = std::fs::read_to_string(out.join("annual.csv")).unwrap();
+    let lines: Vec<&str> = annual.lines().collect();
+    assert!(lines[0].starts_with("year,"), "{annual}");
+    assert!(lines.len() >= 4, "{annual}");
+    let daily = std::fs::read_to_string(out.join("daily.csv")).unwrap();
+    assert_eq!(daily.lines().count(), 1 + 1371);
+
+    // Unknown model key, unknown option value, unknown soil class, NaN and Celsius forcing.
+    let out_bad = dir.path().join("out");
+    std::fs::remove_dir_all(&out_bad).unwrap();
+    write_exp("freeze_curv = \"koren99\"", &forcing);
+    let (ok, _, err) = calimap(&["run", exp.to_str().unwrap()]);
+    assert!(!ok && err.contains("freeze_curv"), "{err}");
+    write_exp("freeze_curve = \"koren2000\"", &forcing);
+    let (ok, _, err) = calimap(&["run", exp.to_str().unwrap()]);
+    assert!(!ok && err.contains("koren2000"), "{err}");
+    write_exp("soil_classes = [7, 7, 7, 7, 9, 7, 7, 7, 7, 7, 12, 12, 12, 13, 13, 13, 13, 13, 13, 33]\nlayers = [0.045, 0.046, 0.075, 0.123, 0.204, 0.336, 0.371, 0.3, 0.5, 0.5, 0.7, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0]", &forcing);
+    let (ok, _, err) = calimap(&["run", exp.to_str().unwrap()]);
+    assert!(!ok && err.contains("unknown soil class 33"), "{err}");
+    let text = std::fs::read_to_string(&forcing).unwrap();
+    let celsius = dir.path().join("celsius.txt");
+    // Replace the air temperature of the first data row by a Celsius value.
+    let mut done = false;
+    let patched: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if !done && l.starts_with("2007 04 01") {
+                done = true;
+                l.replace("271.2412439391", "-1.9087560609")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&celsius, patched.join("\n")).unwrap();
+    write_exp("", &celsius);
+    let (ok, _, err) = calimap(&["run", exp.to_str().unwrap()]);
+    assert!(!ok, "Celsius forcing accepted");
+    assert!(
+        err.to_lowercase().contains("temperature") || err.contains("t_air"),
+        "{err}"
+    );
+    // No partial outputs from the failed runs.
+    assert!(
+        files_in(&out_bad).iter().all(|f| f == "manifest.json"),
+        "{:?}",
+        files_in(&out_bad)
+    );
+}
