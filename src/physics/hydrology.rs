@@ -1041,7 +1041,7 @@ pub fn soil_water_step(
     work: &mut RichardsWork,
 ) -> Result<SoilWaterFluxes> {
     use crate::physics::canopy::{
-        canopy_evaporation, canopy_interception, transpiration_into, TranspirationInput,
+        canopy_evaporation, canopy_interception, transpiration_soil_into, TranspirationInput,
     };
     let n = p.dz.len();
     if p.soil.len() != n || liquid.len() != n || ice.len() != n || transpiration_out.len() != n {
@@ -1100,7 +1100,7 @@ pub fn soil_water_step(
                 canopy_capacity: p.canopy_capacity,
                 cfactr: p.cfactr,
             };
-            transpiration_into(&t, liquid, p.soil, p.root_fraction, transpiration_out)?;
+            transpiration_soil_into(&t, liquid, p.soil, p.root_fraction, transpiration_out)?;
             ec = canopy_evaporation(
                 etp,
                 p.green_fraction,
