@@ -689,7 +689,7 @@ fn soil_water_step_closes_land_water_balance() {
             cmc = r.canopy_water;
         }
     }
-    assert!(cmc >= 0.0 && cmc <= 0.5);
+    assert!((0.0..=0.5).contains(&cmc));
 }
 
 /// Four winters of the real Tanggula daily forcing through the bulk snowpack:

@@ -888,6 +888,7 @@ fn sstep(
     // `out` now holds the increments.
     let bottom_increment = out[n - 1];
     let mut carry = 0.0; // m of water passed to the next layer (negative: borrowed)
+    #[allow(clippy::needless_range_loop)]
     for k in 0..n {
         let s = &input.soil[k];
         let dz = input.dz[k];
