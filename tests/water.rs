@@ -151,6 +151,7 @@ fn hydrostatic_equilibrium_stays_put() {
         .zip(&theta)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f64::max);
+    eprintln!("discrete equilibrium drift after 240 h: {drift:.2e} m3/m3");
     assert!(drift < 1e-12, "equilibrium drifted by {drift}");
 }
 
@@ -188,6 +189,7 @@ fn analytic_hydrostatic_profile_nearly_steady() {
         .zip(&theta)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f64::max);
+    eprintln!("analytic hydrostatic profile drift after 24 h: {drift:.2e} m3/m3");
     assert!(
         drift < 2e-3,
         "hydrostatic profile drifted by {drift} m3/m3 in a day"
@@ -396,6 +398,8 @@ fn mass_conservation_twenty_layers() {
         let mut l = liq.clone();
         let mut total_runoff = 0.0;
         let mut total_floor = 0.0;
+        let mut net = 0.0;
+        let start = column_water(&DZ20, &l, &ice);
         for i in 0..400usize {
             // Deterministic forcing pattern: storms, dry spells, strong evaporation.
             let phase = (i % 37) as f64 / 37.0;
@@ -412,9 +416,20 @@ fn mass_conservation_twenty_layers() {
             let st = step(&DZ20, &soil, &l, &ice, rain, evap, &et, 3600.0, &cfg);
             total_runoff += st.surface_runoff + st.excess;
             total_floor += st.floor_source;
+            net += (st.infiltration - evap - 6e-5 - st.drainage - st.excess + st.floor_source)
+                * 3600.0;
             assert!(st.infiltration >= 0.0 && st.drainage >= 0.0);
             l = st.liquid;
         }
+        // Cumulative closure over the 400 steps.
+        let change = column_water(&DZ20, &l, &ice) - start;
+        let rel = (change - net).abs() / start;
+        eprintln!(
+            "{scheme:?}: 400-step storage change {change:.6} kg/m2, floor source {:.3e} kg/m2, \
+             relative imbalance {rel:.2e}",
+            total_floor * 3600.0
+        );
+        assert!(rel < 1e-12, "{scheme:?}: cumulative imbalance {rel:e}");
         assert!(total_runoff > 0.0, "{scheme:?}: storms should run off");
         assert!(total_floor >= 0.0);
     }
