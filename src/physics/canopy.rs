@@ -90,24 +90,26 @@ pub struct CanopyResistance {
 /// PC = (RR + DELTA)/(RR (1 + RC CH) + DELTA) with
 /// RR = 4 eps SIGMA R_d T^4 / (p CH cp) + 1 and DELTA = (LV/cp) dq_s/dT.
 ///
-/// `dz` are the thicknesses (m), `liquid` the liquid contents (m3 m-3) and
-/// `soil` the hydraulic parameters (WLTSMC, REFSMC used) of the root layers
-/// (the first NROOT layers; Noah passes SH2O).
+/// `dz` are the thicknesses (m) and `liquid` the liquid contents (m3 m-3) of
+/// the root layers (the first NROOT layers; Noah passes SH2O), `wilting` and
+/// `reference` their WLTSMC and REFSMC (m3 m-3).
 pub fn canopy_resistance(
     p: &CanopyParams,
     w: &CanopyWeather,
     dz: &[f64],
     liquid: &[f64],
-    soil: &[SoilHydraulics],
+    wilting: &[f64],
+    reference: &[f64],
 ) -> Result<CanopyResistance> {
     let n = dz.len();
-    if n == 0 || liquid.len() != n || soil.len() != n {
+    if n == 0 || liquid.len() != n || wilting.len() != n || reference.len() != n {
         return Err(Error::Parameter {
             name: "canopy_resistance.root_layers".into(),
             message: format!(
-                "need equal, non-zero layer counts (dz {n}, liquid {}, soil {})",
+                "need equal, non-zero layer counts (dz {n}, liquid {}, wilting {}, reference {})",
                 liquid.len(),
-                soil.len()
+                wilting.len(),
+                reference.len()
             ),
         });
     }
@@ -127,8 +129,7 @@ pub fn canopy_resistance(
     let root_depth: f64 = dz.iter().sum();
     let mut rcsoil = 0.0;
     for k in 0..n {
-        let (wl, rf) = (soil[k].wilting, soil[k].reference);
-        let gx = ((liquid[k] - wl) / (rf - wl)).clamp(0.0, 1.0);
+        let gx = ((liquid[k] - wilting[k]) / (reference[k] - wilting[k])).clamp(0.0, 1.0);
         rcsoil += dz[k] / root_depth * gx;
     }
     let rcsoil = rcsoil.max(0.0001);
@@ -186,26 +187,74 @@ pub struct TranspirationInput {
 /// E_t = SHDFAC * PC * ETP * (1 - (CMC/CMCMAX)^CFACTR) is split over the root
 /// layers with weights g_k * max(RTDIS_k + g_k - mean(g), 0),
 /// g_k = clamp((theta_k - wilting_k)/(reference_k - wilting_k), 0, 1).
-/// `liquid` (m3 m-3) and `soil` (WLTSMC, REFSMC used) cover all soil layers;
-/// `root_fraction` (from [`root_distribution`]) covers the root layers. No
-/// transpiration when the potential is not positive.
+/// `liquid`, `wilting` (WLTSMC) and `reference` (REFSMC) cover all soil layers
+/// (m3 m-3); `root_fraction` (from [`root_distribution`]) covers the root
+/// layers. No transpiration when the potential is not positive.
 pub fn transpiration_into(
+    t: &TranspirationInput,
+    liquid: &[f64],
+    wilting: &[f64],
+    reference: &[f64],
+    root_fraction: &[f64],
+    out: &mut [f64],
+) -> Result<()> {
+    if wilting.len() != out.len() || reference.len() != out.len() {
+        return Err(Error::Parameter {
+            name: "transpiration.layers".into(),
+            message: format!(
+                "out {}, wilting {}, reference {}",
+                out.len(),
+                wilting.len(),
+                reference.len()
+            ),
+        });
+    }
+    transpiration_impl(
+        t,
+        liquid,
+        |k| (wilting[k], reference[k]),
+        root_fraction,
+        out,
+    )
+}
+
+/// [`transpiration_into`] taking WLTSMC and REFSMC from each layer's
+/// hydraulic parameters.
+pub fn transpiration_soil_into(
     t: &TranspirationInput,
     liquid: &[f64],
     soil: &[SoilHydraulics],
     root_fraction: &[f64],
     out: &mut [f64],
 ) -> Result<()> {
-    let n = out.len();
-    let nroot = root_fraction.len();
-    if liquid.len() != n || soil.len() != n || nroot == 0 || nroot > n {
+    if soil.len() != out.len() {
         return Err(Error::Parameter {
             name: "transpiration.layers".into(),
-            message: format!(
-                "out {n}, liquid {}, soil {}, root layers {nroot}",
-                liquid.len(),
-                soil.len()
-            ),
+            message: format!("out {}, soil {}", out.len(), soil.len()),
+        });
+    }
+    transpiration_impl(
+        t,
+        liquid,
+        |k| (soil[k].wilting, soil[k].reference),
+        root_fraction,
+        out,
+    )
+}
+
+fn transpiration_impl(
+    t: &TranspirationInput,
+    liquid: &[f64],
+    limits: impl Fn(usize) -> (f64, f64),
+    root_fraction: &[f64],
+    out: &mut [f64],
+) -> Result<()> {
+    let n = out.len();
+    let nroot = root_fraction.len();
+    if liquid.len() != n || nroot == 0 || nroot > n {
+        return Err(Error::Parameter {
+            name: "transpiration.layers".into(),
+            message: format!("out {n}, liquid {}, root layers {nroot}", liquid.len()),
         });
     }
     out.iter_mut().for_each(|v| *v = 0.0);
@@ -221,7 +270,7 @@ pub fn transpiration_into(
         t.green_fraction * t.plant_coefficient * t.potential
     };
     let gx = |k: usize| {
-        let (wl, rf) = (soil[k].wilting, soil[k].reference);
+        let (wl, rf) = limits(k);
         ((liquid[k] - wl) / (rf - wl)).clamp(0.0, 1.0)
     };
     let sgx: f64 = (0..nroot).map(gx).sum::<f64>() / nroot as f64;
@@ -245,11 +294,12 @@ pub fn transpiration_into(
 pub fn transpiration(
     t: &TranspirationInput,
     liquid: &[f64],
-    soil: &[SoilHydraulics],
+    wilting: &[f64],
+    reference: &[f64],
     root_fraction: &[f64],
 ) -> Result<Vec<f64>> {
     let mut out = vec![0.0; liquid.len()];
-    transpiration_into(t, liquid, soil, root_fraction, &mut out)?;
+    transpiration_into(t, liquid, wilting, reference, root_fraction, &mut out)?;
     Ok(out)
 }
 
@@ -361,7 +411,7 @@ mod tests {
         // Two root layers of loam (WLTSMC 0.066, REFSMC 0.329).
         let dz = [0.045, 0.046];
         let liq = [0.2, 0.3];
-        let r = canopy_resistance(&shrub_grass(), &w, &dz, &liq, &[loam(); 2]).unwrap();
+        let r = canopy_resistance(&shrub_grass(), &w, &dz, &liq, &[0.066; 2], &[0.329; 2]).unwrap();
         // By hand: f = 0.55*2*400/(100*2) = 2.2; RCS = (2.2 + 0.034)/3.2 = 0.698125
         assert!((r.rcs - 0.698125).abs() < 1e-12);
         // RCT = 1 - 0.0016*9.85^2 = 0.844764
@@ -396,15 +446,19 @@ mod tests {
             cfactr: 0.5,
         };
         let liq = [0.2, 0.25, 0.1, 0.3];
-        let soil = [loam(); 4];
-        let et = transpiration(&t, &liq, &soil, &rt).unwrap();
+        let (wl, rf) = ([0.066; 4], [0.329; 4]);
+        let et = transpiration(&t, &liq, &wl, &rf, &rt).unwrap();
+        // The soil-parameter form gives the same split.
+        let mut et2 = [0.0; 4];
+        transpiration_soil_into(&t, &liq, &[loam(); 4], &rt, &mut et2).unwrap();
+        assert_eq!(et.as_slice(), et2.as_slice());
         let total = 0.7 * 0.4 * 5e-5 * (1.0 - 0.2f64.sqrt());
         assert!((et.iter().sum::<f64>() - total).abs() < 1e-18);
         assert_eq!(et[3], 0.0);
         // Drier layer 3 gives less than the wetter layer 2 per root fraction.
         assert!(et[2] / rt[2] < et[1] / rt[1]);
         // All layers at wilting point: nothing.
-        let et = transpiration(&t, &[0.05; 4], &soil, &rt).unwrap();
+        let et = transpiration(&t, &[0.05; 4], &wl, &rf, &rt).unwrap();
         assert!(et.iter().all(|v| *v == 0.0));
         assert!(root_distribution(&dz, 5).is_err());
     }

@@ -888,6 +888,7 @@ fn sstep(
     // `out` now holds the increments.
     let bottom_increment = out[n - 1];
     let mut carry = 0.0; // m of water passed to the next layer (negative: borrowed)
+    #[allow(clippy::needless_range_loop)]
     for k in 0..n {
         let s = &input.soil[k];
         let dz = input.dz[k];
@@ -1041,7 +1042,7 @@ pub fn soil_water_step(
     work: &mut RichardsWork,
 ) -> Result<SoilWaterFluxes> {
     use crate::physics::canopy::{
-        canopy_evaporation, canopy_interception, transpiration_into, TranspirationInput,
+        canopy_evaporation, canopy_interception, transpiration_soil_into, TranspirationInput,
     };
     let n = p.dz.len();
     if p.soil.len() != n || liquid.len() != n || ice.len() != n || transpiration_out.len() != n {
@@ -1100,7 +1101,7 @@ pub fn soil_water_step(
                 canopy_capacity: p.canopy_capacity,
                 cfactr: p.cfactr,
             };
-            transpiration_into(&t, liquid, p.soil, p.root_fraction, transpiration_out)?;
+            transpiration_soil_into(&t, liquid, p.soil, p.root_fraction, transpiration_out)?;
             ec = canopy_evaporation(
                 etp,
                 p.green_fraction,
