@@ -160,6 +160,10 @@ pub struct ColumnModel {
     mid: Vec<f64>,
     thermal: Vec<SoilLayerThermal>,
     hydraulics: Vec<SoilHydraulics>,
+    /// Wilting point per layer (m3 m-3), WLTSMC.
+    wilting: Vec<f64>,
+    /// Transpiration-stress onset per layer (m3 m-3), REFSMC.
+    reference: Vec<f64>,
     richards: RichardsConfig,
     root_fraction: Vec<f64>,
 }
@@ -322,6 +326,8 @@ impl ColumnModel {
             dz,
             mid,
             thermal: thermal_layers,
+            wilting: hydraulics.iter().map(|h| h.wilting).collect(),
+            reference: hydraulics.iter().map(|h| h.reference).collect(),
             hydraulics,
             richards,
             root_fraction,
@@ -685,7 +691,8 @@ impl ColumnModel {
                     &w,
                     &self.dz[..nr],
                     &st.sh2o[..nr],
-                    &self.hydraulics[..nr],
+                    &self.wilting[..nr],
+                    &self.reference[..nr],
                 )?;
                 let ti = TranspirationInput {
                     potential: etp,
@@ -695,7 +702,7 @@ impl ColumnModel {
                     canopy_capacity: c.cmcmax * 1000.0,
                     cfactr: c.cfactr,
                 };
-                canopy::transpiration_into(
+                canopy::transpiration_soil_into(
                     &ti,
                     &st.sh2o,
                     &self.hydraulics,
