@@ -2,3 +2,5 @@
 
 pub mod optimizer;
 pub mod registry;
+pub mod run;
+pub mod testfn;
