@@ -1,5 +1,6 @@
 //! Calibration: the parameter registry and space, optimisers behind one trait, the evaluation loop with checkpoint and resume, and top-K ensemble selection.
 
+pub mod compare;
 pub mod optimizer;
 pub mod registry;
 pub mod run;
