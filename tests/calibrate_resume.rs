@@ -127,3 +127,25 @@ fn sigkill_mid_run_then_resume_equals_a_clean_run() {
     let best_b = std::fs::read_to_string(dir.path().join("killed-best.toml")).unwrap();
     assert_eq!(best_a, best_b);
 }
+
+#[test]
+fn results_do_not_depend_on_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut logs = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let log = dir.path().join(format!("t{threads}.csv"));
+        let out = command(&log, 0)
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        logs.push(rows(&log));
+    }
+    assert_eq!(logs[0].len(), BUDGET);
+    assert_eq!(logs[0], logs[1]);
+    assert_eq!(logs[0], logs[2]);
+}

@@ -74,6 +74,13 @@ fn check_tell(dim: usize, xs: &[Vec<f64>], ys: &[f64]) -> Result<()> {
     Ok(())
 }
 
+// Distinct random streams per optimiser, so that baselines run with the same
+// seed do not share their first points.
+const STREAM_RANDOM: u64 = 0x5241_4e44;
+const STREAM_LHS: u64 = 0x4c48_5331;
+const STREAM_PSO: u64 = 0x5053_4f31;
+const STREAM_BO_INIT: u64 = 0x424f_494e;
+
 /// Mix a seed with a counter (splitmix64), for independent per-step streams.
 pub fn mix_seed(seed: u64, k: u64) -> u64 {
     let mut z = seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -115,7 +122,7 @@ impl RandomSearch {
     pub fn new(dim: usize, seed: u64) -> Self {
         RandomSearch {
             dim,
-            rng: StdRng::seed_from_u64(seed),
+            rng: StdRng::seed_from_u64(mix_seed(seed, STREAM_RANDOM)),
         }
     }
 }
@@ -173,7 +180,11 @@ impl Optimizer for LatinHypercube {
         let mut out = Vec::with_capacity(q);
         while out.len() < q {
             if self.queue.is_empty() {
-                let mut d = latin_hypercube(self.n, self.dim, mix_seed(self.seed, self.round));
+                let mut d = latin_hypercube(
+                    self.n,
+                    self.dim,
+                    mix_seed(mix_seed(self.seed, STREAM_LHS), self.round),
+                );
                 d.reverse();
                 self.queue = d;
                 self.round += 1;
@@ -261,7 +272,7 @@ impl BayesOpt {
             ));
         }
         let n_init = cfg.n_init.unwrap_or((2 * dim + 1).clamp(5, 20)).max(2);
-        let mut init = latin_hypercube(n_init, dim, mix_seed(seed, u64::MAX));
+        let mut init = latin_hypercube(n_init, dim, mix_seed(seed, STREAM_BO_INIT));
         init.reverse();
         Ok(BayesOpt {
             dim,
@@ -275,6 +286,11 @@ impl BayesOpt {
             last_seconds: 0.0,
             fallback_points: 0,
         })
+    }
+
+    /// Size of the initial Latin-hypercube design.
+    pub fn n_init(&self) -> usize {
+        self.n_init
     }
 
     /// Number of proposals so far that were uniform fall-backs instead of EI maximisers.
@@ -378,7 +394,6 @@ impl Optimizer for BayesOpt {
         check_tell(self.dim, xs, ys)?;
         self.xs.extend(xs.iter().cloned());
         self.ys.extend_from_slice(ys);
-        let _ = self.n_init;
         Ok(())
     }
     fn last_ask_seconds(&self) -> f64 {
@@ -467,7 +482,7 @@ impl ParticleSwarm {
                     (vec![0.0; dim], vec![1.0; dim]),
                     n_particles,
                 )
-                .with_rng_generator(StdRng::seed_from_u64(seed));
+                .with_rng_generator(StdRng::seed_from_u64(mix_seed(seed, STREAM_PSO)));
                 let res = Executor::new(problem, solver)
                     .configure(|s| s.max_iters(u64::MAX))
                     .run();
