@@ -79,6 +79,8 @@ impl Scope {
 pub struct ParamSpec {
     /// Parameter name, unique in the registry (e.g. `bexp`).
     pub name: String,
+    /// Key of the value in the model's parameter overrides (default: `name`).
+    pub target: String,
     /// SI unit (`-` for dimensionless).
     pub unit: String,
     /// Scope of the parameter.
@@ -104,6 +106,7 @@ impl ParamSpec {
     pub fn global(name: &str, unit: &str, default: f64, lower: f64, upper: f64) -> ParamSpec {
         ParamSpec {
             name: name.to_string(),
+            target: name.to_string(),
             unit: unit.to_string(),
             scope: Scope::Global,
             classes: Vec::new(),
@@ -187,6 +190,8 @@ enum NumOrList {
 #[serde(deny_unknown_fields)]
 struct RawParam {
     name: String,
+    #[serde(default)]
+    target: Option<String>,
     unit: String,
     default: NumOrList,
     lower: NumOrList,
@@ -280,6 +285,7 @@ impl Registry {
             };
             let spec = ParamSpec {
                 name: p.name.clone(),
+                target: p.target.clone().unwrap_or_else(|| p.name.clone()),
                 unit: p.unit.clone(),
                 scope,
                 classes: p.classes.clone(),
@@ -485,6 +491,43 @@ impl ParamSet {
     pub fn value(&self, name: &str, class: Option<u32>) -> Option<f64> {
         self.get(name)
             .or_else(|| class.and_then(|c| self.get(&format!("{name}[{c}]"))))
+    }
+
+    /// The values as the model's override keys for one column: global values as
+    /// `target`; soil-class and layer-group values as `target[class]` for the
+    /// classes in `soil_classes` / every group; vegetation-class values as
+    /// `target` when the column's `veg_class` is among the parameter's classes.
+    pub fn model_overrides(
+        &self,
+        reg: &Registry,
+        soil_classes: &[u32],
+        veg_class: u32,
+    ) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        let mut k = 0;
+        for p in &reg.params {
+            for i in 0..p.n_values() {
+                let Some(&v) = self.values.get(k) else {
+                    return out;
+                };
+                k += 1;
+                match p.scope {
+                    Scope::Global => out.push((p.target.clone(), v)),
+                    Scope::SoilClass => {
+                        if soil_classes.contains(&p.classes[i]) {
+                            out.push((format!("{}[{}]", p.target, p.classes[i]), v));
+                        }
+                    }
+                    Scope::LayerGroup => out.push((format!("{}[{}]", p.target, p.classes[i]), v)),
+                    Scope::VegClass => {
+                        if p.classes[i] == veg_class {
+                            out.push((p.target.clone(), v));
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Write as TOML: global values as numbers, per-class values as tables keyed by class.
@@ -863,6 +906,117 @@ mod tests {
         assert!(space.names().contains(&"bexp[13]".to_string()));
         // Defaults as a set satisfy bounds and constraints.
         check_set(&reg, &ParamSet::defaults(&reg)).unwrap();
+        // Defaults agree with the Noah-Tibet tables where the table has the value.
+        let d = ParamSet::defaults(&reg);
+        assert_eq!(d.get("bexp[13]"), Some(2.53));
+        assert_eq!(d.get("satdk[14]"), Some(1.41e-4));
+        assert_eq!(d.get("rsmin[7]"), Some(40.0));
+        assert_eq!(d.get("csoil"), Some(2.0e6));
+        // Overrides for a loam column under grassland.
+        let ov = d.model_overrides(&reg, &[7, 14], 7);
+        assert!(ov.contains(&("soil.bb[7]".to_string(), 5.25)));
+        assert!(ov.contains(&("soil.bb[14]".to_string(), 2.79)));
+        assert!(!ov.iter().any(|(k, _)| k == "soil.bb[9]"));
+        assert!(ov.contains(&("veg.rsmin".to_string(), 40.0)));
+        assert!(ov.contains(&("general.czil".to_string(), 0.1)));
+    }
+
+    fn shared_data() -> Option<PathBuf> {
+        let p = std::env::var_os("CALIMAP_SHARED_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+        if p.is_dir() {
+            Some(p)
+        } else if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("shared data not found at {}", p.display());
+        } else {
+            eprintln!(
+                "note: shared data not found at {}, test skipped",
+                p.display()
+            );
+            None
+        }
+    }
+
+    /// Rows `index, v1, v2, ...` of the first table after a line equal to `marker`.
+    fn table_rows(text: &str, marker: &str) -> BTreeMap<u32, Vec<f64>> {
+        let mut rows = BTreeMap::new();
+        let mut it = text.lines().skip_while(|l| l.trim() != marker).skip(2);
+        for line in it.by_ref() {
+            let f: Vec<&str> = line.split(',').map(str::trim).collect();
+            let Ok(k) = f[0].parse::<u32>() else { break };
+            let vals = f[1..]
+                .iter()
+                .filter_map(|v| v.parse::<f64>().ok())
+                .collect();
+            rows.insert(k, vals);
+        }
+        rows
+    }
+
+    #[test]
+    fn defaults_match_the_noah_tibet_tables() {
+        let Some(data) = shared_data() else { return };
+        let dir = data.join("noahtibet-tables");
+        let soil = table_rows(
+            &std::fs::read_to_string(dir.join("SOILPARM.TBL")).unwrap(),
+            "STAS",
+        );
+        let veg = table_rows(
+            &std::fs::read_to_string(dir.join("VEGPARM.TBL")).unwrap(),
+            "USGS",
+        );
+        let reg = Registry::load(&noah_registry_path()).unwrap();
+        // Columns after the class index: BB DRYSMC F11 MAXSMC REFSMC SATPSI SATDK SATDW WLTSMC QTZ.
+        let soil_cols = [
+            ("bexp", 0),
+            ("maxsmc", 3),
+            ("refsmc", 4),
+            ("satpsi", 5),
+            ("satdk", 6),
+            ("satdw", 7),
+            ("wltsmc", 8),
+            ("quartz", 9),
+        ];
+        // SHDFAC NROOT RS RGL HS SNUP MAXALB(%) LAIMIN LAIMAX EMISSMIN EMISSMAX ALBEDOMIN ALBEDOMAX Z0MIN Z0MAX.
+        let veg_cols = [
+            ("shdfac", 0, 1.0),
+            ("rsmin", 2, 1.0),
+            ("snup", 5, 1.0),
+            ("maxalb", 6, 0.01),
+            ("emissmin", 9, 1.0),
+            ("emissmax", 10, 1.0),
+            ("albedomin", 11, 1.0),
+            ("albedomax", 12, 1.0),
+            ("z0min", 13, 1.0),
+            ("z0max", 14, 1.0),
+        ];
+        let mut checked = 0;
+        for p in &reg.params {
+            for (i, &c) in p.classes.iter().enumerate() {
+                let table = match p.scope {
+                    Scope::SoilClass => soil_cols
+                        .iter()
+                        .find(|(n, _)| *n == p.name)
+                        .map(|&(_, col)| soil[&c][col]),
+                    Scope::VegClass => veg_cols
+                        .iter()
+                        .find(|(n, _, _)| *n == p.name)
+                        .map(|&(_, col, f)| veg[&c][col] * f),
+                    _ => None,
+                };
+                if let Some(t) = table {
+                    assert!(
+                        (p.default[i] - t).abs() <= 1e-9 * t.abs().max(1e-12),
+                        "{} = {} but table has {t}",
+                        p.value_name(i),
+                        p.default[i]
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 8 * 5 + 10 * 3);
     }
 
     #[test]
