@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod optimizer;
+pub mod outputs;
 pub mod registry;
 pub mod run;
 pub mod testfn;
