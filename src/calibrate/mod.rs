@@ -1,4 +1,43 @@
 //! Calibration: the parameter registry and space, optimisers behind one trait, the evaluation loop with checkpoint and resume, and top-K ensemble selection.
+//!
+//! - [`registry`]: `models/<model>/parameters.toml` parsed into a [`registry::Registry`]
+//!   (ordered entries with unit, default, bounds, linear/log transform, scope and
+//!   classes, doc, reference, override target, ordering constraints);
+//!   [`registry::ParamSpace`] maps the unit cube to physical [`registry::ParamSet`]s
+//!   and checks bounds and constraints; parameter sets load and save as TOML.
+//! - [`optimizer`]: the ask/tell [`optimizer::Optimizer`] trait (minimisation over
+//!   `[0, 1]^d`) with Bayesian optimisation (egobox-ego), random search, Latin
+//!   hypercube and argmin's particle swarm.
+//! - [`run`]: [`run::calibrate`], the loop with parallel batch evaluation, the
+//!   per-evaluation fsynced CSV log, exact resume, the failure penalty,
+//!   budget/wall-clock/stagnation stopping and top-K ranking.
+//! - [`outputs`]: best parameters, top-K table, convergence table and plot.
+//! - [`testfn`], [`compare`]: test functions with known optima and the optimiser
+//!   comparison behind `calimap bench optimizers`.
+//!
+//! Wiring a map calibration (the objective maximises Kappa; the surrogate gets a
+//! continuous tie-breaker):
+//!
+//! ```text
+//! struct MapKappa { /* runner, reference map, sensitive cells */ }
+//! impl PointObjective for MapKappa {
+//!     fn direction(&self) -> Direction { Direction::Maximise }
+//!     fn metric_names(&self) -> Vec<String> { vec!["oa".into()] }
+//!     fn evaluate(&self, set: &ParamSet) -> Result<Evaluation> {
+//!         // per cell: set.model_overrides(&registry, &soil_classes, veg_class)
+//!         // -> ColumnConfig::set(key, value); run; classify; score
+//!         Ok(Evaluation { value: kappa, surrogate_value: kappa + 1e-3 * margin,
+//!                         metrics: vec![oa], status: EvalStatus::Ok, seconds: 0.0 })
+//!     }
+//! }
+//! let registry = Registry::load(Path::new("models/noah-tibet/parameters.toml"))?;
+//! let space = ParamSpace::select(registry, &["bexp", "maxsmc", "csoil", "tbot"])?;
+//! let mut opt = OptimizerKind::Bo.build(space.dim(), budget, seed)?;
+//! let opts = CalibrationOptions { budget, q: 2, seed, top_k: 13, ..Default::default() };
+//! let res = calibrate(&objective, &space, opt.as_mut(), &opts, &out.join("evaluations.csv"), !quiet)?;
+//! outputs::write_all(&res, &space, &["oa".into()], "Kappa", &OutputPaths::in_dir(&out))?;
+//! // res.top_k: indices into res.records of the ensemble members, best first.
+//! ```
 
 pub mod compare;
 pub mod optimizer;

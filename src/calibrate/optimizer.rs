@@ -682,6 +682,20 @@ mod tests {
         let (pb, _) = drive(&mut b, 20, 2);
         assert_eq!(pa, pb);
         assert!(best < 1e-3, "best {best}");
+        // Every point after the initial design came from the q-EI maximisation.
+        assert_eq!(a.fallback_points(), 0);
+        let mut c = BayesOpt::new(
+            2,
+            11,
+            BoConfig {
+                batch_strategy: BatchStrategy::ConstantLiar,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let (_, best_c) = drive(&mut c, 20, 4);
+        assert_eq!(c.fallback_points(), 0);
+        assert!(best_c < 1e-2, "constant liar best {best_c}");
     }
 
     #[test]
