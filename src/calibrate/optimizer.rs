@@ -50,6 +50,12 @@ pub trait Optimizer: Send {
     fn last_ask_seconds(&self) -> f64 {
         0.0
     }
+
+    /// Whether the last `ask` fitted a surrogate model (not an initial design
+    /// point or a model-free rule).
+    fn last_ask_used_model(&self) -> bool {
+        false
+    }
 }
 
 fn check_tell(dim: usize, xs: &[Vec<f64>], ys: &[f64]) -> Result<()> {
@@ -260,6 +266,7 @@ pub struct BayesOpt {
     ys: Vec<f64>,
     asks: u64,
     last_seconds: f64,
+    last_used_model: bool,
     fallback_points: usize,
 }
 
@@ -284,6 +291,7 @@ impl BayesOpt {
             ys: Vec::new(),
             asks: 0,
             last_seconds: 0.0,
+            last_used_model: false,
             fallback_points: 0,
         })
     }
@@ -366,6 +374,7 @@ impl Optimizer for BayesOpt {
                 None => break,
             }
         }
+        self.last_used_model = out.is_empty();
         if out.is_empty() {
             let seed = mix_seed(self.seed, self.xs.len() as u64);
             let n_distinct = {
@@ -398,6 +407,9 @@ impl Optimizer for BayesOpt {
     }
     fn last_ask_seconds(&self) -> f64 {
         self.last_seconds
+    }
+    fn last_ask_used_model(&self) -> bool {
+        self.last_used_model
     }
 }
 

@@ -242,8 +242,13 @@ pub struct CalibrationResult {
     pub replayed: usize,
     /// Evaluations run by this call.
     pub evaluated: usize,
-    /// Optimiser seconds per iteration (surrogate fit + acquisition for BO).
+    /// Optimiser seconds per iteration.
     pub ask_seconds: Vec<f64>,
+    /// Optimiser seconds of the iterations that fitted a surrogate (GP fit +
+    /// acquisition optimisation), the per-iteration overhead of BO.
+    pub model_ask_seconds: Vec<f64>,
+    /// Evaluation seconds of the evaluations run by this call.
+    pub eval_seconds: Vec<f64>,
     /// Direction of the objective.
     pub direction: Direction,
 }
@@ -579,6 +584,8 @@ pub fn calibrate(
 
     let mut records: Vec<Record> = Vec::new();
     let mut ask_seconds = Vec::new();
+    let mut model_ask_seconds = Vec::new();
+    let mut eval_seconds = Vec::new();
     let mut replayed = 0;
     let mut evaluated = 0;
     let mut best: Option<usize> = None;
@@ -613,6 +620,9 @@ pub fn calibrate(
             )));
         }
         ask_seconds.push(optimizer.last_ask_seconds());
+        if optimizer.last_ask_used_model() {
+            model_ask_seconds.push(optimizer.last_ask_seconds());
+        }
         let first_id = records.len();
         let sets = xs
             .iter()
@@ -699,6 +709,7 @@ pub fn calibrate(
                         ev
                     }
                 };
+                eval_seconds.push(ev.seconds);
                 results[k] = Some(ev);
                 evaluated += 1;
             }
@@ -760,6 +771,8 @@ pub fn calibrate(
         replayed,
         evaluated,
         ask_seconds,
+        model_ask_seconds,
+        eval_seconds,
         direction,
     })
 }
