@@ -1070,6 +1070,34 @@ mod tests {
     }
 
     #[test]
+    fn wall_clock_budget_stops_the_loop() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = TestFn::Sphere(2);
+        let space = f.space().unwrap();
+        let obj = TestObjective {
+            func: f,
+            sleep: Duration::from_millis(30),
+            fail_above_x0: None,
+        };
+        let mut o = opts(1000, 1, 1);
+        o.wall_clock = Some(Duration::from_millis(200));
+        let mut opt = OptimizerKind::Random.build(2, 1000, 1).unwrap();
+        let res = calibrate(
+            &obj,
+            &space,
+            opt.as_mut(),
+            &o,
+            &dir.path().join("l.csv"),
+            false,
+        )
+        .unwrap();
+        assert_eq!(res.stop, StopReason::WallClock);
+        assert!(!res.records.is_empty() && res.records.len() < 1000);
+        assert_eq!(res.eval_seconds.len(), res.records.len());
+        assert!(res.eval_seconds.iter().all(|s| *s >= 0.03));
+    }
+
+    #[test]
     fn outputs_best_toml_loads_back() {
         let dir = tempfile::tempdir().unwrap();
         let f = TestFn::Hartmann6;
