@@ -97,12 +97,15 @@ pub fn plot_convergence(
         .filter(|(_, r)| r.evaluation.is_ok())
         .map(|(i, r)| ((i + 1) as f64, r.evaluation.value))
         .collect();
-    let best: Vec<(f64, f64)> = trace
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| v.is_finite())
-        .map(|(i, v)| ((i + 1) as f64, *v))
-        .collect();
+    // Best so far as a step line.
+    let mut best: Vec<(f64, f64)> = Vec::new();
+    for (i, v) in trace.iter().enumerate().filter(|(_, v)| v.is_finite()) {
+        let x = (i + 1) as f64;
+        if let Some(&(_, prev)) = best.last() {
+            best.push((x, prev));
+        }
+        best.push((x, *v));
+    }
     let n = result.records.len().max(1) as f64;
     let (mut lo, mut hi) = pts
         .iter()
@@ -135,6 +138,7 @@ pub fn plot_convergence(
         chart
             .configure_mesh()
             .x_desc("evaluation")
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .y_desc(objective_name)
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 15))
@@ -202,5 +206,8 @@ mod tests {
         let png = std::fs::read(&paths.convergence_png).unwrap();
         assert_eq!(&png[1..4], b"PNG");
         assert!(paths.best.exists() && paths.top_k.exists());
+        if let Ok(keep) = std::env::var("CALIMAP_KEEP_PLOT") {
+            std::fs::copy(&paths.convergence_png, keep).unwrap();
+        }
     }
 }
