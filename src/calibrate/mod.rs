@@ -15,6 +15,20 @@
 //! - [`testfn`], [`compare`]: test functions with known optima and the optimiser
 //!   comparison behind `calimap bench optimizers`.
 //!
+//! Benchmark (`calimap bench optimizers`, seeds 1-5, q = 1, debug build on a
+//! shared 2-core machine): evaluations to get within 1 % of the optimum,
+//! median over seeds (a seed that never gets there counts as budget + 1).
+//!
+//! | function | budget | BO | random | LHS | PSO |
+//! |---|---|---|---|---|---|
+//! | Branin (0.397887) | 50 | 26 (5/5 seeds) | > 50 (0/5) | > 50 (1/5) | > 50 (0/5) |
+//! | Hartmann-6 (-3.32237) | 100 | 37 (5/5) | > 100 (0/5) | > 100 (0/5) | > 100 (0/5) |
+//!
+//! Median best values: Branin BO 0.39789, random 0.918, LHS 0.981, PSO 0.697;
+//! Hartmann-6 BO -3.32237, random -1.671, LHS -2.447, PSO -2.815. BO's own time
+//! per model-based iteration (GP fit + acquisition): mean 0.24 s on Branin,
+//! 1.7 s on Hartmann-6 (one outlier iteration of 123 s).
+//!
 //! Wiring a map calibration (the objective maximises Kappa; the surrogate gets a
 //! continuous tie-breaker):
 //!
