@@ -76,6 +76,57 @@ fn kappa_json_for_two_and_three_classes() {
 }
 
 #[test]
+fn mask_limits_the_scored_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = RasterGrid::geographic(4, 1, 90.0, 35.0, 0.1, 0.1);
+    let r = dir.path().join("ref.tif");
+    let s = dir.path().join("sim.tif");
+    let m = dir.path().join("mask.tif");
+    write_map(&r, grid, &[1, 2, 1, 2]);
+    write_map(&s, grid, &[1, 2, 2, 1]);
+    // Score only the first two cells (mask 0 and nodata 255 excluded).
+    write_map(&m, grid, &[1, 7, 0, 255]);
+    let (ok, out, err) = kappa(&[
+        "--reference",
+        r.to_str().unwrap(),
+        "--simulated",
+        s.to_str().unwrap(),
+        "--mask",
+        m.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["n"], 2);
+    assert_eq!(v["kappa"].as_f64().unwrap(), 1.0);
+    // Without the mask all four cells count: po = 0.5, pe = 0.5, Kappa 0.
+    let (ok, out, _) = kappa(&[
+        "--reference",
+        r.to_str().unwrap(),
+        "--simulated",
+        s.to_str().unwrap(),
+    ]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["n"], 4);
+    assert!(v["kappa"].as_f64().unwrap().abs() < 1e-12);
+    // A mask on another grid is an error.
+    write_map(
+        &m,
+        RasterGrid::geographic(2, 2, 90.0, 35.0, 0.1, 0.1),
+        &[1; 4],
+    );
+    let (ok, _, err) = kappa(&[
+        "--reference",
+        r.to_str().unwrap(),
+        "--simulated",
+        s.to_str().unwrap(),
+        "--mask",
+        m.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("mask"), "{err}");
+}
+
+#[test]
 fn grid_mismatch_and_bad_arguments_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let r = dir.path().join("ref.tif");

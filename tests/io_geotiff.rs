@@ -61,9 +61,9 @@ fn reads_real_survey_map_u8_lzw() {
     assert_eq!(r.grid.crs, Crs::Geographic(4326));
     assert_eq!(r.nodata, Some(3));
     let t = r.grid.transform;
-    // GDAL: Origin = (98.458017987663766, 36.170243198261794), pixel 0.009622504490074.
-    assert!((t.x_origin - 98.458017987663766).abs() < 1e-12);
-    assert!((t.y_origin - 36.170243198261794).abs() < 1e-12);
+    // GDAL: Origin = (98.458_017_987_663_77, 36.170_243_198_261_8), pixel 0.009622504490074.
+    assert!((t.x_origin - 98.458_017_987_663_77).abs() < 1e-12);
+    assert!((t.y_origin - 36.170_243_198_261_8).abs() < 1e-12);
     assert!((t.dx - 0.009622504490074).abs() < 1e-14);
     assert!((t.dy - 0.009622504490074).abs() < 1e-14);
     // GDAL statistics of the valid pixels: min 1, max 2, mean 1.3228550295858.
@@ -100,6 +100,18 @@ fn reads_real_float_and_cluster_rasters() {
         msg.contains("soil_cluster.tif") && msg.contains("u8") && msg.contains("f32"),
         "{msg}"
     );
+}
+
+trait WithShape {
+    fn with_shape(self, cols: usize, rows: usize) -> Self;
+}
+
+impl WithShape for RasterGrid {
+    fn with_shape(mut self, cols: usize, rows: usize) -> Self {
+        self.cols = cols;
+        self.rows = rows;
+        self
+    }
 }
 
 fn demo_grid(crs: Crs) -> RasterGrid {
@@ -229,4 +241,101 @@ fn grid_geometry_helpers() {
     assert_eq!(g.cell_at(90.05, 36.01), None);
     assert_eq!(g.x_centers().len(), 5);
     assert!((g.y_centers()[2] - 35.75).abs() < 1e-12);
+}
+
+#[test]
+fn conversion_to_and_from_domain_grids() {
+    let g = calimap::domain::Grid::new(40, 30, 90.0, 36.0, 0.1, 0.1, 4326).unwrap();
+    let r = RasterGrid::from_grid(&g).unwrap();
+    assert_eq!(r, demo_grid(Crs::WGS84).with_shape(40, 30));
+    assert_eq!(r.to_grid().unwrap(), g);
+    // Cell centres agree between the two types.
+    let (x, y) = r.cell_center(7, 11);
+    let (lat, lon) = g.centre(7, 11);
+    assert!((x - lon).abs() < 1e-12 && (y - lat).abs() < 1e-12);
+    let utm = calimap::domain::Grid::new(5, 3, 5e5, 3.9e6, 1e3, 1e3, 32646).unwrap();
+    assert_eq!(
+        RasterGrid::from_grid(&utm).unwrap().crs,
+        Crs::Projected(32646)
+    );
+    let odd = calimap::domain::Grid::new(5, 3, 0.0, 0.0, 1.0, 1.0, 900_913_000).unwrap();
+    assert!(RasterGrid::from_grid(&odd).is_err());
+    let mut unknown = r;
+    unknown.crs = Crs::Unknown;
+    assert!(unknown.to_grid().is_err());
+}
+
+/// Run gdal_translate; `false` (after a note) when it is not installed.
+fn gdal_translate(args: &[&str], src: &Path, dst: &Path) -> bool {
+    match Command::new("gdal_translate")
+        .arg("-q")
+        .args(args)
+        .arg(src)
+        .arg(dst)
+        .env("GDAL_PAM_ENABLED", "NO")
+        .output()
+    {
+        Ok(o) => {
+            assert!(
+                o.status.success(),
+                "gdal_translate failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            true
+        }
+        Err(_) => {
+            eprintln!("note: gdal_translate is not installed; skipped");
+            false
+        }
+    }
+}
+
+#[test]
+fn reads_gdal_written_i16_f64_deflate_and_pixel_is_point() {
+    let Some(data) = shared_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let survey = data.join("qtp-survey/investigation_map.tif");
+    let ddt = data.join("qtp-survey/DDT_mean_annual.tif");
+    let base: Raster<u8> = read_geotiff(&survey).unwrap();
+    let base_f: Raster<f32> = read_geotiff(&ddt).unwrap();
+
+    let p = dir.path().join("i16.tif");
+    if !gdal_translate(&["-ot", "Int16", "-co", "COMPRESS=DEFLATE"], &survey, &p) {
+        return;
+    }
+    let r: Raster<i16> = read_geotiff(&p).unwrap();
+    assert_eq!(r.grid, base.grid);
+    assert_eq!(r.nodata, Some(3));
+    assert!(r.data.iter().zip(&base.data).all(|(a, b)| *a == *b as i16));
+
+    let p = dir.path().join("f64.tif");
+    assert!(gdal_translate(
+        &[
+            "-ot",
+            "Float64",
+            "-co",
+            "COMPRESS=DEFLATE",
+            "-co",
+            "TILED=NO"
+        ],
+        &ddt,
+        &p
+    ));
+    let r: Raster<f64> = read_geotiff(&p).unwrap();
+    assert_eq!(r.grid, base_f.grid);
+    assert_eq!(r.nodata, Some(f32::MIN as f64));
+    assert!(r
+        .data
+        .iter()
+        .zip(&base_f.data)
+        .all(|(a, b)| *a == *b as f64));
+
+    // PixelIsPoint: GDAL moves the tie point to the first pixel's centre;
+    // the reader moves it back, so the transform is unchanged.
+    let p = dir.path().join("point.tif");
+    assert!(gdal_translate(&["-mo", "AREA_OR_POINT=Point"], &survey, &p));
+    let r: Raster<u8> = read_geotiff(&p).unwrap();
+    let (a, b) = (r.grid.transform, base.grid.transform);
+    assert!((a.x_origin - b.x_origin).abs() < 1e-9 && (a.y_origin - b.y_origin).abs() < 1e-9);
+    assert_eq!(r.data, base.data);
 }

@@ -24,6 +24,10 @@ pub struct KappaArgs {
     /// Weighting of disagreements: none, linear or quadratic.
     #[arg(long, default_value = "none")]
     pub weights: String,
+    /// Optional mask on the same grid (GeoTIFF, u8): only cells with a
+    /// non-zero value that is not the mask's nodata are scored.
+    #[arg(long)]
+    pub mask: Option<PathBuf>,
 }
 
 /// Run `calimap kappa`: print Kappa, OA and the confusion matrix as JSON.
@@ -34,8 +38,24 @@ pub fn run(args: KappaArgs) -> anyhow::Result<()> {
         .with_context(|| format!("reading the reference map {}", args.reference.display()))?;
     let simulated: Raster<u8> = read_geotiff(&args.simulated)
         .with_context(|| format!("reading the simulated map {}", args.simulated.display()))?;
-    let score =
-        score_class_rasters(&reference, &simulated, None, scheme, weights).with_context(|| {
+    let mask = match &args.mask {
+        None => None,
+        Some(p) => {
+            let m: Raster<u8> =
+                read_geotiff(p).with_context(|| format!("reading the mask {}", p.display()))?;
+            m.grid
+                .check_same(&reference.grid)
+                .with_context(|| format!("mask {} against the reference map", p.display()))?;
+            Some(
+                m.data
+                    .iter()
+                    .map(|&v| v != 0 && !m.is_nodata(v))
+                    .collect::<Vec<bool>>(),
+            )
+        }
+    };
+    let score = score_class_rasters(&reference, &simulated, mask.as_deref(), scheme, weights)
+        .with_context(|| {
             format!(
                 "comparing {} with {}",
                 args.reference.display(),
@@ -45,6 +65,7 @@ pub fn run(args: KappaArgs) -> anyhow::Result<()> {
     let out = serde_json::json!({
         "reference": args.reference,
         "simulated": args.simulated,
+        "mask": args.mask,
         "classes": args.classes,
         "weights": score.weights,
         "kappa": score.kappa,

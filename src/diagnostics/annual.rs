@@ -48,6 +48,11 @@ use crate::{Error, Result};
 /// Depth (m) at which GT10m is reported.
 pub const GT_DEPTH_M: f64 = 10.0;
 
+/// True if every depth is larger than the one before (false with NaN).
+fn strictly_increasing(d: &[f64]) -> bool {
+    d.windows(2).all(|w| w[1] > w[0])
+}
+
 /// Linear interpolation of `values` given at layer midpoints `depths` (m,
 /// strictly increasing) to depth `z` (m). Above the first midpoint the first
 /// value is returned; `None` below the last midpoint, for a non-finite `z`,
@@ -56,7 +61,7 @@ pub fn interp_at(depths: &[f64], values: &[f64], z: f64) -> Option<f64> {
     if depths.is_empty() || depths.len() != values.len() || !z.is_finite() {
         return None;
     }
-    if depths.windows(2).any(|w| !(w[1] > w[0])) {
+    if !strictly_increasing(depths) {
         return None;
     }
     if z <= depths[0] {
@@ -81,7 +86,7 @@ pub fn alt_from_tmax(depths: &[f64], t_max: &[f64]) -> Option<f64> {
     if depths.is_empty() || depths.len() != t_max.len() {
         return None;
     }
-    if depths.windows(2).any(|w| !(w[1] > w[0])) {
+    if !strictly_increasing(depths) {
         return None;
     }
     let thawed = |t: f64| t > 0.0;
@@ -125,7 +130,7 @@ fn check_stats(s: &AnnualProfileStats, what: &str) -> Result<()> {
             s.t_min.len()
         )));
     }
-    if s.depths.windows(2).any(|w| !(w[1] > w[0])) {
+    if !strictly_increasing(&s.depths) {
         return Err(Error::Other(format!(
             "{what} year {}: layer depths must increase strictly",
             s.year

@@ -58,7 +58,9 @@ impl AtomicPath {
             ));
         }
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temp = dir.join(format!(".{name}.tmp.{}.{n}", std::process::id()));
+        // The temporary name ends with the destination's name, so writers that
+        // pick a format from the extension (PNG, netCDF) see the right one.
+        let temp = dir.join(format!(".tmp.{}.{n}.{name}", std::process::id()));
         Ok(Self {
             temp,
             dest,

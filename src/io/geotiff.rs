@@ -66,6 +66,22 @@ impl Crs {
     /// WGS 84 geographic coordinates.
     pub const WGS84: Crs = Crs::Geographic(4326);
 
+    /// The CRS of an EPSG code: codes 4000-4999 (the EPSG range of
+    /// geographic 2D systems such as 4326) are geographic, others projected.
+    /// GeoTIFF stores the code as a 16-bit key, so larger codes are an error.
+    pub fn from_epsg(code: u32) -> Result<Self> {
+        let c = u16::try_from(code).map_err(|_| {
+            Error::Unsupported(format!(
+                "EPSG:{code} does not fit a GeoTIFF GeoKey (codes up to 65535)"
+            ))
+        })?;
+        Ok(if (4000..5000).contains(&code) {
+            Crs::Geographic(c)
+        } else {
+            Crs::Projected(c)
+        })
+    }
+
     /// The EPSG code, if known.
     pub fn epsg(self) -> Option<u16> {
         match self {
@@ -102,6 +118,38 @@ impl RasterGrid {
             },
             crs: Crs::WGS84,
         }
+    }
+
+    /// The raster grid of a domain grid (same cells, same corner convention).
+    pub fn from_grid(g: &crate::domain::Grid) -> Result<Self> {
+        Ok(Self {
+            cols: g.nx,
+            rows: g.ny,
+            transform: GeoTransform {
+                x_origin: g.lon0,
+                y_origin: g.lat0,
+                dx: g.dlon,
+                dy: g.dlat,
+            },
+            crs: Crs::from_epsg(g.epsg)?,
+        })
+    }
+
+    /// The domain grid of this raster grid; errors without a known CRS.
+    pub fn to_grid(&self) -> Result<crate::domain::Grid> {
+        let epsg = self.crs.epsg().ok_or_else(|| {
+            Error::Grid("raster has no EPSG code; a domain grid needs one".into())
+        })?;
+        let t = &self.transform;
+        crate::domain::Grid::new(
+            self.cols,
+            self.rows,
+            t.x_origin,
+            t.y_origin,
+            t.dx,
+            t.dy,
+            epsg as u32,
+        )
     }
 
     /// Number of cells.

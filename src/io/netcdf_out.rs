@@ -12,13 +12,20 @@
 //! flag variable (`flag_values` 1, 2, 3; `flag_meanings`), fill 255;
 //! temperatures are in degC and depths in m, fill -9999. Names follow the CF
 //! standard-name table (v84) where one exists (`permafrost_active_layer_thickness`).
+//!
+//! Concurrency: the `netcdf` crate serialises every library call, so files
+//! may be written from several threads. HDF5 locks open files with `flock`,
+//! and a child process spawned while a file is open inherits that lock;
+//! spawn external tools only when no netCDF file is open in another thread.
+//! HDF5's per-thread error printing is turned off before each call, so probes
+//! for optional attributes do not print "HDF5-DIAG" traces.
 
 use std::path::Path;
 
 use chrono::NaiveDate;
 
 use super::atomic::AtomicPath;
-use super::geotiff::{Crs, GeoTransform, RasterGrid};
+use super::geotiff::{Crs, GeoTransform, Raster, RasterGrid};
 use crate::diagnostics::AnnualDiagnostics;
 use crate::{Error, Result};
 
@@ -141,6 +148,41 @@ impl AnnualMapStack {
         Ok(())
     }
 
+    fn slice_range(&self, member: usize, t: usize) -> Result<std::ops::Range<usize>> {
+        if member >= self.n_members() || t >= self.years.len() {
+            return Err(Error::Other(format!(
+                "annual maps: no slice for member {member}, year index {t} ({} members, {} years)",
+                self.n_members(),
+                self.years.len()
+            )));
+        }
+        let start = self.index(member, t, 0, 0);
+        Ok(start..start + self.grid.len())
+    }
+
+    /// The class map of `member` in year index `t` as a raster (nodata
+    /// [`CLASS_FILL`]), ready for [`crate::io::geotiff::write_geotiff`].
+    pub fn class_raster(&self, member: usize, t: usize) -> Result<Raster<u8>> {
+        let r = self.slice_range(member, t)?;
+        Raster::new(self.grid, self.class[r].to_vec(), Some(CLASS_FILL))
+    }
+
+    /// A floating-point field (`alt`, `magt`, `ttop` or `gt10m`) of `member`
+    /// in year index `t` as a raster with nodata [`FLOAT_FILL`].
+    pub fn field_raster(&self, name: &str, member: usize, t: usize) -> Result<Raster<f32>> {
+        if !FLOAT_FIELDS.iter().any(|f| f.0 == name) {
+            return Err(Error::Other(format!(
+                "annual maps: unknown field `{name}` (alt, magt, ttop, gt10m)"
+            )));
+        }
+        let r = self.slice_range(member, t)?;
+        let data = self.field(name)[r]
+            .iter()
+            .map(|&v| if v.is_finite() { v } else { FLOAT_FILL })
+            .collect();
+        Raster::new(self.grid, data, Some(FLOAT_FILL))
+    }
+
     fn field(&self, name: &str) -> &[f32] {
         match name {
             "alt" => &self.alt,
@@ -237,6 +279,7 @@ pub fn write_annual_netcdf(
 
 fn write_to(tmp: &Path, path: &Path, stack: &AnnualMapStack, meta: &NetcdfMeta) -> Result<()> {
     let e = |w: &str| nc_err(path, w);
+    crate::forcing::netcdf::quiet_hdf5_on_this_thread();
     let mut f = netcdf::create(tmp).map_err(e("create"))?;
     let g = &stack.grid;
     let ny = g.rows;
@@ -400,6 +443,7 @@ fn write_to(tmp: &Path, path: &Path, stack: &AnnualMapStack, meta: &NetcdfMeta) 
 pub fn read_annual_netcdf(path: impl AsRef<Path>) -> Result<AnnualMapStack> {
     let path = path.as_ref();
     let e = |w: &str| nc_err(path, w);
+    crate::forcing::netcdf::quiet_hdf5_on_this_thread();
     let f = netcdf::open(path).map_err(e("open"))?;
     let var = |name: &str| {
         f.variable(name).ok_or_else(|| Error::NetCdf {

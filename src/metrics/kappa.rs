@@ -186,11 +186,11 @@ impl ConfusionMatrix {
         let nf = n as f64;
         let mut observed = 0.0;
         let mut expected = 0.0;
-        for i in 0..k {
-            for j in 0..k {
+        for (i, (row, ri)) in self.counts.iter().zip(&rows).enumerate() {
+            for (j, (&c, cj)) in row.iter().zip(&cols).enumerate() {
                 let w = weights.weight(i, j);
-                observed += w * self.counts[i][j] as f64;
-                expected += w * rows[i] * cols[j] / nf;
+                observed += w * c as f64;
+                expected += w * ri * cj / nf;
             }
         }
         if expected == 0.0 {
@@ -452,6 +452,72 @@ mod tests {
             KappaWeights::Quadratic,
         ] {
             assert!(close(a.kappa(w).unwrap(), b.kappa(w).unwrap(), 1e-15));
+        }
+    }
+
+    /// A small deterministic generator (64-bit LCG, Knuth's MMIX constants).
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self, n: i64) -> i64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 33) % n as u64) as i64
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_textbook_formulas_on_random_maps() {
+        let mut rng = Lcg(7);
+        for trial in 0..200 {
+            let k = 2 + (trial % 4) as i64;
+            let n = 5 + rng.next(60) as usize;
+            let r: Vec<i64> = (0..n).map(|_| rng.next(k)).collect();
+            // Simulated labels agree with the reference about half the time.
+            let s: Vec<i64> = r
+                .iter()
+                .map(|&x| if rng.next(2) == 0 { x } else { rng.next(k) })
+                .collect();
+            let labels: Vec<i64> = (0..k).collect();
+            let cm = ConfusionMatrix::from_labels(&r, &s, Some(&labels)).unwrap();
+            // Unweighted: (po - pe) / (1 - pe) with marginal proportions.
+            let nf = n as f64;
+            let po = r.iter().zip(&s).filter(|(a, b)| a == b).count() as f64 / nf;
+            let pe: f64 = labels
+                .iter()
+                .map(|l| {
+                    let pr = r.iter().filter(|&&x| x == *l).count() as f64 / nf;
+                    let ps = s.iter().filter(|&&x| x == *l).count() as f64 / nf;
+                    pr * ps
+                })
+                .sum();
+            if pe < 1.0 {
+                let want = (po - pe) / (1.0 - pe);
+                assert!(close(cm.kappa(KappaWeights::None).unwrap(), want, 1e-12));
+            }
+            assert!(close(cm.overall_accuracy(), po, 1e-12));
+            // Quadratic weights: Kappa equals the pairwise-disagreement form
+            // 1 - mean((r - s)^2) / mean over all (i, j) pairs of (r_i - s_j)^2.
+            let num: f64 = r
+                .iter()
+                .zip(&s)
+                .map(|(a, b)| ((a - b) * (a - b)) as f64)
+                .sum::<f64>()
+                / nf;
+            let den: f64 = r
+                .iter()
+                .flat_map(|a| s.iter().map(move |b| ((a - b) * (a - b)) as f64))
+                .sum::<f64>()
+                / (nf * nf);
+            if den > 0.0 {
+                let want = 1.0 - num / den;
+                assert!(close(
+                    cm.kappa(KappaWeights::Quadratic).unwrap(),
+                    want,
+                    1e-12
+                ));
+            }
         }
     }
 
