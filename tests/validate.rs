@@ -8,8 +8,8 @@ use std::process::Command;
 use calimap::io::geotiff::{write_geotiff, Raster, RasterGrid};
 use calimap::io::netcdf_out::{write_annual_netcdf, AnnualMapStack, NetcdfMeta};
 use calimap::validate::{
-    synthetic_boreholes, validate, write_observations, ObsVariable, SyntheticNoise,
-    ValidationConfig,
+    synthetic_boreholes, validate, write_observations, write_synthetic_boreholes, ObsVariable,
+    SyntheticNoise, ValidationConfig,
 };
 
 const YEARS: std::ops::RangeInclusive<i32> = 2000..=2011;
@@ -347,8 +347,15 @@ fn synthetic_boreholes_are_recovered() {
         ttop: 0.3,
         gt10m: 0.3,
     };
-    let obs = synthetic_boreholes(&truth, 11, &noise, 42).unwrap();
-    write_observations(&dir.path().join("syn_noisy.csv"), &obs).unwrap();
+    let obs = write_synthetic_boreholes(
+        &dir.path().join("truth.nc"),
+        &dir.path().join("syn_noisy.csv"),
+        11,
+        &noise,
+        42,
+    )
+    .unwrap();
+    assert_eq!(obs, synthetic_boreholes(&truth, 11, &noise, 42).unwrap());
     cfg.observations = dir.path().join("syn_noisy.csv");
     cfg.out_dir = dir.path().join("v1");
     let rep = validate(&cfg).unwrap();
@@ -368,4 +375,55 @@ fn synthetic_boreholes_are_recovered() {
     assert!((gt.rmse - 0.3).abs() < 0.075, "GT10m RMSE {}", gt.rmse);
     // Every site has 12 years: the trend table covers 11 sites x 3 variables x 3 slots.
     assert_eq!(rep.trends.len(), 11 * 3 * 3);
+}
+
+#[test]
+fn netcdf_elevation_and_geotiff_sensitive_mask() {
+    use calimap::forcing::synthetic::{static_maps, write_static_maps};
+    use calimap::validate::run::read_sensitive;
+    let f = fixture();
+    // Elevations of the synthetic plateau on the product grid.
+    let maps = static_maps(&grid().to_grid().unwrap(), 3);
+    write_static_maps(&f.root.join("static.nc"), &maps).unwrap();
+    // A u8 mask with cell (2, 2) (site B) sensitive, 255 nodata.
+    let mut m = vec![0u8; 12];
+    m[2 * 4 + 2] = 1;
+    m[0] = 255;
+    write_geotiff(
+        f.root.join("sens.tif"),
+        &Raster::new(grid(), m, Some(255)).unwrap(),
+    )
+    .unwrap();
+    let mask = read_sensitive(&f.root.join("sens.tif"), &grid()).unwrap();
+    assert_eq!(mask.iter().filter(|x| **x).count(), 1);
+    assert!(mask[10]);
+    let mut cfg = ValidationConfig::new(
+        f.root.join("product.nc"),
+        f.root.join("obs.csv"),
+        f.root.join("r"),
+    );
+    cfg.elevation = Some(f.root.join("static.nc"));
+    cfg.sensitive = Some(f.root.join("sens.tif"));
+    cfg.plots = false;
+    let rep = validate(&cfg).unwrap();
+    let gt = rep
+        .matched
+        .pairs
+        .iter()
+        .find(|p| p.variable == ObsVariable::Gt10m && p.member == "a")
+        .unwrap();
+    assert!(!gt.independent);
+    // Site B at 4800 m, cell (2, 2) at the plateau's elevation there; member a
+    // GT10m in 2003 = -0.5 - 0.2 + 0.09.
+    let dz = 4800.0 - maps.elevation[10];
+    let expect = -0.5 - 0.2 + 0.09 - 0.0065 * dz;
+    assert!((gt.sim - expect).abs() < 1e-4, "{} vs {expect}", gt.sim);
+    // The netCDF file stores elevations in single precision.
+    assert!((gt.lapse_correction.unwrap() + 0.0065 * dz).abs() < 1e-4);
+    assert!(rep
+        .matched
+        .pairs
+        .iter()
+        .filter(|p| p.site_id == "A")
+        .all(|p| p.independent));
 }

@@ -19,4 +19,4 @@ pub use obs::{read_observations, write_observations, ObsVariable, Observation};
 pub use run::{validate, validate_stack, ValidationConfig, ValidationReport};
 pub use scores::{score_pairs, SiteSubset, SiteTrend, TrendScores, VariableScores};
 pub use section::ValidationSection;
-pub use synthetic::{synthetic_boreholes, SyntheticNoise};
+pub use synthetic::{synthetic_boreholes, write_synthetic_boreholes, SyntheticNoise};

@@ -137,6 +137,23 @@ pub fn synthetic_boreholes(
     Ok(out)
 }
 
+/// Read the true product at `truth`, sample [`synthetic_boreholes`] from
+/// it and write them to the observation CSV `out` (atomically); returns the
+/// observations.
+pub fn write_synthetic_boreholes(
+    truth: &std::path::Path,
+    out: &std::path::Path,
+    n_sites: usize,
+    noise: &SyntheticNoise,
+    seed: u64,
+) -> Result<Vec<Observation>> {
+    let stack = crate::io::netcdf_out::read_annual_netcdf(truth)?;
+    let obs = synthetic_boreholes(&stack, n_sites, noise, seed)
+        .map_err(|e| Error::Other(format!("{}: {e}", truth.display())))?;
+    super::obs::write_observations(out, &obs)?;
+    Ok(obs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
