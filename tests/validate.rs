@@ -427,3 +427,38 @@ fn netcdf_elevation_and_geotiff_sensitive_mask() {
         .filter(|p| p.site_id == "A")
         .all(|p| p.independent));
 }
+
+#[test]
+fn validate_from_an_experiment_section() {
+    let f = fixture();
+    std::fs::write(
+        f.root.join("exp.toml"),
+        "kind = \"calibration\"\noutput = \"out/cal\"\n[validation]\n\
+         product = \"product.nc\"\nobservations = \"obs.csv\"\nmethod = \"bilinear\"\n\
+         sensitive = \"sensitive.csv\"\nplots = false\n",
+    )
+    .unwrap();
+    let exp = f.root.join("exp.toml").to_string_lossy().into_owned();
+    let out = calimap(&["validate", "--experiment", &exp]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = f.root.join("out/cal/validation");
+    assert!(dir.join("summary.md").is_file());
+    assert!(!dir.join("scatter_ALT.png").exists());
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.contains("matching: bilinear"), "{md}");
+    // An unknown key in the section names the file and line.
+    std::fs::write(
+        f.root.join("bad.toml"),
+        "kind = \"calibration\"\n[validation]\nproduct = \"product.nc\"\nobservations = \"obs.csv\"\nmetod = \"nearest\"\n",
+    )
+    .unwrap();
+    let bad = f.root.join("bad.toml").to_string_lossy().into_owned();
+    let out = calimap(&["validate", "--experiment", &bad]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:5") && err.contains("metod"), "{err}");
+}

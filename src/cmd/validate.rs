@@ -5,20 +5,27 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use crate::validate::{validate, MatchMethod, SiteSubset, ValidationConfig};
+use crate::validate::{
+    validate, validation_config_from_experiment, MatchMethod, SiteSubset, ValidationConfig,
+};
 
 /// Arguments of `calimap validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
+    /// Take every setting from the `[validation]` table of this experiment file
+    /// (its `product` key is then required); the other options must not be given.
+    #[arg(long, conflicts_with_all = ["product", "observations", "out", "lapse_rate",
+        "elevation", "sensitive", "magt_depth"])]
+    pub experiment: Option<PathBuf>,
     /// The annual product (netCDF from a hindcast or calibration run).
-    #[arg(long)]
-    pub product: PathBuf,
+    #[arg(long, required_unless_present = "experiment")]
+    pub product: Option<PathBuf>,
     /// The observation CSV (site_id,name,lat,lon,elevation,variable,depth,year,start,end,value,uncertainty).
-    #[arg(long)]
-    pub observations: PathBuf,
+    #[arg(long, required_unless_present = "experiment")]
+    pub observations: Option<PathBuf>,
     /// Output folder for pairs.csv, unmatched.csv, trends.csv, summary.csv, summary.md and plots.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required_unless_present = "experiment")]
+    pub out: Option<PathBuf>,
     /// Matching: nearest or bilinear.
     #[arg(long, default_value = "nearest")]
     pub method: String,
@@ -42,9 +49,27 @@ pub struct ValidateArgs {
     pub no_plots: bool,
 }
 
-/// Run `calimap validate` and print the all-sites scores.
+/// Run `calimap validate` from its options or from an experiment's `[validation]` table.
 pub fn run(args: ValidateArgs) -> anyhow::Result<()> {
-    let mut cfg = ValidationConfig::new(args.product, args.observations, args.out);
+    let cfg = match &args.experiment {
+        Some(exp) => validation_config_from_experiment(exp, None)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: the experiment has no [validation] table",
+                exp.display()
+            )
+        })?,
+        None => config_from_args(args)?,
+    };
+    run_config(cfg)
+}
+
+fn config_from_args(args: ValidateArgs) -> anyhow::Result<ValidationConfig> {
+    let (Some(product), Some(observations), Some(out)) =
+        (args.product, args.observations, args.out)
+    else {
+        anyhow::bail!("give --product, --observations and --out, or --experiment");
+    };
+    let mut cfg = ValidationConfig::new(product, observations, out);
     cfg.method = MatchMethod::parse(&args.method)?;
     if let Some(l) = args.lapse_rate {
         if args.elevation.is_none() {
@@ -57,6 +82,11 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<()> {
     cfg.sensitive = args.sensitive;
     cfg.magt_depth = args.magt_depth;
     cfg.plots = !args.no_plots;
+    Ok(cfg)
+}
+
+/// Run `calimap validate` and print the all-sites scores.
+fn run_config(cfg: ValidationConfig) -> anyhow::Result<()> {
     let report = validate(&cfg).with_context(|| {
         format!(
             "validating {} against {}",

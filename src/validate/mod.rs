@@ -18,5 +18,5 @@ pub use matching::{
 pub use obs::{read_observations, write_observations, ObsVariable, Observation};
 pub use run::{validate, validate_stack, ValidationConfig, ValidationReport};
 pub use scores::{score_pairs, SiteSubset, SiteTrend, TrendScores, VariableScores};
-pub use section::ValidationSection;
+pub use section::{validation_config_from_experiment, ValidationSection};
 pub use synthetic::{synthetic_boreholes, write_synthetic_boreholes, SyntheticNoise};

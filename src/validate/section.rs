@@ -145,6 +145,59 @@ impl ValidationSection {
     }
 }
 
+#[derive(Deserialize)]
+struct ExperimentWithValidation {
+    #[serde(default)]
+    validation: Option<ValidationSection>,
+    #[serde(default)]
+    output: Option<toml::Value>,
+    #[serde(flatten)]
+    _rest: toml::Table,
+}
+
+/// Parse the `[validation]` table of experiment text read from
+/// `experiment` (other tables are left to their own parsers), and the
+/// experiment's `output` key if it is a string. Errors name the file and line.
+pub fn parse_validation_section(
+    experiment: &Path,
+    text: &str,
+) -> Result<(Option<ValidationSection>, Option<String>)> {
+    let w: ExperimentWithValidation =
+        toml::from_str(text).map_err(|e| crate::config::toml_error(experiment, text, e))?;
+    let output = match w.output {
+        Some(toml::Value::String(s)) => Some(s),
+        _ => None,
+    };
+    Ok((w.validation, output))
+}
+
+/// The validation configuration of an experiment file with a `[validation]`
+/// table (`None` without one). Defaults: the product is `default_product`
+/// (the one the experiment writes); the output folder is
+/// `<experiment output>/validation`, where the experiment output is its
+/// `output` key or `out/<file stem>`.
+pub fn validation_config_from_experiment(
+    experiment: &Path,
+    default_product: Option<&Path>,
+) -> Result<Option<ValidationConfig>> {
+    let text = std::fs::read_to_string(experiment).map_err(|e| Error::io(experiment, e))?;
+    let (section, output) = parse_validation_section(experiment, &text)?;
+    let Some(section) = section else {
+        return Ok(None);
+    };
+    let base = match output {
+        Some(o) => resolve(experiment, "output", &o)?,
+        None => std::path::PathBuf::from("out").join(
+            experiment
+                .file_stem()
+                .map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned()),
+        ),
+    };
+    section
+        .resolve(experiment, default_product, &base.join("validation"))
+        .map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +229,29 @@ mod tests {
         assert_eq!(cfg.sensitive, Some(PathBuf::from("/abs/s.tif")));
         assert_eq!(cfg.method, MatchMethod::Bilinear);
         assert_eq!(cfg.lapse_rate, -0.005);
+    }
+
+    #[test]
+    fn section_inside_an_experiment() {
+        let exp = Path::new("/x/exp/cal.toml");
+        let text = "kind = \"calibration\"\noutput = \"../out/cal\"\n[model]\nname = \"noah\"\n\
+                    [validation]\nobservations = \"b.csv\"\nproduct = \"p.nc\"\n";
+        let (s, out) = parse_validation_section(exp, text).unwrap();
+        assert_eq!(out.as_deref(), Some("../out/cal"));
+        let cfg = s
+            .unwrap()
+            .resolve(exp, None, Path::new("/x/out/cal/validation"))
+            .unwrap();
+        assert_eq!(cfg.product, PathBuf::from("/x/exp/p.nc"));
+        let (none, _) = parse_validation_section(exp, "kind = \"point\"\n").unwrap();
+        assert!(none.is_none());
+        let e = parse_validation_section(
+            exp,
+            "kind = \"x\"\n[validation]\nobservations = \"b.csv\"\nlapse = 1\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("cal.toml:") && e.contains("lapse"), "{e}");
     }
 
     #[test]
