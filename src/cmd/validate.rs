@@ -15,7 +15,7 @@ pub struct ValidateArgs {
     /// Take every setting from the `[validation]` table of this experiment file
     /// (its `product` key is then required); the other options must not be given.
     #[arg(long, conflicts_with_all = ["product", "observations", "out", "lapse_rate",
-        "elevation", "sensitive", "magt_depth"])]
+        "elevation", "sensitive", "magt_depth", "depth_tolerance"])]
     pub experiment: Option<PathBuf>,
     /// The annual product (netCDF from a hindcast or calibration run).
     #[arg(long, required_unless_present = "experiment")]
@@ -44,6 +44,9 @@ pub struct ValidateArgs {
     /// Depth (m) of the product's `magt` field, to compare MAGT observations at that depth.
     #[arg(long)]
     pub magt_depth: Option<f64>,
+    /// Largest difference (m) between an observed MAGT depth and a product depth (10 m or --magt-depth).
+    #[arg(long, default_value_t = 0.25)]
+    pub depth_tolerance: f64,
     /// Skip the scatter plots.
     #[arg(long)]
     pub no_plots: bool,
@@ -81,6 +84,7 @@ fn config_from_args(args: ValidateArgs) -> anyhow::Result<ValidationConfig> {
     cfg.elevation_variable = args.elevation_variable;
     cfg.sensitive = args.sensitive;
     cfg.magt_depth = args.magt_depth;
+    cfg.depth_tolerance = args.depth_tolerance;
     cfg.plots = !args.no_plots;
     Ok(cfg)
 }
