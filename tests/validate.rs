@@ -153,6 +153,7 @@ fn calimap_validate_writes_the_report() {
         "trends.csv",
         "summary.csv",
         "summary.md",
+        "summary.json",
         "scatter_ALT.png",
         "scatter_TTOP.png",
         "scatter_GT10m.png",

@@ -804,6 +804,39 @@ mod tests {
     }
 
     #[test]
+    fn bilinear_lapse_correction_hand_computed() {
+        let s = stack();
+        // Cells 0, 1, 3, 4 at 4000, 4100, 4200, 4300 m; the site at 4250 m.
+        let mut elev = vec![f64::NAN; 9];
+        for (k, z) in [(0, 4000.0), (1, 4100.0), (3, 4200.0), (4, 4300.0)] {
+            elev[k] = z;
+        }
+        let mut o = obs(35.2, 90.8, ObsVariable::Ttop, 2000, 2000);
+        o.elevation = Some(4250.0);
+        let opts = MatchOptions {
+            method: MatchMethod::Bilinear,
+            elevation: Some(elev.clone()),
+            ..Default::default()
+        };
+        let r = match_observations(&s, std::slice::from_ref(&o), &opts).unwrap();
+        // Weighted cell elevation 0.49*4000 + 0.21*4100 + 0.21*4200 + 0.09*4300
+        // = 4090 m -> correction -0.0065 * 160 = -1.04 K; 3.3 - 1.04 = 2.26.
+        assert!(close(r.pairs[0].lapse_correction.unwrap(), -1.04));
+        assert!(close(r.pairs[0].sim, 2.26), "{}", r.pairs[0].sim);
+        // A neighbour without elevation is dropped: without cell 4 the weights
+        // 0.49, 0.21, 0.21 renormalise over 0.91.
+        elev[4] = f64::NAN;
+        let opts = MatchOptions {
+            elevation: Some(elev),
+            ..opts
+        };
+        let r = match_observations(&s, &[o], &opts).unwrap();
+        let w = [0.49 / 0.91, 0.21 / 0.91, 0.21 / 0.91];
+        let v = w[0] * (0.0 - 1.625) + w[1] * (1.0 - 0.975) + w[2] * (10.0 - 0.325);
+        assert!(close(r.pairs[0].sim, v), "{} vs {v}", r.pairs[0].sim);
+    }
+
+    #[test]
     fn magt_depths_and_sensitive_region() {
         let s = stack();
         let mut sens = vec![false; 9];

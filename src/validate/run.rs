@@ -12,6 +12,8 @@
 //!   series with at least three years (OLS and Sen's slope);
 //! * `summary.csv` and `summary.md`: per variable, member slot and site subset
 //!   the point scores (n, RMSE, bias, MAE, r) and the trend scores;
+//! * `summary.json`: the same scores with the counts of observations, pairs
+//!   and unmatched rows, for programs;
 //! * `scatter_<var>.png`: simulated against observed with the 1:1 line, for
 //!   the ensemble mean (or the single member), all sites.
 
@@ -438,6 +440,22 @@ fn write_report(
          trends over those sites, by ordinary least squares (OLS) and by Sen's slope.\n\n",
     );
     md.push_str(&summary.to_markdown());
+    let json = serde_json::json!({
+        "product": cfg.product,
+        "observations": cfg.observations,
+        "method": opts.method.name(),
+        "lapse_rate_k_per_m": opts.elevation.as_ref().map(|_| cfg.lapse_rate),
+        "n_observations": report.n_observations,
+        "n_pairs": m.pairs.len(),
+        "n_unmatched": m.unmatched.len(),
+        "members": m.members,
+        "scores": report.scores,
+    });
+    let json_path = dir.join("summary.json");
+    let text = serde_json::to_string_pretty(&json)
+        .map_err(|e| Error::Other(format!("{}: {e}", json_path.display())))?;
+    crate::io::atomic::write_bytes_atomic(&json_path, text.as_bytes())?;
+    files.push(json_path);
     let md_path = dir.join("summary.md");
     crate::io::atomic::write_bytes_atomic(&md_path, md.as_bytes())?;
     files.push(md_path);
