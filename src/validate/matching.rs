@@ -730,6 +730,10 @@ mod tests {
             // Only the centre of (2, 2) is on the grid: value 22 + 1 (2001).
             assert!(close(r.pairs[0].sim, 23.0), "{method:?} {}", r.pairs[0].sim);
         }
+        // Longitudes given in 0..360 or shifted by a turn find the same cell.
+        let wrapped = obs(33.1, 92.9 + 360.0, ObsVariable::Alt, 2001, 2001);
+        let r = match_observations(&s, &[wrapped], &MatchOptions::default()).unwrap();
+        assert_eq!((r.pairs[0].row, r.pairs[0].col), (2, 2));
         // Just outside the south edge and the east edge.
         let outside = [
             obs(32.99, 92.9, ObsVariable::Alt, 2001, 2001),

@@ -409,11 +409,24 @@ fn write_report(
         opts.method.name()
     ));
     match (&cfg.elevation, &opts.elevation) {
-        (Some(p), Some(_)) => md.push_str(&format!(
-            "- lapse-rate correction of temperatures: {} K/km with cell elevations from `{}`\n",
-            cfg.lapse_rate * 1000.0,
-            p.display()
-        )),
+        (Some(p), Some(_)) => {
+            md.push_str(&format!(
+                "- lapse-rate correction of temperatures: {} K/km with cell elevations from `{}`\n",
+                cfg.lapse_rate * 1000.0,
+                p.display()
+            ));
+            let uncorrected = m
+                .pairs
+                .iter()
+                .filter(|p| p.variable.is_temperature() && p.lapse_correction.is_none())
+                .count();
+            if uncorrected > 0 {
+                md.push_str(&format!(
+                    "- temperature pairs left uncorrected because the site has no elevation: \
+                     {uncorrected}\n"
+                ));
+            }
+        }
         _ => md.push_str("- lapse-rate correction: none\n"),
     }
     match &cfg.sensitive {
