@@ -23,8 +23,8 @@
 //!    `TTOP = S / k_f` if `S < 0`, else `S / k_t`. The square root is
 //!    `sqrt(1 - T_vs^2 / A_vs^2)` as in the original; one public implementation
 //!    writes `sqrt(1 - pi^2 / A_vs^2)`, which is not used here. Where
-//!    `|T_vs| >= A_vs` the surface never crosses 0 degC and the ratio is clamped
-//!    to +-1, which gives `TTOP = T_vs` (continuous at the limit).
+//!    `|T_vs| >= A_vs` the surface never crosses 0 degC and `TTOP = T_vs` (the
+//!    formula gives the same value at `|T_vs| = A_vs`, so TTOP is continuous).
 //! 4. ALT ([`alt_romanovsky_osterkamp`]), for `TTOP < 0`, with latent heat
 //!    `Q_L = L rho_w theta` (J m-3), `Z_c`, `A_z` as in Romanovsky and Osterkamp
 //!    (1997), eqs. 3-5:
@@ -171,10 +171,11 @@ pub fn ttop_kudryavtsev(t_vs: f64, a_vs: f64, k_thawed: f64, k_frozen: f64) -> R
     let a = check::non_negative("a_surface", a_vs)?;
     let kt = check::positive("k_thawed", k_thawed)?;
     let kf = check::positive("k_frozen", k_frozen)?;
-    if a == 0.0 {
+    if t.abs() >= a {
+        // The surface never crosses 0 degC: one conductivity throughout, TTOP = T_vs.
         return Ok(t);
     }
-    let r = (t / a).clamp(-1.0, 1.0);
+    let r = t / a;
     let s = 0.5 * t * (kf + kt) + a * (kt - kf) / PI * (r * r.asin() + (1.0 - r * r).sqrt());
     Ok(if s < 0.0 { s / kf } else { s / kt })
 }
