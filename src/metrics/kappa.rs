@@ -330,6 +330,30 @@ pub fn score_class_codes(
     cm.score(weights)
 }
 
+/// Score two class-code rasters on one grid (see [`score_class_codes`]);
+/// a grid mismatch is an [`Error::Grid`] saying what differs.
+pub fn score_class_rasters(
+    reference: &crate::io::geotiff::Raster<u8>,
+    simulated: &crate::io::geotiff::Raster<u8>,
+    mask: Option<&[bool]>,
+    scheme: ClassScheme,
+    weights: KappaWeights,
+) -> Result<KappaScore> {
+    reference
+        .grid
+        .check_same(&simulated.grid)
+        .map_err(|e| Error::Grid(format!("reference against simulated map: {e}")))?;
+    score_class_codes(
+        &reference.data,
+        &simulated.data,
+        reference.nodata,
+        simulated.nodata,
+        mask,
+        scheme,
+        weights,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,9 @@
 pub mod kappa;
 pub mod stats;
 
-pub use kappa::{score_class_codes, ClassScheme, ConfusionMatrix, KappaScore, KappaWeights};
+pub use kappa::{
+    score_class_codes, score_class_rasters, ClassScheme, ConfusionMatrix, KappaScore, KappaWeights,
+};
 pub use stats::{
     bias, mae, ols_fit, pearson_r, point_scores, rmse, sen_slope, LinearFit, PointScores,
 };
