@@ -18,6 +18,7 @@ pub mod insar;
 pub mod kudryavtsev;
 pub mod ridge;
 pub mod stefan;
+pub mod survey;
 pub mod ttop;
 
 /// Seconds per day (s d-1).
