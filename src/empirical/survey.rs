@@ -203,11 +203,17 @@ impl SurveyConfig {
         };
         for (name, (lo, hi)) in [("e_bounds", self.e_bounds), ("rk_bounds", self.rk_bounds)] {
             if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo < hi) {
-                return Err(bad(name, format!("need 0 < lower < upper, got [{lo}, {hi}]")));
+                return Err(bad(
+                    name,
+                    format!("need 0 < lower < upper, got [{lo}, {hi}]"),
+                ));
             }
         }
         if self.models.is_empty() || self.methods.is_empty() {
-            return Err(bad("models", "need at least one model and one method".into()));
+            return Err(bad(
+                "models",
+                "need at least one model and one method".into(),
+            ));
         }
         if self.bo_evaluations < 2 || self.bo_batch == 0 {
             return Err(bad(
@@ -261,7 +267,11 @@ impl SurveyData {
         let dir = dir.as_ref();
         let (grid, survey) = read_band(&dir.join("investigation_map.tif"))?;
         let mut rest = Vec::new();
-        for name in ["soil_cluster.tif", "DDT_mean_annual.tif", "DDF_mean_annual.tif"] {
+        for name in [
+            "soil_cluster.tif",
+            "DDT_mean_annual.tif",
+            "DDF_mean_annual.tif",
+        ] {
             let (g, v) = read_band(&dir.join(name))?;
             if g.rows != grid.rows || g.cols != grid.cols {
                 return Err(Error::Grid(format!(
@@ -273,9 +283,8 @@ impl SurveyData {
                     grid.cols
                 )));
             }
-            grid.check_same(&g).map_err(|e| {
-                Error::Grid(format!("{}: {e}", dir.join(name).display()))
-            })?;
+            grid.check_same(&g)
+                .map_err(|e| Error::Grid(format!("{}: {e}", dir.join(name).display())))?;
             rest.push(v);
         }
         let ddf = rest.pop().unwrap_or_default();
@@ -385,7 +394,9 @@ impl SurveyData {
 
     /// Indices of the scored cells.
     pub fn valid_cells(&self) -> Vec<usize> {
-        (0..self.inputs.len()).filter(|&i| self.inputs.valid[i]).collect()
+        (0..self.inputs.len())
+            .filter(|&i| self.inputs.valid[i])
+            .collect()
     }
 
     /// Number of clusters (parameters per model).
@@ -754,7 +765,14 @@ pub fn run_survey_calibration_on(data: &SurveyData, cfg: &SurveyConfig) -> Resul
         let problem = SurveyProblem::new(data, model)?;
         for (k, &method) in cfg.methods.iter().enumerate() {
             let seed = mix_seed(cfg.seed, 1000 + (m * 10 + k) as u64);
-            calibrations.push(calibrate(&problem, &all, method, cfg.bounds(model), cfg, seed)?);
+            calibrations.push(calibrate(
+                &problem,
+                &all,
+                method,
+                cfg.bounds(model),
+                cfg,
+                seed,
+            )?);
         }
     }
     let mut cross_validation = Vec::new();
@@ -804,7 +822,10 @@ pub fn write_outputs(data: &SurveyData, report: &SurveyReport, dir: &Path) -> Re
     for c in &report.calibrations {
         let problem = SurveyProblem::new(data, c.model)?;
         let map = problem.class_map(&c.params)?;
-        let codes: Vec<u8> = map.iter().map(|v| v.map(|k| k.code()).unwrap_or(3)).collect();
+        let codes: Vec<u8> = map
+            .iter()
+            .map(|v| v.map(|k| k.code()).unwrap_or(3))
+            .collect();
         let raster = Raster::new(data.grid, codes, Some(3))?;
         let name = format!("{}_{}_map.tif", model_name(c.model), method_name(c.method));
         write_geotiff(dir.join(name), &raster)?;
