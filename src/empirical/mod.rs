@@ -31,3 +31,20 @@ pub const RHO_WATER: f64 = 1000.0;
 pub const RHO_ICE: f64 = 917.0;
 /// Latent heat of fusion of water (J kg-1).
 pub const LATENT_HEAT_FUSION: f64 = 3.34e5;
+
+// Parameter and diagnostic types are shared across rayon workers.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<frost_number::FrostNumberParams>();
+    send_sync::<frost_number::FrostNumberGrid>();
+    send_sync::<ttop::TtopParams>();
+    send_sync::<ridge::RidgeModel>();
+    send_sync::<kudryavtsev::KudryavtsevParams>();
+    send_sync::<kudryavtsev::KudryavtsevForcing>();
+    send_sync::<kudryavtsev::KudryavtsevDiagnostics>();
+    send_sync::<insar::InsarParams>();
+    send_sync::<insar::DeformationSeries>();
+    send_sync::<freeze_thaw::FreezeThawRule>();
+    send_sync::<survey::SurveyData>();
+    send_sync::<survey::SurveyConfig>();
+};
