@@ -334,3 +334,20 @@ fn qtp_survey_experiment() {
         );
     }
 }
+
+#[test]
+fn soft_kappa_tends_to_hard_kappa() {
+    let data = synthetic(30, 40, &[0.8, 1.25]);
+    let problem = SurveyProblem::new(&data, SurveyModel::FrostNumber).unwrap();
+    let cells = data.valid_cells();
+    for params in [[0.8, 1.25], [1.0, 1.0], [0.6, 1.4]] {
+        let hard = problem.score(&params, &cells).unwrap().kappa;
+        let soft = problem.soft_kappa(&params, &cells, 1e-6).unwrap();
+        assert!((hard - soft).abs() < 0.01, "{params:?}: {hard} vs {soft}");
+    }
+    // Smooth: a tiny change of E changes the soft Kappa a little but not zero.
+    let a = problem.soft_kappa(&[1.0, 1.0], &cells, 0.05).unwrap();
+    let b = problem.soft_kappa(&[1.0005, 1.0], &cells, 0.05).unwrap();
+    assert!(a != b && (a - b).abs() < 1e-2, "{a} {b}");
+    assert!(problem.soft_kappa(&[1.0, 1.0], &cells, 0.0).is_err());
+}

@@ -86,6 +86,9 @@ fn default_bo_evaluations() -> usize {
 fn default_bo_batch() -> usize {
     1
 }
+fn default_bo_smoothing() -> f64 {
+    0.02
+}
 fn default_pso_particles() -> usize {
     15
 }
@@ -130,6 +133,12 @@ pub struct SurveyConfig {
     /// Points per Bayesian-optimisation iteration.
     #[serde(default = "default_bo_batch")]
     pub bo_batch: usize,
+    /// Width `tau` of the logistic class boundary of the smoothed Kappa that the
+    /// Bayesian optimiser's surrogate is fitted to (see [`SurveyProblem::soft_kappa`]);
+    /// 0 fits the surrogate to the hard Kappa. The best parameters are always
+    /// chosen, and reported, by the hard Kappa.
+    #[serde(default = "default_bo_smoothing")]
+    pub bo_smoothing: f64,
     /// Particles of the swarm.
     #[serde(default = "default_pso_particles")]
     pub pso_particles: usize,
@@ -159,6 +168,7 @@ impl SurveyConfig {
             rk_bounds: default_rk_bounds(),
             bo_evaluations: default_bo_evaluations(),
             bo_batch: default_bo_batch(),
+            bo_smoothing: default_bo_smoothing(),
             pso_particles: default_pso_particles(),
             pso_iterations: default_pso_iterations(),
             cv_folds: default_cv_folds(),
@@ -219,6 +229,12 @@ impl SurveyConfig {
             return Err(bad(
                 "bo_evaluations",
                 "need at least 2 evaluations and a batch of at least 1".into(),
+            ));
+        }
+        if !(self.bo_smoothing.is_finite() && self.bo_smoothing >= 0.0) {
+            return Err(bad(
+                "bo_smoothing",
+                format!("must be finite and >= 0, got {}", self.bo_smoothing),
             ));
         }
         if self.pso_particles < 2 {
@@ -494,6 +510,48 @@ impl<'a> SurveyProblem<'a> {
     }
 }
 
+impl SurveyProblem<'_> {
+    /// Smoothed Kappa on `cells`: each cell counts as permafrost with probability
+    /// `1 / (1 + exp(-(1 - F) / tau))` (a logistic class boundary of width `tau`
+    /// around `F = 1`) and Kappa is computed from the expected confusion matrix,
+    /// `po = (n11 + n22) / n`, `pe = sum_k row_k col_k / n^2`. It tends to the hard
+    /// Kappa as `tau -> 0` and, unlike it, changes continuously with the
+    /// parameters, which suits a Gaussian-process surrogate.
+    pub fn soft_kappa(&self, params: &[f64], cells: &[usize], tau: f64) -> Result<f64> {
+        if !(tau.is_finite() && tau > 0.0) {
+            return Err(Error::Parameter {
+                name: "bo_smoothing".into(),
+                message: format!("must be finite and > 0, got {tau}"),
+            });
+        }
+        let e = self.edaphic(params)?;
+        let mut n = [[0.0f64; 2]; 2];
+        for &i in cells {
+            let (Some(r), Some(c)) = (self.data.survey[i], self.data.inputs.cluster[i]) else {
+                continue;
+            };
+            let f = e.edaphic[c as usize - 1] * self.sqrt_ratio[i];
+            let p = 1.0 / (1.0 + (-(1.0 - f) / tau).exp());
+            let row = (r.code() - 1) as usize;
+            n[row][0] += p;
+            n[row][1] += 1.0 - p;
+        }
+        let total = n[0][0] + n[0][1] + n[1][0] + n[1][1];
+        if total <= 0.0 {
+            return Err(Error::Other("soft Kappa: no cell scored".into()));
+        }
+        let po = (n[0][0] + n[1][1]) / total;
+        let pe = ((n[0][0] + n[0][1]) * (n[0][0] + n[1][0])
+            + (n[1][0] + n[1][1]) * (n[0][1] + n[1][1]))
+            / (total * total);
+        Ok(if pe >= 1.0 {
+            1.0
+        } else {
+            (po - pe) / (1.0 - pe)
+        })
+    }
+}
+
 fn score_matrix(cm: &ConfusionMatrix) -> Result<MapScore> {
     let s = cm.score(KappaWeights::None)?;
     Ok(MapScore {
@@ -592,7 +650,10 @@ pub struct Calibration {
 }
 
 /// Minimise `1 - Kappa` of `problem` on `cells` with `method`; penalised value 2
-/// for parameter sets that cannot be evaluated.
+/// for parameter sets that cannot be evaluated. The particle swarm is told the
+/// hard Kappa (as in the published setup); the Bayesian optimiser is told the
+/// smoothed Kappa when `cfg.bo_smoothing > 0`. Every evaluation also computes
+/// the hard Kappa, which alone selects the best parameters.
 pub fn calibrate(
     problem: &SurveyProblem<'_>,
     cells: &[usize],
@@ -632,6 +693,15 @@ pub fn calibrate(
                 Ok(s) if s.kappa.is_finite() => 1.0 - s.kappa,
                 _ => 2.0,
             };
+            let told = match method {
+                SurveyMethod::BayesOpt if cfg.bo_smoothing > 0.0 => {
+                    match problem.soft_kappa(&x, cells, cfg.bo_smoothing) {
+                        Ok(k) if k.is_finite() => 1.0 - k,
+                        _ => 2.0,
+                    }
+                }
+                _ => y,
+            };
             n += 1;
             if y < best_y {
                 best_y = y;
@@ -639,7 +709,7 @@ pub fn calibrate(
                 best_at = n;
             }
             trace.push(1.0 - best_y);
-            ys.push(y);
+            ys.push(told);
         }
         opt.tell(&xs, &ys)?;
     }
