@@ -351,3 +351,28 @@ fn soft_kappa_tends_to_hard_kappa() {
     assert!(a != b && (a - b).abs() < 1e-2, "{a} {b}");
     assert!(problem.soft_kappa(&[1.0, 1.0], &cells, 0.0).is_err());
 }
+
+#[test]
+fn experiment_file_parses_and_resolves_paths() {
+    let file =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("experiments/qtp-survey-frost-number.toml");
+    let cfg = SurveyConfig::from_toml_file(&file).unwrap();
+    assert_eq!(cfg.bo_evaluations, 150);
+    assert_eq!((cfg.pso_particles, cfg.pso_iterations), (15, 100));
+    assert_eq!(cfg.e_bounds, (0.5, 1.5));
+    assert_eq!(
+        cfg.models,
+        vec![SurveyModel::FrostNumber, SurveyModel::Ttop]
+    );
+    assert!(cfg.data_dir.ends_with("shared/data/qtp-survey"));
+    assert!(cfg.data_dir.starts_with(file.parent().unwrap()));
+    // An unknown key is an error naming the table.
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "[survey]\ndata_dir = \"x\"\nbo_evals = 3\n").unwrap();
+    let e = SurveyConfig::from_toml_file(&bad).unwrap_err();
+    assert!(
+        e.to_string().contains("survey") && e.to_string().contains("bo_evals"),
+        "{e}"
+    );
+}
