@@ -376,3 +376,50 @@ fn experiment_file_parses_and_resolves_paths() {
         "{e}"
     );
 }
+
+/// Spatial block cross-validation of the frost-number calibration on the real
+/// survey, printing each optimiser's result as soon as it is done (several minutes).
+/// `CALIMAP_SURVEY_EXPERIMENT` may name the experiment file; its `cv_folds` and
+/// `block_size` apply. Run with `-- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn qtp_survey_cross_validation() {
+    use calimap::empirical::survey::cross_validate;
+    let Some(_) = survey_dir() else { return };
+    let file = std::env::var_os("CALIMAP_SURVEY_EXPERIMENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("experiments/qtp-survey-frost-number.toml")
+        });
+    let cfg = SurveyConfig::from_toml_file(&file).unwrap();
+    let data = SurveyData::load(&cfg.data_dir).unwrap();
+    for &method in &[SurveyMethod::ParticleSwarm, SurveyMethod::BayesOpt] {
+        let cv = cross_validate(&data, SurveyModel::FrostNumber, method, &cfg).unwrap();
+        println!(
+            "CV {:?} ({} folds, {} x {} blocks): mean test kappa {:.4} oa {:.4}; pooled test kappa {:.4} oa {:.4} (n {})",
+            method,
+            cv.folds.len(),
+            cfg.block_size,
+            cfg.block_size,
+            cv.mean_test_kappa,
+            cv.mean_test_oa,
+            cv.pooled_test.kappa,
+            cv.pooled_test.oa,
+            cv.pooled_test.n
+        );
+        for f in &cv.folds {
+            println!(
+                "  fold {}: train kappa {:.4} (n {}), test kappa {:.4} oa {:.4} (n {}), {} evals, {:.0}s",
+                f.fold,
+                f.calibration.train.kappa,
+                f.calibration.train.n,
+                f.test.kappa,
+                f.test.oa,
+                f.test.n,
+                f.calibration.evaluations,
+                f.calibration.seconds
+            );
+        }
+    }
+}
