@@ -423,3 +423,41 @@ fn qtp_survey_cross_validation() {
         }
     }
 }
+
+/// Spread of the particle-swarm baseline (15 particles x 100 iterations) over
+/// seeds on the real survey. Run with `-- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn qtp_survey_pso_seed_spread() {
+    let Some(dir) = survey_dir() else { return };
+    let data = SurveyData::load(&dir).unwrap();
+    let cells = data.valid_cells();
+    let cfg = SurveyConfig::new(&dir);
+    for model in [SurveyModel::FrostNumber, SurveyModel::Ttop] {
+        let problem = SurveyProblem::new(&data, model).unwrap();
+        let bounds = match model {
+            SurveyModel::FrostNumber => cfg.e_bounds,
+            SurveyModel::Ttop => cfg.rk_bounds,
+        };
+        let k: Vec<f64> = (0..10)
+            .map(|s| {
+                calibrate(
+                    &problem,
+                    &cells,
+                    SurveyMethod::ParticleSwarm,
+                    bounds,
+                    &cfg,
+                    s,
+                )
+                .unwrap()
+                .train
+                .kappa
+            })
+            .collect();
+        let mean = k.iter().sum::<f64>() / k.len() as f64;
+        let (lo, hi) = k
+            .iter()
+            .fold((1.0f64, -1.0f64), |(a, b), &v| (a.min(v), b.max(v)));
+        println!("PSO {model:?} over 10 seeds: kappa min {lo:.4} mean {mean:.4} max {hi:.4}");
+    }
+}
