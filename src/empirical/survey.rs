@@ -87,7 +87,7 @@ fn default_bo_batch() -> usize {
     1
 }
 fn default_bo_smoothing() -> f64 {
-    0.02
+    0.01
 }
 fn default_pso_particles() -> usize {
     15
