@@ -214,8 +214,8 @@ fn spatial_folds_group_blocks_and_cover_every_cell_once() {
     let data = synthetic(30, 40, &[0.8, 1.25]);
     let folds = spatial_block_folds(&data, 4, 8, 11).unwrap();
     assert_eq!(folds, spatial_block_folds(&data, 4, 8, 11).unwrap());
-    for i in 0..folds.len() {
-        assert_eq!(folds[i].is_some(), data.inputs.valid[i], "cell {i}");
+    for (i, f) in folds.iter().enumerate() {
+        assert_eq!(f.is_some(), data.inputs.valid[i], "cell {i}");
     }
     // Cells of one 8 x 8 block share a fold; every fold is used.
     let cols = 40;

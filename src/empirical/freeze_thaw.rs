@@ -115,7 +115,7 @@ pub fn classify_minmax_series(
 /// values per day (for example the column model's top layer); a trailing partial
 /// day is an error.
 pub fn daily_stats(series: &[f64], steps_per_day: usize) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
-    if steps_per_day == 0 || series.len() % steps_per_day != 0 {
+    if steps_per_day == 0 || !series.len().is_multiple_of(steps_per_day) {
         return Err(Error::Parameter {
             name: "steps_per_day".into(),
             message: format!(

@@ -333,10 +333,14 @@ impl SurveyData {
         }
         let survey: Vec<Option<FrozenClass>> = survey
             .iter()
-            .map(|&v| match v {
-                x if x == 1.0 => Some(FrozenClass::Permafrost),
-                x if x == 2.0 => Some(FrozenClass::SeasonallyFrozen),
-                _ => None,
+            .map(|&v| {
+                if v == 1.0 {
+                    Some(FrozenClass::Permafrost)
+                } else if v == 2.0 {
+                    Some(FrozenClass::SeasonallyFrozen)
+                } else {
+                    None
+                }
             })
             .collect();
         let mut codes: Vec<u32> = Vec::new();
@@ -571,8 +575,8 @@ pub fn score_map(data: &SurveyData, map: &[Option<FrozenClass>]) -> Result<MapSc
         )));
     }
     let mut cm = ConfusionMatrix::new(&[1, 2])?;
-    for i in 0..map.len() {
-        if let (Some(r), Some(s)) = (data.survey[i], map[i]) {
+    for (i, m) in map.iter().enumerate() {
+        if let (Some(r), Some(s)) = (data.survey[i], *m) {
             if data.inputs.valid[i] {
                 cm.add(r.code() as i64, s.code() as i64);
             }
