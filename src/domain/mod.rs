@@ -1,1 +1,2 @@
 //! Grids, masks and cells, and the parallel runner that takes many cells and parameter sets through a model.
+pub mod distributed;
