@@ -76,7 +76,7 @@ fn selftest(mpirun: Option<(&Path, usize)>, out: &Path, extra: &[&str]) -> Outpu
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         // Containers often forbid the cross-memory-attach copy of shared-memory transport.
         .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
-    run_with_limit(cmd, Duration::from_secs(240))
+    run_with_limit(cmd, Duration::from_secs(420))
 }
 
 fn assert_ok(out: &Output, what: &str) {
@@ -152,4 +152,41 @@ fn a_panicking_cell_ends_the_mpi_run_with_an_error_not_a_hang() {
         "the error should name the item: {stderr}"
     );
     assert!(!path.exists(), "no output may be written after a failure");
+}
+
+#[test]
+fn a_killed_mpi_run_resumes_from_its_checkpoint_with_the_same_bytes() {
+    let Some(mpirun) = mpirun() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("checkpoint");
+    let ck_arg = ck.to_str().unwrap();
+    let path = dir.path().join("resumed.bin");
+
+    // Blocks of 40 cells: 0-40, 40-80, 80-120 finish, then cell 130 panics.
+    let out = selftest(
+        Some((&mpirun, 3)),
+        &path,
+        &["--checkpoint", ck_arg, "--block", "40", "--panic-at", "130"],
+    );
+    assert!(!out.status.success(), "the first run must fail");
+    let blocks = std::fs::read_dir(&ck).unwrap().count();
+    assert_eq!(blocks, 3, "three finished blocks are kept");
+
+    // The second run, on another rank count, computes only the last block.
+    let out = selftest(
+        Some((&mpirun, 2)),
+        &path,
+        &["--checkpoint", ck_arg, "--block", "40"],
+    );
+    assert_ok(&out, "resumed run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("\"blocks_reused\":3,\"blocks_computed\":1"),
+        "{stdout}"
+    );
+    let serial: Vec<Result<ColumnSummary, String>> = synthetic_cells(150, 1)
+        .iter()
+        .map(run_synthetic_cell)
+        .collect();
+    assert!(std::fs::read(&path).unwrap() == encode(&serial).unwrap());
 }

@@ -22,7 +22,7 @@ use anyhow::Context;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::distributed::{encode, engine_from_flag, Engine};
+use crate::domain::distributed::{encode, engine_from_flag, map_resumable, Checkpoint, Engine};
 
 /// Arguments of `calimap mpi-selftest`.
 #[derive(Debug, Args)]
@@ -45,6 +45,12 @@ pub struct MpiSelftestArgs {
     /// Make the cell with this index panic (to check that failures end the run cleanly).
     #[arg(long)]
     pub panic_at: Option<u64>,
+    /// Keep finished blocks of cells in this folder and reuse them on the next run.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Cells per checkpoint block.
+    #[arg(long, default_value_t = 40)]
+    pub block: usize,
     /// Output file for the gathered results (written by rank 0).
     #[arg(long)]
     pub out: PathBuf,
@@ -194,7 +200,18 @@ pub fn run(args: MpiSelftestArgs) -> anyhow::Result<()> {
         }
         run_synthetic_cell(c)
     };
-    let gathered = engine.map(&cells, settings.chunk, &f)?;
+    let (gathered, resumed) = match &args.checkpoint {
+        Some(dir) => {
+            let checkpoint = Checkpoint {
+                dir: dir.clone(),
+                block: args.block,
+                key: format!("mpi-selftest years={}", settings.years),
+            };
+            let (out, stats) = map_resumable(&engine, &cells, settings.chunk, &checkpoint, &f)?;
+            (out, Some(stats))
+        }
+        None => (engine.map(&cells, settings.chunk, &f)?, None),
+    };
     engine.barrier();
     if let Some(results) = gathered {
         let wall = started.elapsed().as_secs_f64();
@@ -206,8 +223,16 @@ pub fn run(args: MpiSelftestArgs) -> anyhow::Result<()> {
             .filter(|r| matches!(r, Ok(s) if s.zero_amplitude_depth.is_nan()))
             .count();
         let cell_years: u64 = cells.iter().map(|c| u64::from(c.years)).sum();
+        let blocks = resumed
+            .map(|r| {
+                format!(
+                    ",\"blocks_reused\":{},\"blocks_computed\":{}",
+                    r.reused, r.computed
+                )
+            })
+            .unwrap_or_default();
         println!(
-            "{{\"engine\":\"{}\",\"ranks\":{},\"cells\":{},\"chunk\":{},\"cell_years\":{},\"failed\":{},\"without_zero_amplitude_depth\":{},\"output_bytes\":{},\"wall_s\":{:.3}}}",
+            "{{\"engine\":\"{}\",\"ranks\":{},\"cells\":{},\"chunk\":{},\"cell_years\":{},\"failed\":{},\"without_zero_amplitude_depth\":{},\"output_bytes\":{},\"wall_s\":{:.3}{blocks}}}",
             engine.name(),
             engine.size(),
             results.len(),

@@ -22,7 +22,11 @@
 //! Failures of a work item are values: let `f` return a `Result` and an
 //! item's error travels back like any other output. A panic inside `f` is
 //! caught on the rank that ran it and becomes an [`Error::Model`] from `map`
-//! naming the item; the other ranks are released cleanly, never aborted.
+//! on rank 0 naming the item, and an error on every other rank too, so that
+//! all ranks leave together; no rank is aborted or left waiting.
+//!
+//! Long maps can keep their finished blocks on disk and resume after a kill:
+//! see [`map_resumable`].
 
 use std::any::Any;
 use std::fmt;
@@ -35,6 +39,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
+
+mod resume;
+pub use resume::{map_resumable, Checkpoint, ResumeStats};
 
 // ---------------------------------------------------------------------------
 // Tiles
@@ -200,6 +207,22 @@ pub trait Engine {
     ) -> Result<Option<Vec<O>>>
     where
         I: Serialize + DeserializeOwned + Sync,
+        O: Serialize + DeserializeOwned + Send,
+    {
+        self.map_offset(items, 0, chunk, f)
+    }
+
+    /// [`Engine::map`] over a part of a larger list whose first item has index
+    /// `first` there; errors name items by that index.
+    fn map_offset<I, O>(
+        &self,
+        items: &[I],
+        first: usize,
+        chunk: usize,
+        f: &(dyn Fn(&I) -> O + Sync),
+    ) -> Result<Option<Vec<O>>>
+    where
+        I: Serialize + DeserializeOwned + Sync,
         O: Serialize + DeserializeOwned + Send;
 
     /// Send a small value (configuration, parameter set) from rank 0 to every
@@ -348,9 +371,10 @@ impl Engine for LocalEngine {
         "local"
     }
 
-    fn map<I, O>(
+    fn map_offset<I, O>(
         &self,
         items: &[I],
+        first: usize,
         chunk: usize,
         f: &(dyn Fn(&I) -> O + Sync),
     ) -> Result<Option<Vec<O>>>
@@ -359,7 +383,7 @@ impl Engine for LocalEngine {
         O: Serialize + DeserializeOwned + Send,
     {
         check_chunk(chunk)?;
-        run_chunk(self.pool.as_deref(), items, 0, 0, f)
+        run_chunk(self.pool.as_deref(), items, first, 0, f)
             .map(Some)
             .map_err(ItemFailure::into_error)
     }
@@ -427,9 +451,10 @@ impl Engine for AnyEngine {
         }
     }
 
-    fn map<I, O>(
+    fn map_offset<I, O>(
         &self,
         items: &[I],
+        first: usize,
         chunk: usize,
         f: &(dyn Fn(&I) -> O + Sync),
     ) -> Result<Option<Vec<O>>>
@@ -438,9 +463,9 @@ impl Engine for AnyEngine {
         O: Serialize + DeserializeOwned + Send,
     {
         match self {
-            AnyEngine::Local(e) => e.map(items, chunk, f),
+            AnyEngine::Local(e) => e.map_offset(items, first, chunk, f),
             #[cfg(feature = "mpi")]
-            AnyEngine::Mpi(e) => e.map(items, chunk, f),
+            AnyEngine::Mpi(e) => e.map_offset(items, first, chunk, f),
         }
     }
 
@@ -609,6 +634,7 @@ mod mpi_engine {
         fn serve<I, O>(
             &self,
             items: &[I],
+            first: usize,
             chunk: usize,
             f: &(dyn Fn(&I) -> O + Sync),
         ) -> Result<Vec<O>>
@@ -649,7 +675,7 @@ mod mpi_engine {
                     let r = chunk_range(c);
                     let msg = WorkOut {
                         chunk: c as u64,
-                        offset: r.start as u64,
+                        offset: (first + r.start) as u64,
                         items: &items[r.clone()],
                     };
                     match encode(&msg).and_then(fits_in_message) {
@@ -658,7 +684,7 @@ mod mpi_engine {
                             return true;
                         }
                         Err(e) => record_failure(ItemFailure {
-                            item: r.start as u64,
+                            item: (first + r.start) as u64,
                             rank: 0,
                             message: e.to_string(),
                         }),
@@ -677,7 +703,7 @@ mod mpi_engine {
                     scope.spawn(move || {
                         while let Some(c) = take_chunk() {
                             let r = chunk_range(c);
-                            match run_chunk(pool, &items[r.clone()], r.start, 0, f) {
+                            match run_chunk(pool, &items[r.clone()], first + r.start, 0, f) {
                                 Ok(out) => store(c, out),
                                 Err(fail) => record_failure(fail),
                             }
@@ -713,7 +739,7 @@ mod mpi_engine {
                                 let expected = chunk_range(c).len();
                                 if c >= n_chunks || out.len() != expected {
                                     record_failure(ItemFailure {
-                                        item: (c * chunk) as u64,
+                                        item: (first + c * chunk) as u64,
                                         rank: from as u64,
                                         message: format!(
                                             "rank {from} answered chunk {c} with {} outputs, expected {expected}",
@@ -751,7 +777,7 @@ mod mpi_engine {
                     None => {
                         return Err(Error::Other(format!(
                             "MPI map: chunk {c} (items from {}) was never computed",
-                            c * chunk
+                            first + c * chunk
                         )))
                     }
                 }
@@ -837,9 +863,10 @@ mod mpi_engine {
             "mpi"
         }
 
-        fn map<I, O>(
+        fn map_offset<I, O>(
             &self,
             items: &[I],
+            first: usize,
             chunk: usize,
             f: &(dyn Fn(&I) -> O + Sync),
         ) -> Result<Option<Vec<O>>>
@@ -849,11 +876,22 @@ mod mpi_engine {
         {
             // Every rank checks the same argument, so all of them leave together.
             check_chunk(chunk)?;
+            // Rank 0 ends every map by telling all ranks whether it succeeded,
+            // so that after a failure every rank returns an error together and
+            // no rank waits in a later collective call that the others skip.
             if self.rank == 0 {
-                self.serve(items, chunk, f).map(Some)
+                let gathered = self.serve(items, first, chunk, f);
+                let verdict: Option<String> = gathered.as_ref().err().map(|e| e.to_string());
+                self.broadcast(Some(verdict))?;
+                gathered.map(Some)
             } else {
                 self.work(f);
-                Ok(None)
+                match self.broadcast::<Option<String>>(None)? {
+                    None => Ok(None),
+                    Some(message) => Err(Error::Other(format!(
+                        "the distributed map failed (reported by rank 0): {message}"
+                    ))),
+                }
             }
         }
 
