@@ -27,6 +27,32 @@
 //!
 //! Long maps can keep their finished blocks on disk and resume after a kill:
 //! see [`map_resumable`].
+//!
+//! A runner plugs in with a few lines; the same code runs on one machine and
+//! under `mpirun` (every rank runs it, rank 0 writes the outputs):
+//!
+//! ```
+//! use calimap::domain::distributed::{engine_from_flag, Engine};
+//!
+//! # fn main() -> calimap::Result<()> {
+//! let engine = engine_from_flag(false, Some(2))?; // `--mpi`, `--threads`
+//! let cells: Vec<u32> = if engine.is_root() { (0..100).collect() } else { Vec::new() };
+//! let run_cell = |c: &u32| -> Result<f64, String> {
+//!     if *c == 13 { Err(format!("cell {c}: no forcing")) } else { Ok(f64::from(*c) * 0.5) }
+//! };
+//! if let Some(results) = engine.map(&cells, 8, &run_cell)? {
+//!     assert_eq!(results.len(), 100);
+//!     assert!(results[13].is_err());
+//!     assert_eq!(results[99], Ok(49.5));
+//! }
+//! engine.barrier();
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Pick `chunk` of at least two or three times the threads of a rank, so that
+//! every core of a node has work, and small enough that each rank gets many
+//! chunks (uneven cells then balance).
 
 use std::any::Any;
 use std::fmt;
@@ -394,6 +420,12 @@ impl Engine for LocalEngine {
 
     fn barrier(&self) {}
 }
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<LocalEngine>();
+    assert_send_sync::<Tile>();
+};
 
 /// The engine chosen at run time: local, or MPI in a build with the `mpi` feature.
 #[derive(Debug)]
