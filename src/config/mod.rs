@@ -198,6 +198,22 @@ pub struct PointExperiment {
 #[derive(Clone, Debug)]
 pub enum Body {
     Point(PointExperiment),
+    Survey(crate::empirical::survey::SurveyConfig),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSurvey {
+    #[allow(dead_code)]
+    kind: ExperimentKind,
+    name: Option<String>,
+    #[serde(default)]
+    description: String,
+    output: Option<String>,
+    #[serde(default)]
+    seed: u64,
+    #[allow(dead_code)]
+    survey: toml::Value,
 }
 
 /// A parsed and validated experiment.
@@ -286,6 +302,11 @@ impl Experiment {
                     output_options: r.output_options,
                 });
                 common(r.name, r.description, r.output, r.seed, body)
+            }
+            ExperimentKind::Survey => {
+                let r: RawSurvey = toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+                let cfg = crate::empirical::survey::SurveyConfig::from_toml_file(path)?;
+                common(r.name, r.description, r.output, r.seed, Body::Survey(cfg))
             }
             other => Err(Error::config(
                 path,

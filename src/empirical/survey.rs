@@ -212,13 +212,25 @@ impl SurveyConfig {
             .clone()
             .try_into()
             .map_err(|e: toml::de::Error| Error::config(path, "survey", e.to_string()))?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        if cfg.data_dir.is_relative() {
-            cfg.data_dir = base.join(&cfg.data_dir);
+        // Paths resolve against the file; `@shared/...` points into the shared
+        // data folder. Without `[survey] output`, the experiment's top-level
+        // `output` is used.
+        let resolve = |raw: &Path, key: &str| -> Result<PathBuf> {
+            crate::config::paths::resolve(path, &raw.to_string_lossy())
+                .map_err(|m| Error::config(path, key, m))
+        };
+        cfg.data_dir = resolve(&cfg.data_dir.clone(), "survey.data_dir")?;
+        if cfg.output.is_none() {
+            if let Some(o) = value.get("output").and_then(|v| v.as_str()) {
+                cfg.output = Some(PathBuf::from(o));
+            }
         }
-        if let Some(o) = &cfg.output {
-            if o.is_relative() {
-                cfg.output = Some(base.join(o));
+        if let Some(o) = cfg.output.clone() {
+            cfg.output = Some(resolve(&o, "output")?);
+        }
+        if let Some(seed) = value.get("seed").and_then(|v| v.as_integer()) {
+            if table.get("seed").is_none() {
+                cfg.seed = seed as u64;
             }
         }
         cfg.validate()
