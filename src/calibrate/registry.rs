@@ -530,6 +530,30 @@ impl ParamSet {
         out
     }
 
+    /// Overrides for a whole domain, before the cells are known: global values
+    /// under their target key, per-class values as `target[k]` (soil, layer
+    /// group and vegetation classes alike). The domain runner keeps, for each
+    /// cell, the soil keys of the classes in its profile and the vegetation
+    /// keys of its class (without the index); see
+    /// `workflow::domain::cell_overrides`.
+    pub fn domain_overrides(&self, reg: &Registry) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        let mut k = 0;
+        for p in &reg.params {
+            for i in 0..p.n_values() {
+                let Some(&v) = self.values.get(k) else {
+                    return out;
+                };
+                k += 1;
+                match p.scope {
+                    Scope::Global => out.push((p.target.clone(), v)),
+                    _ => out.push((format!("{}[{}]", p.target, p.classes[i]), v)),
+                }
+            }
+        }
+        out
+    }
+
     /// Write as TOML: global values as numbers, per-class values as tables keyed by class.
     pub fn to_toml(&self, reg: &Registry) -> Result<String> {
         let mut table = toml::map::Map::new();
