@@ -870,6 +870,17 @@ impl ParamSpace {
         Ok(set)
     }
 
+    /// Model overrides of the calibrated dimensions only (class-indexed as in
+    /// [`ParamSet::domain_overrides`]); the other parameters keep the values
+    /// of the model's tables.
+    pub fn dim_overrides(&self, set: &ParamSet) -> Vec<(String, f64)> {
+        let all = set.domain_overrides(&self.registry);
+        self.dims
+            .iter()
+            .filter_map(|d| all.get(d.index).cloned())
+            .collect()
+    }
+
     /// The values of the calibrated dimensions only.
     pub fn dim_values(&self, set: &ParamSet) -> Vec<f64> {
         self.dims.iter().map(|d| set.values[d.index]).collect()

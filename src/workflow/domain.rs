@@ -79,6 +79,22 @@ pub fn cell_overrides(
     out
 }
 
+/// Remove a `tbot_offset` override (K) and add it to the site's TBOT.
+pub fn take_tbot_offset(overrides: &mut Overrides, site: &mut ColumnSite) {
+    let mut offset = 0.0;
+    overrides.retain(|(k, v)| {
+        if k == "tbot_offset" {
+            offset += v;
+            false
+        } else {
+            true
+        }
+    });
+    if let Some(t) = site.tbot.as_mut() {
+        *t += offset;
+    }
+}
+
 /// How TBOT is set per cell.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum TbotRule {

@@ -5,3 +5,4 @@
 pub mod domain;
 pub mod model;
 pub mod point;
+pub mod sensitivity;
