@@ -1098,7 +1098,35 @@ reference = "r"
 
     #[test]
     fn constraints_name_the_offending_class() {
-        let reg = Registry::load(&noah_registry_path()).unwrap();
+        // Overlapping bounds, so that a point can break the ordering.
+        let text = r#"
+model = "m"
+[[param]]
+name = "wltsmc"
+target = "soil.wltsmc"
+unit = "m3 m-3"
+scope = "soil_class"
+classes = [7, 9]
+default = [0.05, 0.05]
+lower = 0.01
+upper = 0.3
+doc = "d"
+reference = "r"
+[[param]]
+name = "refsmc"
+target = "soil.refsmc"
+unit = "m3 m-3"
+scope = "soil_class"
+classes = [7, 9]
+default = [0.3, 0.3]
+lower = 0.05
+upper = 0.4
+doc = "d"
+reference = "r"
+[[constraint]]
+increasing = ["wltsmc", "refsmc"]
+"#;
+        let reg = Registry::parse(text, Path::new("p.toml")).unwrap();
         let mut set = ParamSet::defaults(&reg);
         let i = set.names.iter().position(|n| n == "wltsmc[7]").unwrap();
         let j = set.names.iter().position(|n| n == "refsmc[7]").unwrap();
@@ -1106,6 +1134,30 @@ reference = "r"
         set.values[j] = 0.10;
         let e = check_set(&reg, &set).unwrap_err().to_string();
         assert!(e.contains("wltsmc[7]") && e.contains("refsmc[7]"), "{e}");
+    }
+
+    #[test]
+    fn every_point_of_the_noah_tibet_box_keeps_the_soil_water_order() {
+        let reg = Registry::load(&noah_registry_path()).unwrap();
+        let space = ParamSpace::all(reg.clone());
+        for corner in [0.0, 1.0] {
+            for other in [0.0, 1.0] {
+                // wilting at one extreme, the rest at the other
+                let u: Vec<f64> = space
+                    .dims
+                    .iter()
+                    .map(|d| {
+                        if d.name.starts_with("wltsmc") {
+                            corner
+                        } else {
+                            other
+                        }
+                    })
+                    .collect();
+                let set = space.to_physical(&u).unwrap();
+                check_set(&reg, &set).unwrap();
+            }
+        }
     }
 
     #[test]

@@ -484,7 +484,9 @@ mod tests {
     #[test]
     fn relative_paths_resolve_against_the_file() {
         let e = parse("kind = \"point\"\noutput = \"../out/x\"\n[forcing]\nformat = \"csv\"\npath = \"f.csv\"\n").unwrap();
-        let Body::Point(p) = &e.body;
+        let Body::Point(p) = &e.body else {
+            panic!("a point experiment")
+        };
         assert_eq!(p.forcing_path, PathBuf::from("/tmp/exp/f.csv"));
         assert_eq!(e.output, PathBuf::from("/tmp/exp/../out/x"));
         assert_eq!(e.name, "test");
