@@ -166,6 +166,8 @@ pub struct ColumnModel {
     reference: Vec<f64>,
     richards: RichardsConfig,
     root_fraction: Vec<f64>,
+    /// Conductivity constants per layer.
+    conductivity: Vec<thermal::LayerConductivity>,
 }
 
 const _: () = {
@@ -280,7 +282,7 @@ impl ColumnModel {
             mid.push(top + 0.5 * d);
             top += d;
         }
-        let thermal_layers = cfg
+        let thermal_layers: Vec<SoilLayerThermal> = cfg
             .soil
             .iter()
             .map(|s| SoilLayerThermal {
@@ -321,6 +323,18 @@ impl ColumnModel {
             gravity: cfg.options.soil_gravity,
         };
         let root_fraction = canopy::root_distribution(&dz, cfg.veg.nroot)?;
+        let conductivity = thermal_layers
+            .iter()
+            .map(|l: &SoilLayerThermal| {
+                thermal::LayerConductivity::new(
+                    cfg.options.conductivity,
+                    l.kind,
+                    &cfg.coarse,
+                    l.retention.porosity,
+                    l.quartz,
+                )
+            })
+            .collect();
         Ok(Self {
             cfg,
             dz,
@@ -331,6 +345,7 @@ impl ColumnModel {
             hydraulics,
             richards,
             root_fraction,
+            conductivity,
         })
     }
 
@@ -357,6 +372,7 @@ impl ColumnModel {
             self.cfg.options.conductivity,
             self.cfg.coarse,
         )
+        .with_conductivity(&self.conductivity)
     }
 
     /// Check that an initial condition fits the column (layer counts, ranges).
@@ -748,14 +764,14 @@ impl ColumnModel {
             },
             LowerBoundary::GeothermalFlux { flux } => BottomBoundary::Flux { upward: flux },
         };
-        let mut states = vec![
-            PhaseState {
-                t: 0.0,
-                liq: 0.0,
-                dt_dh: 0.0
-            };
-            n
-        ];
+        // The state found at the end of the previous step starts the iterations.
+        let mut states: Vec<PhaseState> = (0..n)
+            .map(|i| PhaseState {
+                t: st.t_soil[i],
+                liq: st.sh2o[i],
+                dt_dh: 0.0,
+            })
+            .collect();
         let mut work = HeatWork::default();
         let medium = self.medium(&st.smc);
         let rep = heat_step(
@@ -855,7 +871,7 @@ impl ColumnModel {
             let near = PhaseState {
                 t: st.t_soil[i],
                 liq: st.sh2o[i].min(st.smc[i]),
-                dt_dh: 0.0,
+                dt_dh: states[i].dt_dh,
             };
             let s = medium.state_near(i, st.enthalpy[i], &near);
             st.t_soil[i] = s.t;

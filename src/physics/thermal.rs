@@ -220,6 +220,32 @@ impl FreezeLayer {
         self.c_min.min(self.c_unf)
     }
 
+    /// [`Self::invert`] started from a nearby state `near` (e.g. the previous
+    /// iterate's or step's): on the phase-change branch the first liquid guess
+    /// is a Newton step from `near` whose enthalpy and dH/dliq follow from its
+    /// temperature, liquid water and dT/dH without any power evaluation
+    /// (dH/dliq = ((C_WATER - C_ICE)(T - T0) + L_VOL) / (1 - C dT/dH)). The
+    /// answer is the same root as [`Self::invert`]'s; only the start differs.
+    pub fn invert_near(&self, h: f64, near: &PhaseState) -> PhaseState {
+        let smc = self.smc;
+        let l = near.liq;
+        let mut hint = l;
+        if near.dt_dh > 0.0 && l > self.lmin && l < smc {
+            let c = heat_capacity(smc, l, self.p.porosity, self.c_solid);
+            let dt = near.t - T_FREEZE;
+            let denom = 1.0 - c * near.dt_dh;
+            if denom > 0.0 {
+                let dhdl = ((C_WATER - C_ICE) * dt + L_VOL) / denom;
+                let h_near = c * dt - L_VOL * (smc - l);
+                let guess = l + (h - h_near) / dhdl;
+                if guess > self.lmin && guess < smc {
+                    hint = guess;
+                }
+            }
+        }
+        self.invert(h, Some(hint))
+    }
+
     /// The state at enthalpy `h` (J m-3); `hint` is a liquid content (m3 m-3)
     /// near the answer, e.g. the previous iterate's, that starts the Newton
     /// iteration on the phase-change branch. Same result as [`invert_enthalpy`].
@@ -644,6 +670,90 @@ pub fn thermal_conductivity(
     ke * (ksat - kdry) + kdry
 }
 
+/// The per-layer constants of [`thermal_conductivity`], computed once so that
+/// each evaluation costs one exponential: with xu = (liq / smc) porosity,
+/// k_sat = k_s^(1 - porosity) K_ICE^porosity (K_WATER / K_ICE)^xu, the same
+/// Johansen (1975) geometric mean rearranged.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LayerConductivity {
+    kind: SoilKind,
+    porosity: f64,
+    /// k_s^(1 - porosity) K_ICE^porosity (W m-1 K-1).
+    ksat_ice: f64,
+    /// Dry conductivity (W m-1 K-1).
+    kdry: f64,
+    kappa_frozen: f64,
+    kappa_unfrozen: f64,
+}
+
+impl LayerConductivity {
+    /// Constants of a layer with `porosity` and `quartz` content of conductivity `kind` under `scheme`.
+    pub fn new(
+        scheme: ConductivityScheme,
+        kind: SoilKind,
+        coarse: &CoarseConductivity,
+        porosity: f64,
+        quartz: f64,
+    ) -> Self {
+        let kind = match scheme {
+            ConductivityScheme::PetersLidard => SoilKind::Mineral,
+            ConductivityScheme::NoahTibet => kind,
+        };
+        let ks = K_QUARTZ.powf(quartz) * K_OTHER.powf(1.0 - quartz);
+        let kdry = match kind {
+            SoilKind::Mineral => dry_conductivity_mineral(porosity),
+            SoilKind::Bedrock => coarse.bedrock_kdry_a * porosity.powf(-coarse.bedrock_kdry_b),
+            SoilKind::Gravel => coarse.gravel_kdry_a * 10f64.powf(-coarse.gravel_kdry_b * porosity),
+        };
+        Self {
+            kind,
+            porosity,
+            ksat_ice: ks.powf(1.0 - porosity) * K_ICE.powf(porosity),
+            kdry,
+            kappa_frozen: coarse.gravel_kappa_frozen,
+            kappa_unfrozen: coarse.gravel_kappa_unfrozen,
+        }
+    }
+
+    /// Thermal conductivity (W m-1 K-1) with total water `smc` of which `liq`
+    /// is liquid (m3 m-3): [`thermal_conductivity`] to round-off.
+    pub fn conductivity(&self, smc: f64, liq: f64) -> f64 {
+        let porosity = self.porosity;
+        let sr = (smc / porosity).clamp(0.0, 1.0);
+        let xunfroz = if smc > 0.0 {
+            (liq / smc).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let xu = xunfroz * porosity;
+        let ksat = self.ksat_ice * (xu * LN_KWATER_OVER_KICE).exp();
+        let frozen = liq + 0.0005 < smc;
+        let ke = match self.kind {
+            SoilKind::Mineral | SoilKind::Bedrock => {
+                if frozen {
+                    sr
+                } else if sr > 0.1 {
+                    sr.log10() + 1.0
+                } else {
+                    0.0
+                }
+            }
+            SoilKind::Gravel => {
+                let kappa = if frozen {
+                    self.kappa_frozen
+                } else {
+                    self.kappa_unfrozen
+                };
+                kappa * sr / (1.0 + (kappa - 1.0) * sr)
+            }
+        };
+        ke * (ksat - self.kdry) + self.kdry
+    }
+}
+
+/// ln(K_WATER / K_ICE).
+const LN_KWATER_OVER_KICE: f64 = -1.350_576_278_517_811_5;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -821,6 +931,66 @@ mod freeze_layer_tests {
     use super::*;
 
     /// The precomputed, hinted inversion agrees with the direct one.
+    #[test]
+    fn layer_conductivity_matches_direct_evaluation() {
+        assert!((LN_KWATER_OVER_KICE - (K_WATER / K_ICE).ln()).abs() < 1e-15);
+        let c = CoarseConductivity::default();
+        for scheme in [
+            ConductivityScheme::PetersLidard,
+            ConductivityScheme::NoahTibet,
+        ] {
+            for (kind, por, qtz) in [
+                (SoilKind::Mineral, 0.439, 0.40),
+                (SoilKind::Gravel, 0.262, 0.94),
+                (SoilKind::Bedrock, 0.2, 0.07),
+            ] {
+                let lc = LayerConductivity::new(scheme, kind, &c, por, qtz);
+                for k in 0..=40 {
+                    let smc = por * k as f64 / 40.0;
+                    for j in 0..=10 {
+                        let liq = smc * j as f64 / 10.0;
+                        let a = thermal_conductivity(scheme, kind, &c, smc, liq, por, qtz);
+                        let b = lc.conductivity(smc, liq);
+                        assert!(
+                            (a - b).abs() < 1e-13 * a,
+                            "{scheme:?} {kind:?} smc {smc} liq {liq}: {a} vs {b}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn freeze_layer_inversion_from_nearby_state() {
+        let p = RetentionParams {
+            porosity: 0.434,
+            b: 4.74,
+            psi_sat: 0.141,
+        };
+        for curve in [FreezeCurve::NOAH_KOREN99, FreezeCurve::NiuYang06] {
+            let fl = FreezeLayer::new(curve, 0.3, &p, 2.0e6);
+            for k in 0..200 {
+                let h = -1.2e8 + k as f64 * 7.0e5;
+                let a = invert_enthalpy(curve, h, 0.3, &p, 2.0e6);
+                // Starts from the states of nearby, far and meaningless enthalpies.
+                for dh in [-3.0e6, -1.0e4, 0.0, 2.0e3, 5.0e6, 8.0e7] {
+                    let near = fl.invert(h + dh, None);
+                    let b = fl.invert_near(h, &near);
+                    assert!((a.t - b.t).abs() < 1e-8, "{curve:?} h {h} dh {dh}");
+                    assert!((a.liq - b.liq).abs() < 1e-9, "{curve:?} h {h} dh {dh}");
+                }
+                let junk = PhaseState {
+                    t: f64::NAN,
+                    liq: 0.1,
+                    dt_dh: 1.0,
+                };
+                let b = fl.invert_near(h, &junk);
+                assert!((a.t - b.t).abs() < 1e-8 && (a.liq - b.liq).abs() < 1e-9);
+            }
+        }
+    }
+
     #[test]
     fn freeze_layer_matches_direct_inversion() {
         let p = RetentionParams {
