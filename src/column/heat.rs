@@ -472,6 +472,44 @@ impl<'a> SoilMedium<'a> {
         }
     }
 
+    /// [`Self::new`] reusing the storage of `buf`, e.g. the relations of a
+    /// previous medium returned by [`Self::into_freeze`]: each layer whose
+    /// inputs are unchanged keeps its relation, the others are rebuilt.
+    pub fn new_in(
+        layers: &'a [SoilLayerThermal],
+        smc: &'a [f64],
+        curve: FreezeCurve,
+        scheme: ConductivityScheme,
+        coarse: CoarseConductivity,
+        mut buf: Vec<thermal::FreezeLayer>,
+    ) -> Self {
+        let n = layers.len().min(smc.len());
+        buf.truncate(n);
+        for (i, (l, &w)) in layers.iter().zip(smc).enumerate() {
+            if i < buf.len() {
+                if !buf[i].built_from(curve, w, &l.retention, l.c_solid) {
+                    buf[i] = thermal::FreezeLayer::new(curve, w, &l.retention, l.c_solid);
+                }
+            } else {
+                buf.push(thermal::FreezeLayer::new(curve, w, &l.retention, l.c_solid));
+            }
+        }
+        Self {
+            freeze: buf,
+            layers,
+            smc,
+            curve,
+            scheme,
+            coarse,
+            conductivity: None,
+        }
+    }
+
+    /// The per-layer freeze relations, for reuse by [`Self::new_in`].
+    pub fn into_freeze(self) -> Vec<thermal::FreezeLayer> {
+        self.freeze
+    }
+
     /// Use the precomputed conductivity constants `k` (one per layer, built by
     /// [`thermal::LayerConductivity::new`] from the same layers and schemes).
     pub fn with_conductivity(mut self, k: &'a [thermal::LayerConductivity]) -> Self {

@@ -215,6 +215,21 @@ impl FreezeLayer {
         }
     }
 
+    /// Whether this relation is the one [`Self::new`] builds from these inputs
+    /// (compared exactly), so that it can be reused instead of rebuilt.
+    pub fn built_from(
+        &self,
+        curve: FreezeCurve,
+        smc: f64,
+        p: &RetentionParams,
+        c_solid: f64,
+    ) -> bool {
+        self.smc.to_bits() == smc.to_bits()
+            && self.c_solid.to_bits() == c_solid.to_bits()
+            && self.curve == curve
+            && self.p == *p
+    }
+
     /// Smallest heat capacity of the layer (J m-3 K-1): the bound on dT/dH is its inverse.
     pub fn min_capacity(&self) -> f64 {
         self.c_min.min(self.c_unf)
