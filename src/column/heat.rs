@@ -488,7 +488,13 @@ impl<'a> SoilMedium<'a> {
         for (i, (l, &w)) in layers.iter().zip(smc).enumerate() {
             if i < buf.len() {
                 if !buf[i].built_from(curve, w, &l.retention, l.c_solid) {
-                    buf[i] = thermal::FreezeLayer::new(curve, w, &l.retention, l.c_solid);
+                    buf[i] = thermal::FreezeLayer::new_from(
+                        curve,
+                        w,
+                        &l.retention,
+                        l.c_solid,
+                        Some(&buf[i]),
+                    );
                 }
             } else {
                 buf.push(thermal::FreezeLayer::new(curve, w, &l.retention, l.c_solid));

@@ -184,17 +184,53 @@ pub struct FreezeLayer {
     c_min: f64,
     h_on: f64,
     h_min: f64,
+    /// Koren (1999) (porosity / lmin)^bx; NaN for the other curves.
+    pow_min: f64,
 }
 
 impl FreezeLayer {
     /// Precompute the branches of a layer holding `smc` (m3 m-3) total water.
     pub fn new(curve: FreezeCurve, smc: f64, p: &RetentionParams, c_solid: f64) -> Self {
+        Self::new_from(curve, smc, p, c_solid, None)
+    }
+
+    /// [`Self::new`] given the relation `prev` of the same layer at another
+    /// water content: the Koren (1999) power (porosity / lmin)^bx at the
+    /// unchanged liquid floor is taken from it. Same result as [`Self::new`],
+    /// bit for bit.
+    pub fn new_from(
+        curve: FreezeCurve,
+        smc: f64,
+        p: &RetentionParams,
+        c_solid: f64,
+        prev: Option<&FreezeLayer>,
+    ) -> Self {
         let c_unf = heat_capacity(smc, smc, p.porosity, c_solid);
         let lmin = min_liquid(curve, smc, p);
         let c_min = heat_capacity(smc, lmin, p.porosity, c_solid);
+        let mut pow_min = f64::NAN;
         let (h_on, h_min) = if smc > 0.0 {
             let t_on = temperature_at_liquid(curve, smc, smc, p);
-            let t_min = temperature_at_liquid(curve, lmin, smc, p);
+            let t_min = match curve {
+                FreezeCurve::Koren99 { ck, blim } => {
+                    pow_min = match prev {
+                        Some(q)
+                            if q.curve == curve
+                                && q.p == *p
+                                && q.lmin.to_bits() == lmin.to_bits()
+                                && !q.pow_min.is_nan() =>
+                        {
+                            q.pow_min
+                        }
+                        _ => (p.porosity / lmin.max(1e-12)).powf(p.b.min(blim)),
+                    };
+                    // depression_factor with the power supplied, in the same order.
+                    let ice = (smc - lmin).max(0.0);
+                    let a = p.psi_sat * GRAVITY / L_FUSION * (1.0 + ck * ice).powi(2) * pow_min;
+                    T_FREEZE / (1.0 + a)
+                }
+                _ => temperature_at_liquid(curve, lmin, smc, p),
+            };
             (
                 c_unf * (t_on - T_FREEZE),
                 c_min * (t_min - T_FREEZE) - L_VOL * (smc - lmin),
@@ -212,6 +248,7 @@ impl FreezeLayer {
             c_min,
             h_on,
             h_min,
+            pow_min,
         }
     }
 
@@ -1002,6 +1039,34 @@ mod freeze_layer_tests {
                 };
                 let b = fl.invert_near(h, &junk);
                 assert!((a.t - b.t).abs() < 1e-8 && (a.liq - b.liq).abs() < 1e-9);
+            }
+        }
+    }
+
+    #[test]
+    fn freeze_layer_from_previous_is_identical() {
+        let p = RetentionParams {
+            porosity: 0.434,
+            b: 4.74,
+            psi_sat: 0.141,
+        };
+        for curve in [
+            FreezeCurve::NOAH_KOREN99,
+            FreezeCurve::NiuYang06,
+            FreezeCurve::FreeWater,
+        ] {
+            let prev = FreezeLayer::new(curve, 0.25, &p, 2.0e6);
+            for smc in [0.0, 0.01, 0.02, 0.1, 0.3, 0.434] {
+                let a = FreezeLayer::new(curve, smc, &p, 2.0e6);
+                let b = FreezeLayer::new_from(curve, smc, &p, 2.0e6, Some(&prev));
+                assert_eq!(a.h_on.to_bits(), b.h_on.to_bits(), "{curve:?} {smc}");
+                assert_eq!(a.h_min.to_bits(), b.h_min.to_bits(), "{curve:?} {smc}");
+                // The floor temperature equals the general curve's.
+                if smc > 0.0 {
+                    let t_min = temperature_at_liquid(curve, a.lmin, smc, &p);
+                    let h = a.c_min * (t_min - T_FREEZE) - L_VOL * (smc - a.lmin);
+                    assert_eq!(h.to_bits(), a.h_min.to_bits(), "{curve:?} {smc}");
+                }
             }
         }
     }
