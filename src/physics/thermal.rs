@@ -330,6 +330,7 @@ impl FreezeLayer {
             Some(g) if g > lo && g < hi => g,
             _ => lmin + (smc - lmin) * (h - self.h_min) / (self.h_on - self.h_min),
         };
+        let koren = matches!(curve, FreezeCurve::Koren99 { .. });
         let mut t = T_FREEZE;
         let mut slope = 0.0;
         for _ in 0..200 {
@@ -356,6 +357,14 @@ impl FreezeLayer {
             };
             if !(xn > lo && xn < hi) {
                 xn = 0.5 * (lo + hi);
+            } else if koren && g.abs() < NEWTON_FINISH {
+                // Close to the root on the Koren branch (liquid >= 0.02): the
+                // Newton step lands within 1e-4 J m-3 of it (0.5 H'' (g / H')^2
+                // with H'' < 1e13 J m-3 and H' > L_VOL), so finish with the
+                // matching first-order temperature instead of another evaluation.
+                t = tt + dtdl * (xn - x);
+                x = xn;
+                break;
             }
             let done = (xn - x).abs() < 1e-13 || hi - lo < 1e-13;
             x = xn;
@@ -803,6 +812,10 @@ impl LayerConductivity {
     }
 }
 
+/// Enthalpy misfit (J m-3) below which [`FreezeLayer::invert`] ends the
+/// Koren (1999) branch with a final Newton step without re-evaluating the curve.
+const NEWTON_FINISH: f64 = 1.0;
+
 /// ln(K_WATER / K_ICE).
 const LN_KWATER_OVER_KICE: f64 = -1.350_576_278_517_811_5;
 
@@ -1029,6 +1042,13 @@ mod freeze_layer_tests {
                 for dh in [-3.0e6, -1.0e4, 0.0, 2.0e3, 5.0e6, 8.0e7] {
                     let near = fl.invert(h + dh, None);
                     let b = fl.invert_near(h, &near);
+                    // On the curve and at the enthalpy asked for.
+                    if b.liq > fl.lmin && b.liq < 0.3 {
+                        let tc = temperature_at_liquid(curve, b.liq, 0.3, &p);
+                        assert!((tc - b.t).abs() < 1e-10, "{curve:?} h {h} dh {dh}");
+                        let hb = enthalpy(b.t, 0.3, b.liq, p.porosity, 2.0e6);
+                        assert!((hb - h).abs() < 1e-3, "{curve:?} h {h} dh {dh}: {}", hb - h);
+                    }
                     assert!((a.t - b.t).abs() < 1e-8, "{curve:?} h {h} dh {dh}");
                     assert!((a.liq - b.liq).abs() < 1e-9, "{curve:?} h {h} dh {dh}");
                 }
