@@ -208,8 +208,17 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
     // Conductivities from the state at the start of the step (lagged, as in
     // Noah): the implicit system then has fixed coefficients and a monotone
     // T(H), so the iteration below has a unique solution to converge to.
+    // The states at the start of the step serve both the conductivities and
+    // the first iteration.
     for i in 0..n {
-        let s = medium.state(i, h[i]);
+        let s = medium.state_near(i, h[i], &states[i]);
+        if !s.t.is_finite() {
+            return Err(Error::model(
+                None,
+                format!("heat step: non-finite temperature in layer {}", i + 1),
+            ));
+        }
+        states[i] = s;
         work.kface[i] = medium.conductivity(i, &s);
     }
     let k_top_half = 2.0 * work.kface[0] / dz[0];
@@ -221,18 +230,20 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
         kprev = kcur;
     }
     for iter in 0..=opts.max_iter {
-        // States at the current iterate.
+        // States at the current iterate (those of the first were found above).
         for i in 0..n {
-            let s = medium.state_near(i, h[i], &states[i]);
-            if !s.t.is_finite() {
-                return Err(Error::model(
-                    None,
-                    format!("heat step: non-finite temperature in layer {}", i + 1),
-                ));
+            if iter > 0 {
+                let s = medium.state_near(i, h[i], &states[i]);
+                if !s.t.is_finite() {
+                    return Err(Error::model(
+                        None,
+                        format!("heat step: non-finite temperature in layer {}", i + 1),
+                    ));
+                }
+                states[i] = s;
             }
-            states[i] = s;
-            work.t[i] = s.t;
-            work.slope[i] = s.dt_dh;
+            work.t[i] = states[i].t;
+            work.slope[i] = states[i].dt_dh;
         }
         let (ft, dft) = top.flux(work.t[0], k_top_half);
         top_flux = ft;
@@ -431,6 +442,9 @@ pub struct SoilMedium<'a> {
     pub scheme: ConductivityScheme,
     /// Gravel and bedrock coefficients.
     pub coarse: CoarseConductivity,
+    /// Precomputed conductivity constants per layer (from `layers`, `scheme`
+    /// and `coarse`); when absent the conductivity is evaluated from scratch.
+    pub conductivity: Option<&'a [thermal::LayerConductivity]>,
 }
 
 impl<'a> SoilMedium<'a> {
@@ -454,7 +468,61 @@ impl<'a> SoilMedium<'a> {
             curve,
             scheme,
             coarse,
+            conductivity: None,
         }
+    }
+
+    /// [`Self::new`] reusing the storage of `buf`, e.g. the relations of a
+    /// previous medium returned by [`Self::into_freeze`]: each layer whose
+    /// inputs are unchanged keeps its relation, the others are rebuilt.
+    pub fn new_in(
+        layers: &'a [SoilLayerThermal],
+        smc: &'a [f64],
+        curve: FreezeCurve,
+        scheme: ConductivityScheme,
+        coarse: CoarseConductivity,
+        mut buf: Vec<thermal::FreezeLayer>,
+    ) -> Self {
+        let n = layers.len().min(smc.len());
+        buf.truncate(n);
+        for (i, (l, &w)) in layers.iter().zip(smc).enumerate() {
+            if i < buf.len() {
+                if !buf[i].built_from(curve, w, &l.retention, l.c_solid) {
+                    buf[i] = thermal::FreezeLayer::new_from(
+                        curve,
+                        w,
+                        &l.retention,
+                        l.c_solid,
+                        Some(&buf[i]),
+                    );
+                }
+            } else {
+                buf.push(thermal::FreezeLayer::new(curve, w, &l.retention, l.c_solid));
+            }
+        }
+        Self {
+            freeze: buf,
+            layers,
+            smc,
+            curve,
+            scheme,
+            coarse,
+            conductivity: None,
+        }
+    }
+
+    /// The per-layer freeze relations, for reuse by [`Self::new_in`].
+    pub fn into_freeze(self) -> Vec<thermal::FreezeLayer> {
+        self.freeze
+    }
+
+    /// Use the precomputed conductivity constants `k` (one per layer, built by
+    /// [`thermal::LayerConductivity::new`] from the same layers and schemes).
+    pub fn with_conductivity(mut self, k: &'a [thermal::LayerConductivity]) -> Self {
+        if k.len() == self.layers.len() {
+            self.conductivity = Some(k);
+        }
+        self
     }
 }
 
@@ -466,7 +534,7 @@ impl ThermalMedium for SoilMedium<'_> {
         self.freeze[i].invert(h, None)
     }
     fn state_near(&self, i: usize, h: f64, near: &PhaseState) -> PhaseState {
-        self.freeze[i].invert(h, Some(near.liq))
+        self.freeze[i].invert_near(h, near)
     }
     fn enthalpy(&self, i: usize, t: f64) -> f64 {
         let l = &self.layers[i];
@@ -474,6 +542,9 @@ impl ThermalMedium for SoilMedium<'_> {
         thermal::enthalpy(t, self.smc[i], liq, l.retention.porosity, l.c_solid)
     }
     fn conductivity(&self, i: usize, s: &PhaseState) -> f64 {
+        if let Some(k) = self.conductivity {
+            return k[i].conductivity(self.smc[i], s.liq);
+        }
         let l = &self.layers[i];
         thermal::thermal_conductivity(
             self.scheme,

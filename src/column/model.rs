@@ -1,5 +1,7 @@
 //! The column model: derived parameters, prognostic state, fluxes and one time step.
 
+use std::cell::RefCell;
+
 use chrono::{Datelike, NaiveDateTime};
 
 use super::config::{ColumnConfig, LowerBoundary};
@@ -166,6 +168,8 @@ pub struct ColumnModel {
     reference: Vec<f64>,
     richards: RichardsConfig,
     root_fraction: Vec<f64>,
+    /// Conductivity constants per layer.
+    conductivity: Vec<thermal::LayerConductivity>,
 }
 
 const _: () = {
@@ -280,7 +284,7 @@ impl ColumnModel {
             mid.push(top + 0.5 * d);
             top += d;
         }
-        let thermal_layers = cfg
+        let thermal_layers: Vec<SoilLayerThermal> = cfg
             .soil
             .iter()
             .map(|s| SoilLayerThermal {
@@ -321,6 +325,18 @@ impl ColumnModel {
             gravity: cfg.options.soil_gravity,
         };
         let root_fraction = canopy::root_distribution(&dz, cfg.veg.nroot)?;
+        let conductivity = thermal_layers
+            .iter()
+            .map(|l: &SoilLayerThermal| {
+                thermal::LayerConductivity::new(
+                    cfg.options.conductivity,
+                    l.kind,
+                    &cfg.coarse,
+                    l.retention.porosity,
+                    l.quartz,
+                )
+            })
+            .collect();
         Ok(Self {
             cfg,
             dz,
@@ -331,6 +347,7 @@ impl ColumnModel {
             hydraulics,
             richards,
             root_fraction,
+            conductivity,
         })
     }
 
@@ -357,6 +374,7 @@ impl ColumnModel {
             self.cfg.options.conductivity,
             self.cfg.coarse,
         )
+        .with_conductivity(&self.conductivity)
     }
 
     /// Check that an initial condition fits the column (layer counts, ranges).
@@ -547,6 +565,18 @@ impl ColumnModel {
         )
     }
 
+    fn medium_in<'a>(&'a self, smc: &'a [f64], buf: Vec<thermal::FreezeLayer>) -> SoilMedium<'a> {
+        SoilMedium::new_in(
+            &self.thermal,
+            smc,
+            self.cfg.options.freeze_curve,
+            self.cfg.options.conductivity,
+            self.cfg.coarse,
+            buf,
+        )
+        .with_conductivity(&self.conductivity)
+    }
+
     /// Advance the column by one step of `dt` seconds starting at `t`, in the
     /// operator order of Noah's SFLX: season and snow cover, exchange
     /// coefficients, potential evaporation and its partition, the coupled skin
@@ -559,6 +589,30 @@ impl ColumnModel {
         dt: f64,
         t: NaiveDateTime,
     ) -> Result<StepFluxes> {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut sc) => self.step_in(st, f, dt, t, &mut sc),
+            Err(_) => self.step_in(st, f, dt, t, &mut StepScratch::default()),
+        })
+    }
+
+    /// [`Self::step`] with the given work buffers.
+    fn step_in(
+        &self,
+        st: &mut ColumnState,
+        f: &ForcingStep,
+        dt: f64,
+        t: NaiveDateTime,
+        sc: &mut StepScratch,
+    ) -> Result<StepFluxes> {
+        let StepScratch {
+            freeze,
+            states,
+            heat: work,
+            et_layers,
+            ice,
+            liq_new,
+            richards: rwork,
+        } = sc;
         let n = self.dz.len();
         let c = &self.cfg;
         if st.enthalpy.len() != n || st.smc.len() != n {
@@ -644,7 +698,8 @@ impl ColumnModel {
         let latent_pot = if has_snow { L_SUBLIM } else { L_VAPOR };
         let etp = surface::potential_evaporation_penman(&sf, st.ground_flux, latent_pot);
         out.potential_evap = etp;
-        let mut et_layers = vec![0.0; n];
+        et_layers.clear();
+        et_layers.resize(n, 0.0);
         let (mut edir, mut ec, mut esnow, mut dew) = (0.0, 0.0, 0.0, 0.0);
         if etp > 0.0 {
             let bare = 1.0 - cover;
@@ -707,7 +762,7 @@ impl ColumnModel {
                     &st.sh2o,
                     &self.hydraulics,
                     &self.root_fraction,
-                    &mut et_layers,
+                    et_layers,
                 )?;
                 for e in et_layers.iter_mut() {
                     *e *= bare;
@@ -748,27 +803,26 @@ impl ColumnModel {
             },
             LowerBoundary::GeothermalFlux { flux } => BottomBoundary::Flux { upward: flux },
         };
-        let mut states = vec![
-            PhaseState {
-                t: 0.0,
-                liq: 0.0,
-                dt_dh: 0.0
-            };
-            n
-        ];
-        let mut work = HeatWork::default();
-        let medium = self.medium(&st.smc);
+        // The state found at the end of the previous step starts the iterations.
+        states.clear();
+        states.extend((0..n).map(|i| PhaseState {
+            t: st.t_soil[i],
+            liq: st.sh2o[i],
+            dt_dh: 0.0,
+        }));
+        let medium = self.medium_in(&st.smc, std::mem::take(freeze));
         let rep = heat_step(
             &medium,
             &self.dz,
             &mut st.enthalpy,
-            &mut states,
+            states,
             dt,
             &mut top,
             bottom,
             &HeatSolverOptions::default(),
-            &mut work,
+            work,
         )?;
+        *freeze = medium.into_freeze();
         // Re-evaluate the skin at the converged top-layer temperature (same conductance).
         let k_half = top.k_half;
         let _ = top.flux(states[0].t, k_half);
@@ -822,25 +876,21 @@ impl ColumnModel {
         st.canopy_water = cw.canopy_water;
         // Round-off can leave a vanishing negative throughfall from an emptied canopy.
         let water_input = (cw.throughfall + out.snowmelt).max(0.0);
-        let ice: Vec<f64> = st
-            .smc
-            .iter()
-            .zip(&st.sh2o)
-            .map(|(s, l)| (s - l).max(0.0))
-            .collect();
+        ice.clear();
+        ice.extend(st.smc.iter().zip(&st.sh2o).map(|(s, l)| (s - l).max(0.0)));
         let rin = RichardsInput {
             dz: &self.dz,
             soil: &self.hydraulics,
             liquid: &st.sh2o,
-            ice: &ice,
+            ice,
             water_input,
             evaporation: edir,
-            transpiration: &et_layers,
+            transpiration: et_layers,
             dt,
         };
-        let mut liq_new = vec![0.0; n];
-        let mut rwork = RichardsWork::default();
-        let rf = hydrology::richards_step_into(&rin, &self.richards, &mut liq_new, &mut rwork)?;
+        liq_new.clear();
+        liq_new.resize(n, 0.0);
+        let rf = hydrology::richards_step_into(&rin, &self.richards, liq_new, rwork)?;
         let mut water_heat = 0.0;
         for i in 0..n {
             let dliq = liq_new[i] - st.sh2o[i];
@@ -850,17 +900,18 @@ impl ColumnModel {
             water_heat += dh * self.dz[i];
             st.smc[i] = ice[i] + liq_new[i];
         }
-        let medium = self.medium(&st.smc);
+        let medium = self.medium_in(&st.smc, std::mem::take(freeze));
         for i in 0..n {
             let near = PhaseState {
                 t: st.t_soil[i],
                 liq: st.sh2o[i].min(st.smc[i]),
-                dt_dh: 0.0,
+                dt_dh: states[i].dt_dh,
             };
             let s = medium.state_near(i, st.enthalpy[i], &near);
             st.t_soil[i] = s.t;
             st.sh2o[i] = s.liq;
         }
+        *freeze = medium.into_freeze();
         out.water_heat = water_heat / dt;
         out.soil_evap = edir;
         out.canopy_evap = ec;
@@ -884,6 +935,24 @@ impl ColumnModel {
         }
         Ok(out)
     }
+}
+
+/// Work buffers of [`ColumnModel::step`], kept per thread so that a step
+/// allocates nothing. They carry no results between steps: the freeze
+/// relations are reused only where their inputs are bit-for-bit unchanged.
+#[derive(Default)]
+struct StepScratch {
+    freeze: Vec<thermal::FreezeLayer>,
+    states: Vec<PhaseState>,
+    heat: HeatWork,
+    et_layers: Vec<f64>,
+    ice: Vec<f64>,
+    liq_new: Vec<f64>,
+    richards: RichardsWork,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<StepScratch> = RefCell::new(StepScratch::default());
 }
 
 /// Reject forcing that is not finite or clearly in the wrong unit.

@@ -122,12 +122,14 @@ pub fn exchange_coefficients(
     let k = VON_KARMAN;
     let dth = theta_air - t_skin;
     let mut inv_l = 0.0f64;
-    let mut ustar = k * u / (z_wind / z0m).ln();
+    let ln_zm = (z_wind / z0m).ln();
+    let mut ustar = k * u / ln_zm;
     let mut z0h = z0m;
     let mut cm = 0.0;
     let mut ch = 0.0;
     for _ in 0..10 {
-        let fm = (z_wind / z0m).ln() - psi_m(z_wind * inv_l) + psi_m(z0m * inv_l);
+        let (inv_l_in, z0h_in) = (inv_l, z0h);
+        let fm = ln_zm - psi_m(z_wind * inv_l) + psi_m(z0m * inv_l);
         ustar = (k * u / fm.max(0.1)).max(1e-3);
         // Thermal roughness needs T*, which needs z0h: use the previous T*.
         let fh0 = (z_temp / z0h).ln() - psi_h(z_temp * inv_l) + psi_h(z0h * inv_l);
@@ -149,6 +151,10 @@ pub fn exchange_coefficients(
         let tstar = k * dth / fh;
         // 1/L = k g T* / (theta u*^2), zeta capped to [-5, 1] at the wind height.
         inv_l = (k * GRAV * tstar / (theta_air * ustar * ustar)).clamp(-5.0 / z_wind, 1.0 / z_wind);
+        // An exact fixed point: further passes would repeat this one bit for bit.
+        if inv_l.to_bits() == inv_l_in.to_bits() && z0h.to_bits() == z0h_in.to_bits() {
+            break;
+        }
     }
     Exchange {
         cm,

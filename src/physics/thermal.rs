@@ -184,17 +184,53 @@ pub struct FreezeLayer {
     c_min: f64,
     h_on: f64,
     h_min: f64,
+    /// Koren (1999) (porosity / lmin)^bx; NaN for the other curves.
+    pow_min: f64,
 }
 
 impl FreezeLayer {
     /// Precompute the branches of a layer holding `smc` (m3 m-3) total water.
     pub fn new(curve: FreezeCurve, smc: f64, p: &RetentionParams, c_solid: f64) -> Self {
+        Self::new_from(curve, smc, p, c_solid, None)
+    }
+
+    /// [`Self::new`] given the relation `prev` of the same layer at another
+    /// water content: the Koren (1999) power (porosity / lmin)^bx at the
+    /// unchanged liquid floor is taken from it. Same result as [`Self::new`],
+    /// bit for bit.
+    pub fn new_from(
+        curve: FreezeCurve,
+        smc: f64,
+        p: &RetentionParams,
+        c_solid: f64,
+        prev: Option<&FreezeLayer>,
+    ) -> Self {
         let c_unf = heat_capacity(smc, smc, p.porosity, c_solid);
         let lmin = min_liquid(curve, smc, p);
         let c_min = heat_capacity(smc, lmin, p.porosity, c_solid);
+        let mut pow_min = f64::NAN;
         let (h_on, h_min) = if smc > 0.0 {
             let t_on = temperature_at_liquid(curve, smc, smc, p);
-            let t_min = temperature_at_liquid(curve, lmin, smc, p);
+            let t_min = match curve {
+                FreezeCurve::Koren99 { ck, blim } => {
+                    pow_min = match prev {
+                        Some(q)
+                            if q.curve == curve
+                                && q.p == *p
+                                && q.lmin.to_bits() == lmin.to_bits()
+                                && !q.pow_min.is_nan() =>
+                        {
+                            q.pow_min
+                        }
+                        _ => (p.porosity / lmin.max(1e-12)).powf(p.b.min(blim)),
+                    };
+                    // depression_factor with the power supplied, in the same order.
+                    let ice = (smc - lmin).max(0.0);
+                    let a = p.psi_sat * GRAVITY / L_FUSION * (1.0 + ck * ice).powi(2) * pow_min;
+                    T_FREEZE / (1.0 + a)
+                }
+                _ => temperature_at_liquid(curve, lmin, smc, p),
+            };
             (
                 c_unf * (t_on - T_FREEZE),
                 c_min * (t_min - T_FREEZE) - L_VOL * (smc - lmin),
@@ -212,12 +248,54 @@ impl FreezeLayer {
             c_min,
             h_on,
             h_min,
+            pow_min,
         }
+    }
+
+    /// Whether this relation is the one [`Self::new`] builds from these inputs
+    /// (compared exactly), so that it can be reused instead of rebuilt.
+    pub fn built_from(
+        &self,
+        curve: FreezeCurve,
+        smc: f64,
+        p: &RetentionParams,
+        c_solid: f64,
+    ) -> bool {
+        self.smc.to_bits() == smc.to_bits()
+            && self.c_solid.to_bits() == c_solid.to_bits()
+            && self.curve == curve
+            && self.p == *p
     }
 
     /// Smallest heat capacity of the layer (J m-3 K-1): the bound on dT/dH is its inverse.
     pub fn min_capacity(&self) -> f64 {
         self.c_min.min(self.c_unf)
+    }
+
+    /// [`Self::invert`] started from a nearby state `near` (e.g. the previous
+    /// iterate's or step's): on the phase-change branch the first liquid guess
+    /// is a Newton step from `near` whose enthalpy and dH/dliq follow from its
+    /// temperature, liquid water and dT/dH without any power evaluation
+    /// (dH/dliq = ((C_WATER - C_ICE)(T - T0) + L_VOL) / (1 - C dT/dH)). The
+    /// answer is the same root as [`Self::invert`]'s; only the start differs.
+    pub fn invert_near(&self, h: f64, near: &PhaseState) -> PhaseState {
+        let smc = self.smc;
+        let l = near.liq;
+        let mut hint = l;
+        if near.dt_dh > 0.0 && l > self.lmin && l < smc {
+            let c = heat_capacity(smc, l, self.p.porosity, self.c_solid);
+            let dt = near.t - T_FREEZE;
+            let denom = 1.0 - c * near.dt_dh;
+            if denom > 0.0 {
+                let dhdl = ((C_WATER - C_ICE) * dt + L_VOL) / denom;
+                let h_near = c * dt - L_VOL * (smc - l);
+                let guess = l + (h - h_near) / dhdl;
+                if guess > self.lmin && guess < smc {
+                    hint = guess;
+                }
+            }
+        }
+        self.invert(h, Some(hint))
     }
 
     /// The state at enthalpy `h` (J m-3); `hint` is a liquid content (m3 m-3)
@@ -252,6 +330,7 @@ impl FreezeLayer {
             Some(g) if g > lo && g < hi => g,
             _ => lmin + (smc - lmin) * (h - self.h_min) / (self.h_on - self.h_min),
         };
+        let koren = matches!(curve, FreezeCurve::Koren99 { .. });
         let mut t = T_FREEZE;
         let mut slope = 0.0;
         for _ in 0..200 {
@@ -278,6 +357,14 @@ impl FreezeLayer {
             };
             if !(xn > lo && xn < hi) {
                 xn = 0.5 * (lo + hi);
+            } else if koren && g.abs() < NEWTON_FINISH {
+                // Close to the root on the Koren branch (liquid >= 0.02): the
+                // Newton step lands within 1e-4 J m-3 of it (0.5 H'' (g / H')^2
+                // with H'' < 1e13 J m-3 and H' > L_VOL), so finish with the
+                // matching first-order temperature instead of another evaluation.
+                t = tt + dtdl * (xn - x);
+                x = xn;
+                break;
             }
             let done = (xn - x).abs() < 1e-13 || hi - lo < 1e-13;
             x = xn;
@@ -644,6 +731,94 @@ pub fn thermal_conductivity(
     ke * (ksat - kdry) + kdry
 }
 
+/// The per-layer constants of [`thermal_conductivity`], computed once so that
+/// each evaluation costs one exponential: with xu = (liq / smc) porosity,
+/// k_sat = k_s^(1 - porosity) K_ICE^porosity (K_WATER / K_ICE)^xu, the same
+/// Johansen (1975) geometric mean rearranged.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LayerConductivity {
+    kind: SoilKind,
+    porosity: f64,
+    /// k_s^(1 - porosity) K_ICE^porosity (W m-1 K-1).
+    ksat_ice: f64,
+    /// Dry conductivity (W m-1 K-1).
+    kdry: f64,
+    kappa_frozen: f64,
+    kappa_unfrozen: f64,
+}
+
+impl LayerConductivity {
+    /// Constants of a layer with `porosity` and `quartz` content of conductivity `kind` under `scheme`.
+    pub fn new(
+        scheme: ConductivityScheme,
+        kind: SoilKind,
+        coarse: &CoarseConductivity,
+        porosity: f64,
+        quartz: f64,
+    ) -> Self {
+        let kind = match scheme {
+            ConductivityScheme::PetersLidard => SoilKind::Mineral,
+            ConductivityScheme::NoahTibet => kind,
+        };
+        let ks = K_QUARTZ.powf(quartz) * K_OTHER.powf(1.0 - quartz);
+        let kdry = match kind {
+            SoilKind::Mineral => dry_conductivity_mineral(porosity),
+            SoilKind::Bedrock => coarse.bedrock_kdry_a * porosity.powf(-coarse.bedrock_kdry_b),
+            SoilKind::Gravel => coarse.gravel_kdry_a * 10f64.powf(-coarse.gravel_kdry_b * porosity),
+        };
+        Self {
+            kind,
+            porosity,
+            ksat_ice: ks.powf(1.0 - porosity) * K_ICE.powf(porosity),
+            kdry,
+            kappa_frozen: coarse.gravel_kappa_frozen,
+            kappa_unfrozen: coarse.gravel_kappa_unfrozen,
+        }
+    }
+
+    /// Thermal conductivity (W m-1 K-1) with total water `smc` of which `liq`
+    /// is liquid (m3 m-3): [`thermal_conductivity`] to round-off.
+    pub fn conductivity(&self, smc: f64, liq: f64) -> f64 {
+        let porosity = self.porosity;
+        let sr = (smc / porosity).clamp(0.0, 1.0);
+        let xunfroz = if smc > 0.0 {
+            (liq / smc).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let xu = xunfroz * porosity;
+        let ksat = self.ksat_ice * (xu * LN_KWATER_OVER_KICE).exp();
+        let frozen = liq + 0.0005 < smc;
+        let ke = match self.kind {
+            SoilKind::Mineral | SoilKind::Bedrock => {
+                if frozen {
+                    sr
+                } else if sr > 0.1 {
+                    sr.log10() + 1.0
+                } else {
+                    0.0
+                }
+            }
+            SoilKind::Gravel => {
+                let kappa = if frozen {
+                    self.kappa_frozen
+                } else {
+                    self.kappa_unfrozen
+                };
+                kappa * sr / (1.0 + (kappa - 1.0) * sr)
+            }
+        };
+        ke * (ksat - self.kdry) + self.kdry
+    }
+}
+
+/// Enthalpy misfit (J m-3) below which [`FreezeLayer::invert`] ends the
+/// Koren (1999) branch with a final Newton step without re-evaluating the curve.
+const NEWTON_FINISH: f64 = 1.0;
+
+/// ln(K_WATER / K_ICE).
+const LN_KWATER_OVER_KICE: f64 = -1.350_576_278_517_811_5;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -821,6 +996,101 @@ mod freeze_layer_tests {
     use super::*;
 
     /// The precomputed, hinted inversion agrees with the direct one.
+    #[test]
+    fn layer_conductivity_matches_direct_evaluation() {
+        assert!((LN_KWATER_OVER_KICE - (K_WATER / K_ICE).ln()).abs() < 1e-15);
+        let c = CoarseConductivity::default();
+        for scheme in [
+            ConductivityScheme::PetersLidard,
+            ConductivityScheme::NoahTibet,
+        ] {
+            for (kind, por, qtz) in [
+                (SoilKind::Mineral, 0.439, 0.40),
+                (SoilKind::Gravel, 0.262, 0.94),
+                (SoilKind::Bedrock, 0.2, 0.07),
+            ] {
+                let lc = LayerConductivity::new(scheme, kind, &c, por, qtz);
+                for k in 0..=40 {
+                    let smc = por * k as f64 / 40.0;
+                    for j in 0..=10 {
+                        let liq = smc * j as f64 / 10.0;
+                        let a = thermal_conductivity(scheme, kind, &c, smc, liq, por, qtz);
+                        let b = lc.conductivity(smc, liq);
+                        assert!(
+                            (a - b).abs() < 1e-13 * a,
+                            "{scheme:?} {kind:?} smc {smc} liq {liq}: {a} vs {b}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn freeze_layer_inversion_from_nearby_state() {
+        let p = RetentionParams {
+            porosity: 0.434,
+            b: 4.74,
+            psi_sat: 0.141,
+        };
+        for curve in [FreezeCurve::NOAH_KOREN99, FreezeCurve::NiuYang06] {
+            let fl = FreezeLayer::new(curve, 0.3, &p, 2.0e6);
+            for k in 0..200 {
+                let h = -1.2e8 + k as f64 * 7.0e5;
+                let a = invert_enthalpy(curve, h, 0.3, &p, 2.0e6);
+                // Starts from the states of nearby, far and meaningless enthalpies.
+                for dh in [-3.0e6, -1.0e4, 0.0, 2.0e3, 5.0e6, 8.0e7] {
+                    let near = fl.invert(h + dh, None);
+                    let b = fl.invert_near(h, &near);
+                    // On the curve and at the enthalpy asked for.
+                    if b.liq > fl.lmin && b.liq < 0.3 {
+                        let tc = temperature_at_liquid(curve, b.liq, 0.3, &p);
+                        assert!((tc - b.t).abs() < 1e-10, "{curve:?} h {h} dh {dh}");
+                        let hb = enthalpy(b.t, 0.3, b.liq, p.porosity, 2.0e6);
+                        assert!((hb - h).abs() < 1e-3, "{curve:?} h {h} dh {dh}: {}", hb - h);
+                    }
+                    assert!((a.t - b.t).abs() < 1e-8, "{curve:?} h {h} dh {dh}");
+                    assert!((a.liq - b.liq).abs() < 1e-9, "{curve:?} h {h} dh {dh}");
+                }
+                let junk = PhaseState {
+                    t: f64::NAN,
+                    liq: 0.1,
+                    dt_dh: 1.0,
+                };
+                let b = fl.invert_near(h, &junk);
+                assert!((a.t - b.t).abs() < 1e-8 && (a.liq - b.liq).abs() < 1e-9);
+            }
+        }
+    }
+
+    #[test]
+    fn freeze_layer_from_previous_is_identical() {
+        let p = RetentionParams {
+            porosity: 0.434,
+            b: 4.74,
+            psi_sat: 0.141,
+        };
+        for curve in [
+            FreezeCurve::NOAH_KOREN99,
+            FreezeCurve::NiuYang06,
+            FreezeCurve::FreeWater,
+        ] {
+            let prev = FreezeLayer::new(curve, 0.25, &p, 2.0e6);
+            for smc in [0.0, 0.01, 0.02, 0.1, 0.3, 0.434] {
+                let a = FreezeLayer::new(curve, smc, &p, 2.0e6);
+                let b = FreezeLayer::new_from(curve, smc, &p, 2.0e6, Some(&prev));
+                assert_eq!(a.h_on.to_bits(), b.h_on.to_bits(), "{curve:?} {smc}");
+                assert_eq!(a.h_min.to_bits(), b.h_min.to_bits(), "{curve:?} {smc}");
+                // The floor temperature equals the general curve's.
+                if smc > 0.0 {
+                    let t_min = temperature_at_liquid(curve, a.lmin, smc, &p);
+                    let h = a.c_min * (t_min - T_FREEZE) - L_VOL * (smc - a.lmin);
+                    assert_eq!(h.to_bits(), a.h_min.to_bits(), "{curve:?} {smc}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn freeze_layer_matches_direct_inversion() {
         let p = RetentionParams {
