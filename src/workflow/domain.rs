@@ -431,13 +431,17 @@ impl DomainSetup {
         // The map decides the layers' classes, not the model section.
         model_section.soil_classes = None;
         model_section.veg_class = None;
+        let profile = site.soil_classes.clone().unwrap_or_default();
+        let mut local = cell_overrides(overrides, &profile, self.maps.vegetation[i] as usize);
+        let mut site = site;
+        take_tbot_offset(&mut local, &mut site);
         let cfg = column_config(
             &self.experiment,
             &model_section,
             &self.tables,
             &site,
             None,
-            overrides,
+            &local,
         )?;
         let model = ColumnModel::new(cfg)?;
         let mut state = model.initial_state(&InitialCondition::Equilibrium {

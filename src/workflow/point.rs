@@ -98,13 +98,15 @@ pub fn build_point_model(
     };
     site.z_temp = f.z_temp;
     site.z_wind = f.z_wind;
+    let mut overrides = overrides.to_vec();
+    super::domain::take_tbot_offset(&mut overrides, &mut site);
     let cfg = column_config(
         &exp.path,
         &p.model,
         &tables,
         &site,
         inputs.header.as_ref(),
-        overrides,
+        &overrides,
     )?;
     let model =
         ColumnModel::new(cfg).map_err(|e| Error::config(&exp.path, "model", e.to_string()))?;

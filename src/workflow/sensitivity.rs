@@ -64,19 +64,24 @@ pub const OUTPUTS: [&str; 5] = ["kappa", "mean_alt", "magt", "gt10m", "permafros
 /// Scalar outputs of one domain run (one member), in the order of `names`.
 pub fn domain_outputs(
     names: &[String],
-    stats: &[Option<&Vec<crate::diagnostics::AnnualProfileStats>>],
+    stats: &[std::result::Result<&Vec<crate::diagnostics::AnnualProfileStats>, &String>],
     year: i32,
     reference: Option<(&[u8], Option<u8>, ClassScheme)>,
     cell_index: &[usize],
     n_grid: usize,
 ) -> Result<Vec<f64>> {
     let mut classes = Vec::with_capacity(stats.len());
+    let mut first_error: Option<String> = None;
     let (mut alt_sum, mut alt_n, mut magt_sum, mut gt_sum, mut n_ok, mut n_pf) =
         (0.0, 0usize, 0.0, 0.0, 0usize, 0usize);
     for s in stats {
-        let Some(s) = s else {
-            classes.push(None);
-            continue;
+        let s = match s {
+            Ok(s) => s,
+            Err(e) => {
+                first_error.get_or_insert_with(|| (*e).clone());
+                classes.push(None);
+                continue;
+            }
         };
         let t = s
             .iter()
@@ -96,7 +101,10 @@ pub fn domain_outputs(
         classes.push(Some(d.class.code()));
     }
     if n_ok == 0 {
-        return Err(Error::Other("every cell failed".into()));
+        return Err(Error::Other(format!(
+            "every cell failed; the first: {}",
+            first_error.unwrap_or_default()
+        )));
     }
     names
         .iter()
@@ -230,8 +238,8 @@ pub fn run_sensitivity(
             .zip(runs)
             .map(|(set, member)| {
                 set?;
-                let stats: Vec<Option<&Vec<_>>> =
-                    member.iter().map(|o| o.result.as_ref().ok()).collect();
+                let stats: Vec<std::result::Result<&Vec<_>, &String>> =
+                    member.iter().map(|o| o.result.as_ref()).collect();
                 domain_outputs(
                     &s.section.outputs,
                     &stats,
