@@ -32,6 +32,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 );
             }
         }
+        Body::Hindcast(h) => super::merge::run_hindcast_experiment(&exp, h, &args)?,
     }
     Ok(())
 }
