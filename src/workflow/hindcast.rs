@@ -535,6 +535,16 @@ impl TileWriter {
     }
 }
 
+/// Write a tile or checkpoint file (header, then `blocks` in order) atomically:
+/// what a gathering runner (MPI rank 0) or a test hands to [`merge_tiles`].
+pub fn write_tile_file(path: &Path, header: &TileHeader, blocks: &[TileResult]) -> Result<()> {
+    let mut w = TileWriter::create(path, header)?;
+    for b in blocks {
+        w.append(b)?;
+    }
+    w.finish()
+}
+
 /// A tile or checkpoint file opened for reading, block by block.
 pub struct TileReader {
     path: PathBuf,
@@ -844,7 +854,8 @@ impl Products {
                 let alts: Vec<f64> = diags.iter().filter_map(|d| d[t].alt).collect();
                 if !alts.is_empty() {
                     let n = alts.len() as f64;
-                    let mean = alts.iter().sum::<f64>() / n;
+                    // shifted by the first value: exactly 0 spread for equal values
+                    let mean = alts[0] + alts.iter().map(|a| a - alts[0]).sum::<f64>() / n;
                     let var = alts.iter().map(|a| (a - mean) * (a - mean)).sum::<f64>() / n;
                     self.spread[k] = var.sqrt() as f32;
                 }
