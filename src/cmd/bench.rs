@@ -16,10 +16,16 @@ pub struct BenchArgs {
     /// Folder with the model tables (soil.toml, vegetation.toml, general.toml).
     #[arg(long)]
     pub tables: Option<PathBuf>,
+    /// `calimap bench domain`: the gridded runner (see `bench_domain`).
+    #[command(subcommand)]
+    pub domain: Option<super::bench_domain::BenchDomain>,
 }
 
 /// Run `calimap bench`.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(super::bench_domain::BenchDomain::Domain(a)) = args.domain {
+        return super::bench_domain::run(a);
+    }
     let dir = args
         .tables
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/noah-tibet"));

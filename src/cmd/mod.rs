@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub mod bench;
+pub mod bench_domain;
 pub mod demo;
 pub mod import_tables;
 pub mod kappa;

@@ -246,7 +246,12 @@ impl Experiment {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "experiment".into());
-        let common = |name: Option<String>, description: String, output: Option<String>, seed: u64, body: Body| -> Result<Experiment> {
+        let common = |name: Option<String>,
+                      description: String,
+                      output: Option<String>,
+                      seed: u64,
+                      body: Body|
+         -> Result<Experiment> {
             let name = name.unwrap_or_else(|| stem.clone());
             let output = resolve_output(path, output.as_deref(), &name)?;
             Ok(Experiment {
