@@ -22,7 +22,11 @@ generate = {{ nx = 6, ny = 4, years = 3, step = "1d", seed = 7 }}
         d = dir.display()
     ))
     .unwrap();
-    let model: ModelSection = toml::from_str(&format!("tables = \"{}/models/noah-tibet\"", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let model: ModelSection = toml::from_str(&format!(
+        "tables = \"{}/models/noah-tibet\"",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     let spinup = SpinupSection {
         max_cycles: 8,
         ..Default::default()
@@ -42,8 +46,14 @@ fn every_land_cell_runs_and_threads_do_not_matter() {
     let cells = s.cells().to_vec();
     assert!(!cells.is_empty() && cells.len() <= 24);
     let members = vec![vec![], vec![("general.csoil".to_string(), 2.4e6)]];
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
     let a = one.install(|| s.run(&cells, &members, None)).unwrap();
     let b = two.install(|| s.run(&cells, &members, None)).unwrap();
     assert_eq!(a.len(), 2);
@@ -82,5 +92,7 @@ fn an_impossible_parameter_fails_that_run_only() {
     let members = vec![vec![], vec![("soil.maxsmc".to_string(), -1.0)]];
     let out = s.run(&cells, &members, None).unwrap();
     assert!(out[0].iter().all(|o| o.result.is_ok()));
-    assert!(out[1].iter().all(|o| o.result.as_ref().unwrap_err().contains("maxsmc")));
+    assert!(out[1]
+        .iter()
+        .all(|o| o.result.as_ref().unwrap_err().contains("maxsmc")));
 }

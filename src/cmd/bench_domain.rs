@@ -19,19 +19,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::Args;
 
 use crate::config::domain::{DomainSection, PeriodSection};
 use crate::config::{ModelSection, SpinupSection};
 use crate::workflow::domain::DomainSetup;
 use crate::workflow::hindcast::run_cells;
-
-/// The `domain` subcommand of `calimap bench`.
-#[derive(Debug, Subcommand)]
-pub enum BenchDomain {
-    /// Cell-years per second of the gridded runner on 1 and 2 threads, and peak RSS of a streamed large domain.
-    Domain(DomainBenchArgs),
-}
 
 /// Arguments of `calimap bench domain`.
 #[derive(Debug, Args)]
@@ -77,6 +70,7 @@ fn setup(
     cycles: u32,
     period: PeriodSection,
 ) -> anyhow::Result<DomainSetup> {
+    let dir = &std::path::absolute(dir)?;
     let exp = dir.join("bench.toml");
     let domain: DomainSection = toml::from_str(&format!(
         r#"

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub mod bench;
+pub mod bench_column;
 pub mod bench_domain;
+pub mod bench_mpi;
 pub mod demo;
 pub mod import_tables;
 pub mod kappa;
@@ -39,6 +41,10 @@ pub enum Command {
     ImportTables(import_tables::ImportArgs),
     /// Throughput benchmarks of the column model and the domain runner.
     Bench(bench::BenchArgs),
+    /// MPI engine self-test: an uneven synthetic workload through the local or MPI engine.
+    #[cfg(feature = "mpi")]
+    #[command(hide = true)]
+    MpiSelftest(bench_mpi::MpiSelftestArgs),
 }
 
 /// Arguments of `calimap run`.
@@ -73,5 +79,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::ImportTables(args) => import_tables::run(args),
         Command::Bench(args) => bench::run(args),
+        #[cfg(feature = "mpi")]
+        Command::MpiSelftest(args) => bench_mpi::run(args),
     }
 }

@@ -33,6 +33,23 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             }
         }
         Body::Hindcast(h) => super::merge::run_hindcast_experiment(&exp, h, &args)?,
+        Body::Survey(cfg) => {
+            let mut cfg = cfg.clone();
+            cfg.output = Some(args.out.clone().unwrap_or_else(|| exp.output.clone()));
+            let report = crate::empirical::survey::run_survey_calibration(&cfg)?;
+            if !args.quiet {
+                eprintln!(
+                    "{} scored cells ({} left out for nodata); E = 1 everywhere: Kappa {:.4}, OA {:.4}",
+                    report.n_cells, report.left_out, report.uniform_e1.kappa, report.uniform_e1.oa
+                );
+                for c in &report.calibrations {
+                    eprintln!(
+                        "{:?} by {:?}: Kappa {:.4}, OA {:.4} after {} evaluations ({:.0} s)",
+                        c.model, c.method, c.train.kappa, c.train.oa, c.evaluations, c.seconds
+                    );
+                }
+            }
+        }
     }
     Ok(())
 }

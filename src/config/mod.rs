@@ -200,6 +200,22 @@ pub struct PointExperiment {
 pub enum Body {
     Point(PointExperiment),
     Hindcast(hindcast::HindcastExperiment),
+    Survey(crate::empirical::survey::SurveyConfig),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSurvey {
+    #[allow(dead_code)]
+    kind: ExperimentKind,
+    name: Option<String>,
+    #[serde(default)]
+    description: String,
+    output: Option<String>,
+    #[serde(default)]
+    seed: u64,
+    #[allow(dead_code)]
+    survey: toml::Value,
 }
 
 /// A parsed and validated experiment.
@@ -294,6 +310,11 @@ impl Experiment {
                     toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
                 let body = Body::Hindcast(hindcast::resolve_hindcast(path, &r)?);
                 common(r.name, r.description, r.output, r.seed, body)
+            }
+            ExperimentKind::Survey => {
+                let r: RawSurvey = toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+                let cfg = crate::empirical::survey::SurveyConfig::from_toml_file(path)?;
+                common(r.name, r.description, r.output, r.seed, Body::Survey(cfg))
             }
             other => Err(Error::config(
                 path,

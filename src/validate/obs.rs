@@ -263,6 +263,64 @@ fn convert(path: &Path, line: usize, r: RawRow) -> Result<Observation> {
     })
 }
 
+/// Format an optional number for the CSV (empty when absent).
+fn opt_cell(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |x| x.to_string())
+}
+
+/// Write observations as a CSV in the format [`read_observations`] reads
+/// (single years in `year`, periods in `start` and `end`), atomically.
+/// Numbers are written with the shortest exact representation, so reading
+/// the file back gives the same values.
+pub fn write_observations(path: &Path, observations: &[Observation]) -> Result<()> {
+    use std::io::Write;
+    crate::io::atomic::write_atomic(path, |w| {
+        let err = |e: csv::Error| Error::Other(format!("{}: CSV: {e}", path.display()));
+        {
+            let mut cw = csv::Writer::from_writer(&mut *w);
+            cw.write_record([
+                "site_id",
+                "name",
+                "lat",
+                "lon",
+                "elevation",
+                "variable",
+                "depth",
+                "year",
+                "start",
+                "end",
+                "value",
+                "uncertainty",
+            ])
+            .map_err(err)?;
+            for o in observations {
+                let (year, start, end) = if o.start == o.end {
+                    (o.start.to_string(), String::new(), String::new())
+                } else {
+                    (String::new(), o.start.to_string(), o.end.to_string())
+                };
+                cw.write_record([
+                    o.site_id.clone(),
+                    o.name.clone(),
+                    o.lat.to_string(),
+                    o.lon.to_string(),
+                    opt_cell(o.elevation),
+                    o.variable.name().to_string(),
+                    opt_cell(o.depth),
+                    year,
+                    start,
+                    end,
+                    o.value.to_string(),
+                    opt_cell(o.uncertainty),
+                ])
+                .map_err(err)?;
+            }
+            cw.flush().map_err(|e| Error::io(path, e))?;
+        }
+        w.flush().map_err(|e| Error::io(path, e))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +360,18 @@ mod tests {
             assert!(err.contains("obs.csv:3"), "{err}");
             assert!(err.contains(needle), "{err}");
         }
+    }
+
+    #[test]
+    fn written_files_read_back_identically() {
+        let text = format!(
+            "{HEAD}QT01,Tanggula,33.07,91.93,5100,ALT,,2010,,,2.35,0.1\nQT01,Tanggula,33.07,91.93,,MAGT,6.0,,2005,2010,-1.2,\n"
+        );
+        let obs = parse_observations(Path::new("obs.csv"), &text).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("o.csv");
+        write_observations(&p, &obs).unwrap();
+        assert_eq!(read_observations(&p).unwrap(), obs);
     }
 
     #[test]

@@ -32,7 +32,9 @@ use crate::diagnostics::AnnualProfileStats;
 use crate::domain::runner::CellOutcome;
 use crate::domain::Grid;
 use crate::forcing::netcdf::{CfForcingSpec, GriddedForcing};
-use crate::forcing::synthetic::{read_static_maps, write_synthetic_domain, StaticMaps, SyntheticSpec, MASK_LAND};
+use crate::forcing::synthetic::{
+    read_static_maps, write_synthetic_domain, StaticMaps, SyntheticSpec, MASK_LAND,
+};
 use crate::forcing::PointForcing;
 use crate::{Error, Result};
 
@@ -116,7 +118,8 @@ impl DomainSetup {
             match &domain.generate {
                 Some(g) => {
                     let dir = static_file.parent().unwrap_or(Path::new(".")).to_path_buf();
-                    let dt = crate::cmd::demo::parse_step(&g.step).map_err(|e| cfg_err("domain.generate.step", e.to_string()))?;
+                    let dt = crate::cmd::demo::parse_step(&g.step)
+                        .map_err(|e| cfg_err("domain.generate.step", e.to_string()))?;
                     let mut spec = SyntheticSpec::demo(g.nx, g.ny, g.years, dt, g.seed)?;
                     spec.start_year = g.start_year;
                     eprintln!("generating the synthetic domain in {} ...", dir.display());
@@ -131,23 +134,37 @@ impl DomainSetup {
             }
         }
         let spec = match domain.forcing.as_str() {
-            "cmfd" => CfForcingSpec::cmfd(forcing_dir.as_deref().ok_or_else(|| cfg_err("domain.forcing_dir", "required for the cmfd preset".into()))?)?,
-            "era5" => CfForcingSpec::era5(forcing_dir.as_deref().ok_or_else(|| cfg_err("domain.forcing_dir", "required for the era5 preset".into()))?),
+            "cmfd" => CfForcingSpec::cmfd(forcing_dir.as_deref().ok_or_else(|| {
+                cfg_err("domain.forcing_dir", "required for the cmfd preset".into())
+            })?)?,
+            "era5" => CfForcingSpec::era5(forcing_dir.as_deref().ok_or_else(|| {
+                cfg_err("domain.forcing_dir", "required for the era5 preset".into())
+            })?),
             "custom" => {
-                let v = domain
-                    .forcing_spec
-                    .clone()
-                    .ok_or_else(|| cfg_err("domain.forcing_spec", "required when forcing = \"custom\"".into()))?;
-                let spec: CfForcingSpec = v.try_into().map_err(|e: toml::de::Error| cfg_err("domain.forcing_spec", e.to_string()))?;
+                let v = domain.forcing_spec.clone().ok_or_else(|| {
+                    cfg_err(
+                        "domain.forcing_spec",
+                        "required when forcing = \"custom\"".into(),
+                    )
+                })?;
+                let spec: CfForcingSpec = v
+                    .try_into()
+                    .map_err(|e: toml::de::Error| cfg_err("domain.forcing_spec", e.to_string()))?;
                 spec.resolve(experiment.parent().unwrap_or(Path::new(".")))?
             }
-            other => return Err(cfg_err("domain.forcing", format!("unknown preset `{other}`; one of cmfd, era5, custom"))),
+            other => {
+                return Err(cfg_err(
+                    "domain.forcing",
+                    format!("unknown preset `{other}`; one of cmfd, era5, custom"),
+                ))
+            }
         };
         let forcing = GriddedForcing::open(&spec)?;
         let maps = read_static_maps(&static_file)?;
-        forcing
-            .grid()
-            .check_same(&maps.grid, &format!("static maps {}", static_file.display()))?;
+        forcing.grid().check_same(
+            &maps.grid,
+            &format!("static maps {}", static_file.display()),
+        )?;
 
         let tables = ModelTables::load(&tables_dir(experiment, model)?)?;
         let layers = model
@@ -155,7 +172,10 @@ impl DomainSetup {
             .clone()
             .unwrap_or_else(|| crate::column::config::DEFAULT_LAYERS.to_vec());
         if domain.soil_layers > layers.len() {
-            return Err(cfg_err("domain.soil_layers", format!("{} exceeds the {} layers", domain.soil_layers, layers.len())));
+            return Err(cfg_err(
+                "domain.soil_layers",
+                format!("{} exceeds the {} layers", domain.soil_layers, layers.len()),
+            ));
         }
         if domain.soil_layers + domain.deep_soil.len() != layers.len() {
             return Err(cfg_err(
@@ -169,36 +189,56 @@ impl DomainSetup {
             ));
         }
         for &k in &domain.deep_soil {
-            tables.soil.class(k as usize).map_err(|e| cfg_err("domain.deep_soil", e.to_string()))?;
+            tables
+                .soil
+                .class(k as usize)
+                .map_err(|e| cfg_err("domain.deep_soil", e.to_string()))?;
         }
         let tbot = match &domain.tbot {
             toml::Value::String(s) if s == "mean-air" => TbotRule::MeanAir,
             toml::Value::Float(x) => TbotRule::Constant(*x),
             toml::Value::Integer(x) => TbotRule::Constant(*x as f64),
-            other => return Err(cfg_err("domain.tbot", format!("`{other}`: use \"mean-air\" or a temperature in K"))),
+            other => {
+                return Err(cfg_err(
+                    "domain.tbot",
+                    format!("`{other}`: use \"mean-air\" or a temperature in K"),
+                ))
+            }
         };
         if let TbotRule::Constant(t) = tbot {
             if !(150.0..350.0).contains(&t) {
-                return Err(cfg_err("domain.tbot", format!("{t} is not a temperature in K")));
+                return Err(cfg_err(
+                    "domain.tbot",
+                    format!("{t} is not a temperature in K"),
+                ));
             }
         }
 
         // Period: spin-up and transient years must lie inside the forcing.
         if period.spinup[1] < period.spinup[0] || period.end < period.start {
-            return Err(cfg_err("period", "years must be given first to last".into()));
+            return Err(cfg_err(
+                "period",
+                "years must be given first to last".into(),
+            ));
         }
         let first = period.spinup[0].min(period.start);
         let last = period.spinup[1].max(period.end);
         let t_first = year_start(first)?;
         let t_end = year_start(last + 1)?;
         let t0 = forcing.time_index(t_first).ok_or_else(|| {
-            cfg_err("period", format!("the forcing starts at {}, after {t_first}", forcing.start()))
+            cfg_err(
+                "period",
+                format!("the forcing starts at {}, after {t_first}", forcing.start()),
+            )
         })?;
         let nt = ((t_end - t_first).num_seconds() as f64 / forcing.dt()).round() as usize;
         if t0 + nt > forcing.n_time() {
             return Err(cfg_err(
                 "period",
-                format!("the forcing ends at {}, before the end of {last}", forcing.time(forcing.n_time() - 1)),
+                format!(
+                    "the forcing ends at {}, before the end of {last}",
+                    forcing.time(forcing.n_time() - 1)
+                ),
             ));
         }
 
@@ -208,9 +248,20 @@ impl DomainSetup {
             Some(list) => {
                 let mut v = Vec::new();
                 for &[r, c] in list {
-                    let i = grid.index(r, c).ok_or_else(|| cfg_err("domain.cells", format!("cell [{r}, {c}] is outside the {} x {} grid", grid.ny, grid.nx)))?;
+                    let i = grid.index(r, c).ok_or_else(|| {
+                        cfg_err(
+                            "domain.cells",
+                            format!(
+                                "cell [{r}, {c}] is outside the {} x {} grid",
+                                grid.ny, grid.nx
+                            ),
+                        )
+                    })?;
                     if maps.mask[i] != MASK_LAND {
-                        return Err(cfg_err("domain.cells", format!("cell [{r}, {c}] is masked (lake or glacier)")));
+                        return Err(cfg_err(
+                            "domain.cells",
+                            format!("cell [{r}, {c}] is masked (lake or glacier)"),
+                        ));
                     }
                     v.push((r, c));
                 }
@@ -238,7 +289,11 @@ impl DomainSetup {
                 years: (period.spinup[1] - period.spinup[0] + 1) as usize,
                 tol: spinup.tolerance,
                 max_cycles: spinup.max_cycles as usize,
-                start: if spinup.start == "equilibrium" { SpinupStart::Equilibrium } else { SpinupStart::AsGiven },
+                start: if spinup.start == "equilibrium" {
+                    SpinupStart::Equilibrium
+                } else {
+                    SpinupStart::AsGiven
+                },
             },
             period: period.clone(),
             t0,
@@ -295,10 +350,22 @@ impl DomainSetup {
     }
 
     /// Run one cell with one parameter set: spin-up, then the transient years.
-    pub fn run_cell(&self, cell: (usize, usize), forcing: &PointForcing, overrides: &[(String, f64)]) -> Result<CellStats> {
-        let spin = forcing.window(year_start(self.period.spinup[0])?, year_start(self.period.spinup[1] + 1)?)?;
-        let transient = forcing.window(year_start(self.period.start)?, year_start(self.period.end + 1)?)?;
-        let mean_air = spin.steps.iter().map(|s| s.t_air).sum::<f64>() / spin.steps.len().max(1) as f64;
+    pub fn run_cell(
+        &self,
+        cell: (usize, usize),
+        forcing: &PointForcing,
+        overrides: &[(String, f64)],
+    ) -> Result<CellStats> {
+        let spin = forcing.window(
+            year_start(self.period.spinup[0])?,
+            year_start(self.period.spinup[1] + 1)?,
+        )?;
+        let transient = forcing.window(
+            year_start(self.period.start)?,
+            year_start(self.period.end + 1)?,
+        )?;
+        let mean_air =
+            spin.steps.iter().map(|s| s.t_air).sum::<f64>() / spin.steps.len().max(1) as f64;
         let i = cell.0 * self.grid().nx + cell.1;
         let site = ColumnSite {
             layers: Some(self.layers.clone()),
@@ -316,7 +383,14 @@ impl DomainSetup {
         // The map decides the layers' classes, not the model section.
         model_section.soil_classes = None;
         model_section.veg_class = None;
-        let cfg = column_config(&self.experiment, &model_section, &self.tables, &site, None, overrides)?;
+        let cfg = column_config(
+            &self.experiment,
+            &model_section,
+            &self.tables,
+            &site,
+            None,
+            overrides,
+        )?;
         let model = ColumnModel::new(cfg)?;
         let mut state = model.initial_state(&InitialCondition::Equilibrium {
             t_surface: mean_air,
@@ -337,15 +411,22 @@ impl DomainSetup {
     ) -> Result<Vec<Vec<CellOutcome<CellStats>>>> {
         let nm = members.len();
         let total = cells.len() * nm;
-        let mut out: Vec<Vec<CellOutcome<CellStats>>> = (0..nm).map(|_| Vec::with_capacity(cells.len())).collect();
+        let mut out: Vec<Vec<CellOutcome<CellStats>>> =
+            (0..nm).map(|_| Vec::with_capacity(cells.len())).collect();
         if total == 0 {
             return Ok(out);
         }
         let per_tile = GriddedForcing::cells_per_tile(self.tile_bytes, self.nt).max(1);
         // Cache the forcing when all cells fit one tile (calibration loops rerun them).
         let cached = {
-            let guard = self.cache.lock().map_err(|_| Error::Other("forcing cache poisoned".into()))?;
-            guard.as_ref().filter(|(c, _)| c.as_slice() == cells).map(|(_, f)| Arc::clone(f))
+            let guard = self
+                .cache
+                .lock()
+                .map_err(|_| Error::Other("forcing cache poisoned".into()))?;
+            guard
+                .as_ref()
+                .filter(|(c, _)| c.as_slice() == cells)
+                .map(|(_, f)| Arc::clone(f))
         };
         let mut done = 0usize;
         for (t, tile) in cells.chunks(per_tile).enumerate() {
@@ -354,7 +435,10 @@ impl DomainSetup {
                 None => {
                     let f = Arc::new(self.read_forcing(tile)?);
                     if cells.len() <= per_tile {
-                        *self.cache.lock().map_err(|_| Error::Other("forcing cache poisoned".into()))? =
+                        *self
+                            .cache
+                            .lock()
+                            .map_err(|_| Error::Other("forcing cache poisoned".into()))? =
                             Some((cells.to_vec(), Arc::clone(&f)));
                     }
                     f
@@ -373,7 +457,10 @@ impl DomainSetup {
                 })
                 .collect();
             for (i, m, r) in results {
-                out[m].push(CellOutcome { index: base + i, result: r });
+                out[m].push(CellOutcome {
+                    index: base + i,
+                    result: r,
+                });
             }
             done += n * nm;
             if let Some(p) = progress {

@@ -8,7 +8,7 @@
 //!    anything long starts, and derive the run's fingerprint from it;
 //! 2. split the active cells (row-major) into chunks whose forcing fits the
 //!    domain's memory budget; a `--tile i/n` run takes only its contiguous,
-//!    balanced share of the cells;
+//!    balanced share of the cells (`domain::distributed::tile_range`);
 //! 3. for each chunk, reuse its checkpoint under `out/.partial/` when one with
 //!    the same fingerprint exists, else read its forcing and run every
 //!    (cell, member) pair in parallel, then checkpoint it atomically;
@@ -54,7 +54,6 @@ use std::collections::BTreeMap;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -208,42 +207,6 @@ pub fn check_overrides(
 // Tiles
 // ---------------------------------------------------------------------------
 
-/// Parse `i/n` (1-based tile `i` of `n`).
-fn parse_tile(text: &str) -> Result<(usize, usize)> {
-    let bad = |why: &str| {
-        Error::Other(format!(
-            "--tile `{text}`: {why}; expected `i/n` with 1 <= i <= n, e.g. `3/8`"
-        ))
-    };
-    let (i, n) = text.split_once('/').ok_or_else(|| bad("there is no `/`"))?;
-    let i: usize = i
-        .trim()
-        .parse()
-        .map_err(|_| bad("the tile number is not a whole number"))?;
-    let n: usize = n
-        .trim()
-        .parse()
-        .map_err(|_| bad("the tile count is not a whole number"))?;
-    if n == 0 || i == 0 || i > n {
-        return Err(bad("the tile number must lie between 1 and the tile count"));
-    }
-    Ok((i, n))
-}
-
-/// Items of tile `tile` (0-based) when `n_items` are split into `n_tiles`
-/// contiguous tiles whose sizes differ by at most one (the first
-/// `n_items % n_tiles` tiles get one more).
-fn tile_range(n_items: usize, tile: usize, n_tiles: usize) -> Range<usize> {
-    let n_tiles = n_tiles.max(1);
-    if tile >= n_tiles {
-        return n_items..n_items;
-    }
-    let base = n_items / n_tiles;
-    let extra = n_items % n_tiles;
-    let start = tile * base + tile.min(extra);
-    start..start + base + usize::from(tile < extra)
-}
-
 /// One tile of the active cells: tile `index` (1-based) of `count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TileSpec {
@@ -256,12 +219,15 @@ pub struct TileSpec {
 impl TileSpec {
     /// Parse `i/n` as given to `--tile`.
     pub fn parse(text: &str) -> Result<Self> {
-        parse_tile(text).map(|(index, count)| Self { index, count })
+        crate::domain::distributed::parse_tile(text).map(|t| Self {
+            index: t.index,
+            count: t.count,
+        })
     }
 
     /// The cell indices of this tile among `n_cells` active cells.
     pub fn range(&self, n_cells: usize) -> Range<usize> {
-        tile_range(n_cells, self.index - 1, self.count)
+        crate::domain::distributed::tile_range(n_cells, self.index.saturating_sub(1), self.count)
     }
 
     /// The tile file's name, `tile-<i>-of-<n>.bin`.
@@ -1313,11 +1279,7 @@ pub fn run_hindcast(
                 r
             }
             None => {
-                let done = AtomicUsize::new(0);
-                let r = run_cells(setup, members, c.clone(), &|| {
-                    done.fetch_add(1, Ordering::Relaxed);
-                    bar.inc(1);
-                })?;
+                let r = run_cells(setup, members, c.clone(), &|| bar.inc(1))?;
                 if opts.checkpoint {
                     let mut w = TileWriter::create(&ck, &header(c.start, c.len()))?;
                     w.append(&r)?;
@@ -1549,7 +1511,11 @@ mod tests {
             for k in 1..6 {
                 let mut next = 0;
                 for t in 0..k {
-                    let r = tile_range(n, t, k);
+                    let r = TileSpec {
+                        index: t + 1,
+                        count: k,
+                    }
+                    .range(n);
                     assert_eq!(r.start, next);
                     assert!(r.len() == n / k || r.len() == n / k + 1);
                     next = r.end;
@@ -1557,9 +1523,12 @@ mod tests {
                 assert_eq!(next, n);
             }
         }
-        assert_eq!(parse_tile(" 2 / 3").unwrap(), (2, 3));
+        assert_eq!(
+            TileSpec::parse(" 2 / 3").unwrap(),
+            TileSpec { index: 2, count: 3 }
+        );
         for bad in ["0/3", "4/3", "3", "a/b", "1/0"] {
-            assert!(parse_tile(bad).unwrap_err().to_string().contains(bad));
+            assert!(TileSpec::parse(bad).unwrap_err().to_string().contains(bad));
         }
     }
 

@@ -1,0 +1,463 @@
+//! The frost-number and TTOP survey calibration on the real Qinghai-Tibet Plateau
+//! survey map (../shared/data/qtp-survey) and on synthetic maps with a known optimum.
+
+use std::path::PathBuf;
+
+use calimap::diagnostics::FrozenClass;
+use calimap::empirical::survey::{
+    calibrate, run_survey_calibration_on, spatial_block_folds, SurveyConfig, SurveyData,
+    SurveyMethod, SurveyModel, SurveyProblem, SurveyReport,
+};
+use calimap::io::geotiff::{read_geotiff, read_geotiff_any, RasterGrid};
+use calimap::metrics::{score_class_codes, ClassScheme, KappaWeights};
+use calimap::Error;
+
+fn survey_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("CALIMAP_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    let dir = base.join("qtp-survey");
+    if dir.join("investigation_map.tif").exists() {
+        return Some(dir);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("shared data missing: {} (CI=true)", dir.display());
+    }
+    eprintln!(
+        "note: {} not found; skipping the real-survey test",
+        dir.display()
+    );
+    None
+}
+
+/// Kappa of a 2 x 2 confusion matrix as the FROSTNUM/COP reference computes it:
+/// po = (n11 + n22) / n, pe = sum_k row_k col_k / n^2.
+fn kappa_2x2(n: [[f64; 2]; 2]) -> (f64, f64) {
+    let total = n[0][0] + n[0][1] + n[1][0] + n[1][1];
+    let po = (n[0][0] + n[1][1]) / total;
+    let pe = ((n[0][0] + n[0][1]) * (n[0][0] + n[1][0])
+        + (n[1][0] + n[1][1]) * (n[0][1] + n[1][1]))
+        / (total * total);
+    ((po - pe) / (1.0 - pe), po)
+}
+
+#[test]
+fn real_survey_frost_number_map_and_kappa_for_uniform_e() {
+    let Some(dir) = survey_dir() else { return };
+    let data = SurveyData::load(&dir).unwrap();
+    assert_eq!((data.grid.rows, data.grid.cols), (121, 192));
+    // Survey cells with data in all four rasters; clusters 1-4, 6-8 (no code 5).
+    assert_eq!(data.n_valid(), 2653);
+    assert_eq!(data.left_out, 51);
+    assert_eq!(data.cluster_codes, vec![1, 2, 3, 4, 6, 7, 8]);
+
+    // Independent path: the raw rasters, the classic frost number (F > 0.5 is
+    // permafrost, the same class as E = 1 in the edaphic form) and the 2 x 2 Kappa.
+    let read = |name: &str| read_geotiff_any(dir.join(name)).unwrap().to_f64_nan();
+    let (survey, cluster, ddt, ddf) = (
+        read("investigation_map.tif"),
+        read("soil_cluster.tif"),
+        read("DDT_mean_annual.tif"),
+        read("DDF_mean_annual.tif"),
+    );
+    let mut n = [[0.0; 2]; 2];
+    let mut sim_codes = vec![3u8; survey.len()];
+    for i in 0..survey.len() {
+        let s = survey[i];
+        if !(s == 1.0 || s == 2.0)
+            || !cluster[i].is_finite()
+            || !ddt[i].is_finite()
+            || !ddf[i].is_finite()
+        {
+            continue;
+        }
+        let f = ddf[i].sqrt() / (ddf[i].sqrt() + ddt[i].sqrt());
+        let m = if f > 0.5 { 1 } else { 2 };
+        sim_codes[i] = m;
+        n[s as usize - 1][m as usize - 1] += 1.0;
+    }
+    let (kappa_ref, oa_ref) = kappa_2x2(n);
+    let problem = SurveyProblem::new(&data, SurveyModel::FrostNumber).unwrap();
+    let score = problem.score(&[1.0; 7], &data.valid_cells()).unwrap();
+    assert_eq!(score.n, 2653);
+    assert!(
+        (score.kappa - kappa_ref).abs() < 1e-12,
+        "{score:?} vs {kappa_ref}"
+    );
+    assert!((score.oa - oa_ref).abs() < 1e-12);
+    // The value itself (worked out once, kept to catch changes in reading or masking).
+    assert!(
+        (score.kappa - 0.658_388_379_330_793_6).abs() < 1e-9,
+        "{score:?}"
+    );
+    assert!(
+        (score.oa - 0.833_773_087_071_240_1).abs() < 1e-9,
+        "{score:?}"
+    );
+    // The metrics module agrees on the u8 maps.
+    let survey_raster = read_geotiff::<u8>(dir.join("investigation_map.tif")).unwrap();
+    let s2 = score_class_codes(
+        &survey_raster.data,
+        &sim_codes,
+        Some(3),
+        Some(3),
+        None,
+        ClassScheme::from_count(3).unwrap(),
+        KappaWeights::None,
+    )
+    .unwrap();
+    assert!(
+        (s2.kappa - score.kappa).abs() < 1e-12 && s2.n == 2653,
+        "{s2:?}"
+    );
+
+    // TTOP with rk = 1 is the same map.
+    let ttop = SurveyProblem::new(&data, SurveyModel::Ttop).unwrap();
+    let t = ttop.score(&[1.0; 7], &data.valid_cells()).unwrap();
+    assert_eq!(t, score);
+    // Raising E everywhere shrinks permafrost.
+    let pf = |e: f64| {
+        problem
+            .class_map(&[e; 7])
+            .unwrap()
+            .iter()
+            .filter(|c| **c == Some(FrozenClass::Permafrost))
+            .count()
+    };
+    assert!(pf(0.8) > pf(1.0) && pf(1.0) > pf(1.2));
+}
+
+fn synthetic(rows: usize, cols: usize, e_true: &[f64]) -> SurveyData {
+    // Two clusters in vertical halves; sqrt(DDT/DDF) ramps from 0.5 to 1.6 across columns
+    // and varies along rows, so the class boundary of each cluster sits at a known ratio.
+    let grid = RasterGrid::geographic(cols, rows, 90.0, 35.0, 0.01, 0.01);
+    let (mut survey, mut cluster, mut ddt, mut ddf) = (vec![], vec![], vec![], vec![]);
+    for r in 0..rows {
+        for c in 0..cols {
+            let ratio = 0.5 + 1.1 * ((c * 7 + r * 3) % cols) as f64 / cols as f64;
+            let k = if c < cols / 2 { 1 } else { 2 };
+            let dff = 2000.0;
+            let dtt = dff * ratio * ratio;
+            let f = e_true[k - 1] * ratio;
+            survey.push(if f < 1.0 { 1.0 } else { 2.0 });
+            cluster.push(k as f64);
+            ddt.push(dtt);
+            ddf.push(dff);
+        }
+    }
+    // One survey cell with a nodata index is left out, one nodata survey cell ignored.
+    ddt[5] = f64::NAN;
+    survey[6] = 3.0;
+    SurveyData::from_rasters(grid, &survey, &cluster, &ddt, &ddf).unwrap()
+}
+
+#[test]
+fn synthetic_survey_optimisers_find_the_known_factors() {
+    let data = synthetic(30, 40, &[0.8, 1.25]);
+    assert_eq!(data.left_out, 1);
+    assert_eq!(data.n_valid(), 30 * 40 - 2);
+    let problem = SurveyProblem::new(&data, SurveyModel::FrostNumber).unwrap();
+    let cells = data.valid_cells();
+    assert_eq!(problem.score(&[0.8, 1.25], &cells).unwrap().kappa, 1.0);
+    let mut cfg = SurveyConfig::new("unused");
+    cfg.bo_evaluations = 30;
+    cfg.pso_particles = 8;
+    cfg.pso_iterations = 30;
+    let pso = calibrate(
+        &problem,
+        &cells,
+        SurveyMethod::ParticleSwarm,
+        (0.5, 1.5),
+        &cfg,
+        3,
+    )
+    .unwrap();
+    assert_eq!(pso.evaluations, 8 * 31);
+    assert!(pso.train.kappa > 0.97, "{pso:?}");
+    assert!(
+        (pso.params[0] - 0.8).abs() < 0.05 && (pso.params[1] - 1.25).abs() < 0.08,
+        "{:?}",
+        pso.params
+    );
+    // The best-so-far trace never decreases and ends at the reported Kappa.
+    assert!(pso.trace.windows(2).all(|w| w[1] >= w[0]));
+    assert_eq!(*pso.trace.last().unwrap(), pso.train.kappa);
+    let bo = calibrate(
+        &problem,
+        &cells,
+        SurveyMethod::BayesOpt,
+        (0.5, 1.5),
+        &cfg,
+        3,
+    )
+    .unwrap();
+    assert_eq!(bo.evaluations, 30);
+    assert!(bo.train.kappa > 0.9, "{bo:?}");
+    // Seeded: the same seed repeats the swarm exactly.
+    let again = calibrate(
+        &problem,
+        &cells,
+        SurveyMethod::ParticleSwarm,
+        (0.5, 1.5),
+        &cfg,
+        3,
+    )
+    .unwrap();
+    assert_eq!(again.params, pso.params);
+    // TTOP: rk = E^2.
+    let ttop = SurveyProblem::new(&data, SurveyModel::Ttop).unwrap();
+    assert_eq!(ttop.score(&[0.64, 1.5625], &cells).unwrap().kappa, 1.0);
+}
+
+#[test]
+fn spatial_folds_group_blocks_and_cover_every_cell_once() {
+    let data = synthetic(30, 40, &[0.8, 1.25]);
+    let folds = spatial_block_folds(&data, 4, 8, 11).unwrap();
+    assert_eq!(folds, spatial_block_folds(&data, 4, 8, 11).unwrap());
+    for (i, f) in folds.iter().enumerate() {
+        assert_eq!(f.is_some(), data.inputs.valid[i], "cell {i}");
+    }
+    // Cells of one 8 x 8 block share a fold; every fold is used.
+    let cols = 40;
+    for i in 0..folds.len() {
+        for j in 0..folds.len() {
+            let same_block = (i / cols / 8, (i % cols) / 8) == (j / cols / 8, (j % cols) / 8);
+            if same_block && folds[i].is_some() && folds[j].is_some() {
+                assert_eq!(folds[i], folds[j]);
+            }
+        }
+    }
+    for f in 0..4 {
+        assert!(folds.contains(&Some(f)));
+    }
+    // 4 x 5 = 20 blocks: 21 folds cannot be filled.
+    assert!(spatial_block_folds(&data, 21, 8, 11).is_err());
+}
+
+#[test]
+fn survey_run_writes_report_and_maps_and_cross_validates() {
+    let data = synthetic(24, 32, &[0.9, 1.2]);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = SurveyConfig::new("unused");
+    cfg.output = Some(tmp.path().join("out"));
+    cfg.bo_evaluations = 12;
+    cfg.bo_batch = 4;
+    cfg.pso_particles = 6;
+    cfg.pso_iterations = 10;
+    cfg.cv_folds = 3;
+    cfg.block_size = 8;
+    let report = run_survey_calibration_on(&data, &cfg).unwrap();
+    assert_eq!(report.calibrations.len(), 4);
+    assert_eq!(report.cross_validation.len(), 4);
+    for cv in &report.cross_validation {
+        assert_eq!(cv.folds.len(), 3);
+        let n: u64 = cv.folds.iter().map(|f| f.test.n).sum();
+        assert_eq!(n, cv.pooled_test.n);
+        assert_eq!(n as usize, data.n_valid());
+    }
+    let text = std::fs::read_to_string(tmp.path().join("out/report.json")).unwrap();
+    let back: SurveyReport = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.n_cells, data.n_valid());
+    let map = read_geotiff::<u8>(tmp.path().join("out/frost_number_pso_map.tif")).unwrap();
+    assert_eq!(map.data.len(), 24 * 32);
+    assert_eq!(map.data.iter().filter(|&&v| v == 3).count(), 2);
+    // No temporary files are left behind.
+    let names: Vec<String> = std::fs::read_dir(tmp.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 5, "{names:?}");
+}
+
+#[test]
+fn survey_rejects_bad_rasters() {
+    let grid = RasterGrid::geographic(2, 2, 90.0, 35.0, 0.01, 0.01);
+    let ok = [1.0, 2.0, 1.0, 2.0];
+    let e = SurveyData::from_rasters(grid, &ok, &ok, &ok[..3], &ok).unwrap_err();
+    assert!(matches!(e, Error::Grid(_)), "{e}");
+    let e = SurveyData::from_rasters(grid, &ok, &ok, &[1.0, -4.0, 1.0, 1.0], &ok).unwrap_err();
+    assert!(
+        e.to_string().contains("cell 1") && e.to_string().contains("DDT"),
+        "{e}"
+    );
+    let e = SurveyData::from_rasters(grid, &ok, &[1.0, 1.5, 1.0, 1.0], &ok, &ok).unwrap_err();
+    assert!(e.to_string().contains("cluster"), "{e}");
+    let e = SurveyData::from_rasters(grid, &[3.0; 4], &ok, &ok, &ok).unwrap_err();
+    assert!(e.to_string().contains("no cell"), "{e}");
+    let mut cfg = SurveyConfig::new("x");
+    cfg.e_bounds = (1.5, 0.5);
+    assert!(cfg.validate().is_err());
+}
+
+/// The full experiment (`experiments/qtp-survey-frost-number.toml`): several
+/// minutes of Bayesian optimisation. Run with `cargo test --test empirical_survey -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn qtp_survey_experiment() {
+    let Some(_) = survey_dir() else { return };
+    // CALIMAP_SURVEY_EXPERIMENT may name another experiment file with a [survey] table.
+    let file = std::env::var_os("CALIMAP_SURVEY_EXPERIMENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("experiments/qtp-survey-frost-number.toml")
+        });
+    let cfg = SurveyConfig::from_toml_file(&file).unwrap();
+    let report = calimap::empirical::survey::run_survey_calibration(&cfg).unwrap();
+    println!(
+        "cells {} left out {} E=1: {:?}",
+        report.n_cells, report.left_out, report.uniform_e1
+    );
+    for c in &report.calibrations {
+        println!(
+            "{:?} {:?}: kappa {:.4} oa {:.4} evals {} best_at {} {:.1}s params {:.3?}",
+            c.model,
+            c.method,
+            c.train.kappa,
+            c.train.oa,
+            c.evaluations,
+            c.best_at,
+            c.seconds,
+            c.params
+        );
+    }
+    for cv in &report.cross_validation {
+        println!(
+            "CV {:?} {:?}: mean test kappa {:.4} oa {:.4}; pooled kappa {:.4} oa {:.4}; train kappa {:.3?}",
+            cv.model,
+            cv.method,
+            cv.mean_test_kappa,
+            cv.mean_test_oa,
+            cv.pooled_test.kappa,
+            cv.pooled_test.oa,
+            cv.folds.iter().map(|f| f.calibration.train.kappa).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn soft_kappa_tends_to_hard_kappa() {
+    let data = synthetic(30, 40, &[0.8, 1.25]);
+    let problem = SurveyProblem::new(&data, SurveyModel::FrostNumber).unwrap();
+    let cells = data.valid_cells();
+    for params in [[0.8, 1.25], [1.0, 1.0], [0.6, 1.4]] {
+        let hard = problem.score(&params, &cells).unwrap().kappa;
+        let soft = problem.soft_kappa(&params, &cells, 1e-6).unwrap();
+        assert!((hard - soft).abs() < 0.01, "{params:?}: {hard} vs {soft}");
+    }
+    // Smooth: a tiny change of E changes the soft Kappa a little but not zero.
+    let a = problem.soft_kappa(&[1.0, 1.0], &cells, 0.05).unwrap();
+    let b = problem.soft_kappa(&[1.0005, 1.0], &cells, 0.05).unwrap();
+    assert!(a != b && (a - b).abs() < 1e-2, "{a} {b}");
+    assert!(problem.soft_kappa(&[1.0, 1.0], &cells, 0.0).is_err());
+}
+
+#[test]
+fn experiment_file_parses_and_resolves_paths() {
+    let file =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("experiments/qtp-survey-frost-number.toml");
+    let cfg = SurveyConfig::from_toml_file(&file).unwrap();
+    assert_eq!(cfg.bo_evaluations, 150);
+    assert_eq!((cfg.pso_particles, cfg.pso_iterations), (15, 100));
+    assert_eq!(cfg.e_bounds, (0.5, 1.5));
+    assert_eq!(
+        cfg.models,
+        vec![SurveyModel::FrostNumber, SurveyModel::Ttop]
+    );
+    assert!(cfg.data_dir.ends_with("shared/data/qtp-survey"));
+    assert!(cfg.data_dir.starts_with(file.parent().unwrap()));
+    // An unknown key is an error naming the table.
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "[survey]\ndata_dir = \"x\"\nbo_evals = 3\n").unwrap();
+    let e = SurveyConfig::from_toml_file(&bad).unwrap_err();
+    assert!(
+        e.to_string().contains("survey") && e.to_string().contains("bo_evals"),
+        "{e}"
+    );
+}
+
+/// Spatial block cross-validation of the frost-number calibration on the real
+/// survey, printing each optimiser's result as soon as it is done (several minutes).
+/// `CALIMAP_SURVEY_EXPERIMENT` may name the experiment file; its `cv_folds` and
+/// `block_size` apply. Run with `-- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn qtp_survey_cross_validation() {
+    use calimap::empirical::survey::cross_validate;
+    let Some(_) = survey_dir() else { return };
+    let file = std::env::var_os("CALIMAP_SURVEY_EXPERIMENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("experiments/qtp-survey-frost-number.toml")
+        });
+    let cfg = SurveyConfig::from_toml_file(&file).unwrap();
+    let data = SurveyData::load(&cfg.data_dir).unwrap();
+    for &method in &[SurveyMethod::ParticleSwarm, SurveyMethod::BayesOpt] {
+        let cv = cross_validate(&data, SurveyModel::FrostNumber, method, &cfg).unwrap();
+        println!(
+            "CV {:?} ({} folds, {} x {} blocks): mean test kappa {:.4} oa {:.4}; pooled test kappa {:.4} oa {:.4} (n {})",
+            method,
+            cv.folds.len(),
+            cfg.block_size,
+            cfg.block_size,
+            cv.mean_test_kappa,
+            cv.mean_test_oa,
+            cv.pooled_test.kappa,
+            cv.pooled_test.oa,
+            cv.pooled_test.n
+        );
+        for f in &cv.folds {
+            println!(
+                "  fold {}: train kappa {:.4} (n {}), test kappa {:.4} oa {:.4} (n {}), {} evals, {:.0}s",
+                f.fold,
+                f.calibration.train.kappa,
+                f.calibration.train.n,
+                f.test.kappa,
+                f.test.oa,
+                f.test.n,
+                f.calibration.evaluations,
+                f.calibration.seconds
+            );
+        }
+    }
+}
+
+/// Spread of the particle-swarm baseline (15 particles x 100 iterations) over
+/// seeds on the real survey. Run with `-- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn qtp_survey_pso_seed_spread() {
+    let Some(dir) = survey_dir() else { return };
+    let data = SurveyData::load(&dir).unwrap();
+    let cells = data.valid_cells();
+    let cfg = SurveyConfig::new(&dir);
+    for model in [SurveyModel::FrostNumber, SurveyModel::Ttop] {
+        let problem = SurveyProblem::new(&data, model).unwrap();
+        let bounds = match model {
+            SurveyModel::FrostNumber => cfg.e_bounds,
+            SurveyModel::Ttop => cfg.rk_bounds,
+        };
+        let k: Vec<f64> = (0..10)
+            .map(|s| {
+                calibrate(
+                    &problem,
+                    &cells,
+                    SurveyMethod::ParticleSwarm,
+                    bounds,
+                    &cfg,
+                    s,
+                )
+                .unwrap()
+                .train
+                .kappa
+            })
+            .collect();
+        let mean = k.iter().sum::<f64>() / k.len() as f64;
+        let (lo, hi) = k
+            .iter()
+            .fold((1.0f64, -1.0f64), |(a, b), &v| (a.min(v), b.max(v)));
+        println!("PSO {model:?} over 10 seeds: kappa min {lo:.4} mean {mean:.4} max {hi:.4}");
+    }
+}
