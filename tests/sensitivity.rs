@@ -523,5 +523,5 @@ fn demo_experiment_section_is_valid() {
     let names = s.parameters.clone().unwrap();
     let seed = raw.get("seed").and_then(|v| v.as_integer()).unwrap() as u64;
     let study = Study::new(s.to_spec(names.clone(), seed)).unwrap();
-    assert_eq!(study.design().len(), 6 * (names.len() + 1));
+    assert_eq!(study.design().len(), s.trajectories * (names.len() + 1));
 }

@@ -48,7 +48,7 @@
 //!     }
 //! }
 //! let registry = Registry::load(Path::new("models/noah-tibet/parameters.toml"))?;
-//! let space = ParamSpace::select(registry, &["bexp", "maxsmc", "csoil", "tbot"])?;
+//! let space = ParamSpace::select(registry, &["bexp", "maxsmc", "csoil", "tbot_offset"])?;
 //! let mut opt = OptimizerKind::Bo.build(space.dim(), budget, seed)?;
 //! let opts = CalibrationOptions { budget, q: 2, seed, top_k: 13, ..Default::default() };
 //! let res = calibrate(&objective, &space, opt.as_mut(), &opts, &out.join("evaluations.csv"), !quiet)?;

@@ -530,6 +530,30 @@ impl ParamSet {
         out
     }
 
+    /// Overrides for a whole domain, before the cells are known: global values
+    /// under their target key, per-class values as `target[k]` (soil, layer
+    /// group and vegetation classes alike). The domain runner keeps, for each
+    /// cell, the soil keys of the classes in its profile and the vegetation
+    /// keys of its class (without the index); see
+    /// `workflow::domain::cell_overrides`.
+    pub fn domain_overrides(&self, reg: &Registry) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        let mut k = 0;
+        for p in &reg.params {
+            for i in 0..p.n_values() {
+                let Some(&v) = self.values.get(k) else {
+                    return out;
+                };
+                k += 1;
+                match p.scope {
+                    Scope::Global => out.push((p.target.clone(), v)),
+                    _ => out.push((format!("{}[{}]", p.target, p.classes[i]), v)),
+                }
+            }
+        }
+        out
+    }
+
     /// Write as TOML: global values as numbers, per-class values as tables keyed by class.
     pub fn to_toml(&self, reg: &Registry) -> Result<String> {
         let mut table = toml::map::Map::new();
@@ -846,6 +870,17 @@ impl ParamSpace {
         Ok(set)
     }
 
+    /// Model overrides of the calibrated dimensions only (class-indexed as in
+    /// [`ParamSet::domain_overrides`]); the other parameters keep the values
+    /// of the model's tables.
+    pub fn dim_overrides(&self, set: &ParamSet) -> Vec<(String, f64)> {
+        let all = set.domain_overrides(&self.registry);
+        self.dims
+            .iter()
+            .filter_map(|d| all.get(d.index).cloned())
+            .collect()
+    }
+
     /// The values of the calibrated dimensions only.
     pub fn dim_values(&self, set: &ParamSet) -> Vec<f64> {
         self.dims.iter().map(|d| set.values[d.index]).collect()
@@ -1063,7 +1098,35 @@ reference = "r"
 
     #[test]
     fn constraints_name_the_offending_class() {
-        let reg = Registry::load(&noah_registry_path()).unwrap();
+        // Overlapping bounds, so that a point can break the ordering.
+        let text = r#"
+model = "m"
+[[param]]
+name = "wltsmc"
+target = "soil.wltsmc"
+unit = "m3 m-3"
+scope = "soil_class"
+classes = [7, 9]
+default = [0.05, 0.05]
+lower = 0.01
+upper = 0.3
+doc = "d"
+reference = "r"
+[[param]]
+name = "refsmc"
+target = "soil.refsmc"
+unit = "m3 m-3"
+scope = "soil_class"
+classes = [7, 9]
+default = [0.3, 0.3]
+lower = 0.05
+upper = 0.4
+doc = "d"
+reference = "r"
+[[constraint]]
+increasing = ["wltsmc", "refsmc"]
+"#;
+        let reg = Registry::parse(text, Path::new("p.toml")).unwrap();
         let mut set = ParamSet::defaults(&reg);
         let i = set.names.iter().position(|n| n == "wltsmc[7]").unwrap();
         let j = set.names.iter().position(|n| n == "refsmc[7]").unwrap();
@@ -1071,6 +1134,30 @@ reference = "r"
         set.values[j] = 0.10;
         let e = check_set(&reg, &set).unwrap_err().to_string();
         assert!(e.contains("wltsmc[7]") && e.contains("refsmc[7]"), "{e}");
+    }
+
+    #[test]
+    fn every_point_of_the_noah_tibet_box_keeps_the_soil_water_order() {
+        let reg = Registry::load(&noah_registry_path()).unwrap();
+        let space = ParamSpace::all(reg.clone());
+        for corner in [0.0, 1.0] {
+            for other in [0.0, 1.0] {
+                // wilting at one extreme, the rest at the other
+                let u: Vec<f64> = space
+                    .dims
+                    .iter()
+                    .map(|d| {
+                        if d.name.starts_with("wltsmc") {
+                            corner
+                        } else {
+                            other
+                        }
+                    })
+                    .collect();
+                let set = space.to_physical(&u).unwrap();
+                check_set(&reg, &set).unwrap();
+            }
+        }
     }
 
     #[test]

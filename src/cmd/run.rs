@@ -33,6 +33,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             }
         }
         Body::Hindcast(h) => super::merge::run_hindcast_experiment(&exp, h, &args)?,
+        Body::Sensitivity(s) => {
+            let out = args.out.clone().unwrap_or_else(|| exp.output.clone());
+            let r = crate::workflow::sensitivity::run_sensitivity(
+                &exp.path, s, exp.seed, &out, args.quiet,
+            )?;
+            if !args.quiet {
+                eprintln!(
+                    "wrote {} ({} rows evaluated now, {} failed); screened: {}",
+                    out.display(),
+                    r.evaluated_now,
+                    r.failed_rows,
+                    r.screened.join(", ")
+                );
+            }
+        }
         Body::Survey(cfg) => {
             let mut cfg = cfg.clone();
             cfg.output = Some(args.out.clone().unwrap_or_else(|| exp.output.clone()));

@@ -201,6 +201,29 @@ pub enum Body {
     Point(PointExperiment),
     Hindcast(hindcast::HindcastExperiment),
     Survey(crate::empirical::survey::SurveyConfig),
+    Sensitivity(Box<crate::workflow::sensitivity::SensitivityExperiment>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSensitivity {
+    #[allow(dead_code)]
+    kind: ExperimentKind,
+    name: Option<String>,
+    #[serde(default)]
+    description: String,
+    output: Option<String>,
+    #[serde(default)]
+    seed: u64,
+    #[serde(default = "default_model_section")]
+    model: ModelSection,
+    domain: domain::DomainSection,
+    #[serde(default)]
+    spinup: SpinupSection,
+    period: domain::PeriodSection,
+    reference: Option<crate::workflow::sensitivity::ReferenceSection>,
+    #[allow(dead_code)]
+    sensitivity: toml::Value,
 }
 
 #[derive(Debug, Deserialize)]
@@ -309,6 +332,25 @@ impl Experiment {
                 let r: hindcast::RawHindcast =
                     toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
                 let body = Body::Hindcast(hindcast::resolve_hindcast(path, &r)?);
+                common(r.name, r.description, r.output, r.seed, body)
+            }
+            ExperimentKind::Sensitivity => {
+                let r: RawSensitivity =
+                    toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+                validate_model(path, &r.model)?;
+                validate_spinup(path, &r.spinup)?;
+                let section =
+                    crate::sensitivity::section::SensitivitySection::from_experiment(path, &raw)?;
+                let body = Body::Sensitivity(Box::new(
+                    crate::workflow::sensitivity::SensitivityExperiment {
+                        model: r.model,
+                        domain: r.domain,
+                        spinup: r.spinup,
+                        period: r.period,
+                        reference: r.reference,
+                        section,
+                    },
+                ));
                 common(r.name, r.description, r.output, r.seed, body)
             }
             ExperimentKind::Survey => {

@@ -47,6 +47,54 @@ pub type CellStats = Vec<AnnualProfileStats>;
 /// Progress callback: (runs done, runs total), a run being one (cell, member) pair.
 pub type ProgressFn = dyn Fn(usize, usize) + Sync;
 
+/// The overrides that apply to one cell: keys without a class index apply
+/// everywhere; `soil.<field>[k]` only where class `k` is in the cell's soil
+/// profile; `veg.<field>[k]` only where `k` is the cell's vegetation class
+/// (and is passed on without the index).
+pub fn cell_overrides(
+    overrides: &[(String, f64)],
+    soil_profile: &[usize],
+    veg_class: usize,
+) -> Overrides {
+    let mut out = Vec::with_capacity(overrides.len());
+    for (key, v) in overrides {
+        let indexed = key
+            .strip_suffix(']')
+            .and_then(|k| k.split_once('['))
+            .and_then(|(base, idx)| idx.parse::<usize>().ok().map(|i| (base, i)));
+        match indexed {
+            Some((base, k)) if base.starts_with("veg.") => {
+                if k == veg_class {
+                    out.push((base.to_string(), *v));
+                }
+            }
+            Some((base, k)) if base.starts_with("soil.") => {
+                if soil_profile.contains(&k) {
+                    out.push((key.clone(), *v));
+                }
+            }
+            _ => out.push((key.clone(), *v)),
+        }
+    }
+    out
+}
+
+/// Remove a `tbot_offset` override (K) and add it to the site's TBOT.
+pub fn take_tbot_offset(overrides: &mut Overrides, site: &mut ColumnSite) {
+    let mut offset = 0.0;
+    overrides.retain(|(k, v)| {
+        if k == "tbot_offset" {
+            offset += v;
+            false
+        } else {
+            true
+        }
+    });
+    if let Some(t) = site.tbot.as_mut() {
+        *t += offset;
+    }
+}
+
 /// How TBOT is set per cell.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum TbotRule {
@@ -473,6 +521,26 @@ impl DomainSetup {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn overrides_follow_the_cell_classes() {
+        let o = vec![
+            ("general.csoil".to_string(), 2.1e6),
+            ("soil.bb[7]".to_string(), 5.0),
+            ("soil.bb[9]".to_string(), 4.0),
+            ("veg.rsmin[7]".to_string(), 40.0),
+            ("veg.rsmin[19]".to_string(), 900.0),
+        ];
+        let c = super::cell_overrides(&o, &[7, 7, 13], 19);
+        assert_eq!(
+            c,
+            vec![
+                ("general.csoil".to_string(), 2.1e6),
+                ("soil.bb[7]".to_string(), 5.0),
+                ("veg.rsmin".to_string(), 900.0),
+            ]
+        );
+    }
+
     fn assert_send_sync<T: Send + Sync>() {}
     #[test]
     fn setup_is_send_and_sync() {

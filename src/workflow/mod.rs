@@ -6,3 +6,4 @@ pub mod domain;
 pub mod hindcast;
 pub mod model;
 pub mod point;
+pub mod sensitivity;
