@@ -218,8 +218,8 @@ fn threads_and_tiles_give_byte_identical_products_with_the_right_georeferencing(
     assert_eq!(stack.class_raster(0, 1).unwrap().data, member_a.data);
     // agreement is the share of members with permafrost
     let member_b = read_geotiff::<u8>(o.join("members/b/class_2001.tif")).unwrap();
-    for k in 0..class.data.len() {
-        if land[k] {
+    for (k, &is_land) in land.iter().enumerate() {
+        if is_land {
             let pf = (member_a.data[k] == 1) as u8 + (member_b.data[k] == 1) as u8;
             assert_eq!(agree.data[k], pf as f32 / 2.0);
         }
@@ -299,8 +299,8 @@ fn ensemble_mean_of_identical_members_equals_the_single_run() {
     let agree = read_geotiff::<f32>(d.join("same/agreement/agreement_2001.tif")).unwrap();
     let spread = read_geotiff::<f32>(d.join("same/agreement/alt_spread_2001.tif")).unwrap();
     let classified = a.class_raster(0, 1).unwrap().data;
-    for k in 0..agree.data.len() {
-        match classified[k] {
+    for (k, &c) in classified.iter().enumerate() {
+        match c {
             255 => assert_eq!(agree.data[k], -9999.0),
             1 => {
                 assert_eq!(agree.data[k], 1.0);

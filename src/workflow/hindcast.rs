@@ -76,6 +76,9 @@ use crate::{Error, Result};
 // Parameter sets
 // ---------------------------------------------------------------------------
 
+/// The members of a run: (name, parameter overrides), in product order.
+pub type Members = Vec<(String, Overrides)>;
+
 #[derive(Deserialize)]
 struct RawParameterSet {
     values: Option<BTreeMap<String, toml::Spanned<toml::Value>>>,
@@ -1468,7 +1471,7 @@ pub fn hindcast_members(
     setup: &DomainSetup,
     exp_path: &Path,
     h: &crate::config::hindcast::HindcastExperiment,
-) -> Result<(Vec<(String, Overrides)>, Vec<PathBuf>)> {
+) -> Result<(Members, Vec<PathBuf>)> {
     let mut files = Vec::new();
     let base: Overrides = match &h.model.parameters {
         Some(p) => {
