@@ -29,6 +29,8 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Column-steps per second of the 20-layer column at daily and 3-hourly steps.
     Column(super::bench_column::ColumnArgs),
+    /// Cell-years per second of the gridded runner on 1 and 2 threads, and peak RSS of a streamed large domain.
+    Domain(super::bench_domain::DomainBenchArgs),
     /// Compare BO, random search, Latin hypercube and particle swarm on test functions.
     Optimizers(OptimizersArgs),
     /// Calibrate a test function with a resumable evaluation log (for resume tests).
@@ -92,6 +94,7 @@ pub struct CalibrateTestfnArgs {
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.command {
         BenchCommand::Column(a) => super::bench_column::run(a),
+        BenchCommand::Domain(a) => super::bench_domain::run(a),
         BenchCommand::Optimizers(a) => optimizers(a),
         BenchCommand::CalibrateTestfn(a) => calibrate_testfn(a),
     }

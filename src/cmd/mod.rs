@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod bench;
 pub mod bench_column;
+pub mod bench_domain;
 pub mod bench_mpi;
 pub mod demo;
 pub mod import_tables;

@@ -32,6 +32,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 );
             }
         }
+        Body::Hindcast(h) => super::merge::run_hindcast_experiment(&exp, h, &args)?,
         Body::Sensitivity(s) => {
             let out = args.out.clone().unwrap_or_else(|| exp.output.clone());
             let r = crate::workflow::sensitivity::run_sensitivity(

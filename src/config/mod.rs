@@ -6,6 +6,7 @@
 //! file's folder (see [`paths`]).
 
 pub mod domain;
+pub mod hindcast;
 pub mod paths;
 
 use std::path::{Path, PathBuf};
@@ -179,7 +180,7 @@ struct RawPoint {
     output_options: PointOutputSection,
 }
 
-fn default_model_section() -> ModelSection {
+pub(crate) fn default_model_section() -> ModelSection {
     toml::from_str("").expect("an empty model section is valid")
 }
 
@@ -198,6 +199,7 @@ pub struct PointExperiment {
 #[derive(Clone, Debug)]
 pub enum Body {
     Point(PointExperiment),
+    Hindcast(hindcast::HindcastExperiment),
     Survey(crate::empirical::survey::SurveyConfig),
     Sensitivity(Box<crate::workflow::sensitivity::SensitivityExperiment>),
 }
@@ -326,6 +328,12 @@ impl Experiment {
                 });
                 common(r.name, r.description, r.output, r.seed, body)
             }
+            ExperimentKind::Hindcast => {
+                let r: hindcast::RawHindcast =
+                    toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+                let body = Body::Hindcast(hindcast::resolve_hindcast(path, &r)?);
+                common(r.name, r.description, r.output, r.seed, body)
+            }
             ExperimentKind::Sensitivity => {
                 let r: RawSensitivity =
                     toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
@@ -420,7 +428,7 @@ pub fn validate_model(path: &Path, m: &ModelSection) -> Result<()> {
     Ok(())
 }
 
-fn validate_spinup(path: &Path, s: &SpinupSection) -> Result<()> {
+pub(crate) fn validate_spinup(path: &Path, s: &SpinupSection) -> Result<()> {
     if !(s.tolerance > 0.0 && s.tolerance.is_finite()) {
         return Err(Error::config(
             path,

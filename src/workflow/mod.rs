@@ -3,6 +3,7 @@
 //! commented recipe; the command layer only parses arguments and reports.
 
 pub mod domain;
+pub mod hindcast;
 pub mod model;
 pub mod point;
 pub mod sensitivity;
