@@ -48,7 +48,11 @@ bootstrap = 50
         .args(["run", exp.to_str().unwrap(), "--quiet"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let csv = std::fs::read_to_string(d.join("out/indices.csv")).unwrap();
     let get = |output: &str, param: &str| -> (f64, f64) {
         let line = csv
@@ -61,7 +65,10 @@ bootstrap = 50
     let (mu_tbot, mu_star_tbot) = get("magt", "tbot_offset");
     let (_, mu_star_czil) = get("magt", "czil");
     // +6 K of TBOT over the unit range warms the deep ground by degrees
-    assert!(mu_tbot > 0.5 && mu_star_tbot > 0.5, "tbot_offset mu {mu_tbot}, mu* {mu_star_tbot}");
+    assert!(
+        mu_tbot > 0.5 && mu_star_tbot > 0.5,
+        "tbot_offset mu {mu_tbot}, mu* {mu_star_tbot}"
+    );
     assert_eq!(mu_star_czil, 0.0, "czil must be inert under yang08");
     assert!(d.join("out/screened.toml").exists());
     assert!(d.join("out/ranking_magt.png").exists());

@@ -59,7 +59,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::domain::{CellStats, DomainSetup, Overrides};
+use super::domain::{cell_overrides, take_tbot_offset, CellStats, DomainSetup, Overrides};
 use super::model::{column_config, ColumnSite};
 use crate::column::config::ColumnConfig;
 use crate::config::hindcast::ENSEMBLE_MEAN;
@@ -130,24 +130,6 @@ pub fn read_parameter_set(path: &Path) -> Result<Overrides> {
     Ok(out)
 }
 
-/// The soil class a `soil.<field>[<class>]` key applies to, if it names one.
-fn soil_class_of(key: &str) -> Option<usize> {
-    let rest = key.strip_prefix("soil.")?;
-    let p = rest.find('[')?;
-    rest[p + 1..].strip_suffix(']')?.parse().ok()
-}
-
-/// The overrides that apply to a cell whose layers have the soil classes
-/// `profile`: keys for a soil class the column does not have are left out
-/// (a class-specific parameter changes only the cells that have the class).
-pub fn overrides_for_profile(profile: &[usize], overrides: &[(String, f64)]) -> Overrides {
-    overrides
-        .iter()
-        .filter(|(k, _)| soil_class_of(k).is_none_or(|c| profile.contains(&c)))
-        .cloned()
-        .collect()
-}
-
 fn base_config(setup: &DomainSetup, cell: (usize, usize)) -> Result<ColumnConfig> {
     let i = cell.0 * setup.grid().nx + cell.1;
     let (lat, _) = setup.grid().centre(cell.0, cell.1);
@@ -168,40 +150,57 @@ fn base_config(setup: &DomainSetup, cell: (usize, usize)) -> Result<ColumnConfig
 }
 
 /// Check that every key of a member's parameter set is a parameter of the
-/// model and that soil-class keys name a class some active cell has.
+/// model and that class-indexed keys name a class some active cell has.
 /// Errors name `file` (the parameter-set file, or the experiment) and the key.
 pub fn check_overrides(
     setup: &DomainSetup,
     file: &Path,
     overrides: &[(String, f64)],
 ) -> Result<()> {
-    // One configuration per distinct soil profile of the active cells.
-    let mut profiles: Vec<(Vec<usize>, (usize, usize))> = Vec::new();
+    // One configuration per distinct (soil profile, vegetation class) of the active cells.
+    let mut kinds: Vec<(Vec<usize>, usize, (usize, usize))> = Vec::new();
     for &c in setup.cells() {
         let p = setup.soil_profile(c);
-        if !profiles.iter().any(|(q, _)| *q == p) {
-            profiles.push((p, c));
+        let v = setup.maps.vegetation[c.0 * setup.grid().nx + c.1] as usize;
+        if !kinds.iter().any(|(q, w, _)| *q == p && *w == v) {
+            kinds.push((p, v, c));
         }
     }
-    let configs: Vec<(Vec<usize>, ColumnConfig)> = profiles
+    let configs: Vec<(Vec<usize>, usize, ColumnConfig)> = kinds
         .into_iter()
-        .map(|(p, c)| base_config(setup, c).map(|cfg| (p, cfg)))
+        .map(|(p, v, c)| base_config(setup, c).map(|cfg| (p, v, cfg)))
         .collect::<Result<_>>()?;
     for (key, value) in overrides {
-        let cfg = match soil_class_of(key) {
-            Some(k) => configs.iter().find(|(p, _)| p.contains(&k)).map(|(_, c)| c),
-            None => configs.first().map(|(_, c)| c),
-        };
-        let Some(cfg) = cfg else {
+        let one = [(key.clone(), *value)];
+        let mut applied = false;
+        for (profile, veg, cfg) in &configs {
+            let mut local = cell_overrides(&one, profile, *veg);
+            if local.is_empty() {
+                continue;
+            }
+            let mut site = ColumnSite {
+                tbot: Some(270.0),
+                ..Default::default()
+            };
+            take_tbot_offset(&mut local, &mut site);
+            let mut cfg = cfg.clone();
+            for (k, v) in &local {
+                cfg.set(k, *v)
+                    .map_err(|e| Error::config(file, key.as_str(), e.to_string()))?;
+            }
+            if !value.is_finite() {
+                return Err(Error::config(file, key.as_str(), "value is not finite"));
+            }
+            applied = true;
+            break;
+        }
+        if !applied {
             return Err(Error::config(
                 file,
                 key.as_str(),
-                "no active cell of the domain has this soil class; remove the key",
+                "no active cell of the domain has this class; remove the key",
             ));
-        };
-        let mut cfg = cfg.clone();
-        cfg.set(key, *value)
-            .map_err(|e| Error::config(file, key.as_str(), e.to_string()))?;
+        }
     }
     Ok(())
 }
@@ -266,14 +265,13 @@ pub fn run_cells(
     let cells = setup.cells()[range.clone()].to_vec();
     let nm = members.len();
     let forcing = setup.read_forcing(&cells)?;
-    let profiles: Vec<Vec<usize>> = cells.iter().map(|&c| setup.soil_profile(c)).collect();
     let flat: Vec<std::result::Result<CellStats, String>> = (0..cells.len() * nm)
         .into_par_iter()
         .map(|k| {
             let (i, m) = (k / nm, k % nm);
-            let ov = overrides_for_profile(&profiles[i], &members[m].1);
+            let ov = &members[m].1;
             let r = setup
-                .run_cell(cells[i], &forcing[i], &ov)
+                .run_cell(cells[i], &forcing[i], ov)
                 .map_err(|e| format!("cell ({}, {}): {e}", cells[i].0, cells[i].1));
             progress();
             r
@@ -1562,19 +1560,6 @@ mod tests {
         let m = ensemble_mean_stats(&[&cell, &other]).unwrap();
         assert_eq!(m[0].t_max, vec![9.8, 2.6, 0.2]);
         assert!(ensemble_mean_stats(&[&cell, &cell[..1].to_vec()]).is_err());
-    }
-
-    #[test]
-    fn class_specific_overrides_apply_to_cells_with_the_class() {
-        let ov = vec![
-            ("soil.bb".to_string(), 5.0),
-            ("soil.bb[7]".to_string(), 5.1),
-            ("soil.maxsmc[13]".to_string(), 0.3),
-            ("general.csoil".to_string(), 2.0e6),
-        ];
-        let kept = overrides_for_profile(&[7, 7, 12], &ov);
-        let keys: Vec<&str> = kept.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["soil.bb", "soil.bb[7]", "general.csoil"]);
     }
 
     #[test]
