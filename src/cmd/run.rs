@@ -33,6 +33,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             }
         }
         Body::Hindcast(h) => super::merge::run_hindcast_experiment(&exp, h, &args)?,
+        Body::Calibration(c) => {
+            let s = crate::workflow::calibration::run_calibration(
+                &exp,
+                c,
+                args.out.clone(),
+                args.quiet,
+            )?;
+            println!("{}", serde_json::to_string_pretty(&s)?);
+        }
         Body::Sensitivity(s) => {
             let out = args.out.clone().unwrap_or_else(|| exp.output.clone());
             let r = crate::workflow::sensitivity::run_sensitivity(

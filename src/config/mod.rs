@@ -5,6 +5,7 @@
 //! the line), and every relative path is resolved against the experiment
 //! file's folder (see [`paths`]).
 
+pub mod calibration;
 pub mod domain;
 pub mod hindcast;
 pub mod paths;
@@ -200,6 +201,7 @@ pub struct PointExperiment {
 pub enum Body {
     Point(PointExperiment),
     Hindcast(hindcast::HindcastExperiment),
+    Calibration(Box<calibration::CalibrationExperiment>),
     Survey(crate::empirical::survey::SurveyConfig),
     Sensitivity(Box<crate::workflow::sensitivity::SensitivityExperiment>),
 }
@@ -333,6 +335,20 @@ impl Experiment {
                     toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
                 let body = Body::Hindcast(hindcast::resolve_hindcast(path, &r)?);
                 common(r.name, r.description, r.output, r.seed, body)
+            }
+            ExperimentKind::Calibration => {
+                let r: calibration::RawCalibration =
+                    toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+                validate_model(path, &r.model)?;
+                validate_spinup(path, &r.spinup)?;
+                let c = calibration::resolve(path, &r)?;
+                common(
+                    r.name,
+                    r.description,
+                    r.output,
+                    r.seed,
+                    Body::Calibration(Box::new(c)),
+                )
             }
             ExperimentKind::Sensitivity => {
                 let r: RawSensitivity =

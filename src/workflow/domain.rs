@@ -49,8 +49,9 @@ pub type ProgressFn = dyn Fn(usize, usize) + Sync;
 
 /// The overrides that apply to one cell: keys without a class index apply
 /// everywhere; `soil.<field>[k]` only where class `k` is in the cell's soil
-/// profile; `veg.<field>[k]` only where `k` is the cell's vegetation class
-/// (and is passed on without the index).
+/// profile; any other indexed key (`veg.<field>[k]`, `max_snow_albedo[k]`)
+/// only where `k` is the cell's vegetation class (and is passed on without
+/// the index).
 pub fn cell_overrides(
     overrides: &[(String, f64)],
     soil_profile: &[usize],
@@ -63,7 +64,7 @@ pub fn cell_overrides(
             .and_then(|k| k.split_once('['))
             .and_then(|(base, idx)| idx.parse::<usize>().ok().map(|i| (base, i)));
         match indexed {
-            Some((base, k)) if base.starts_with("veg.") => {
+            Some((base, k)) if !base.starts_with("soil.") => {
                 if k == veg_class {
                     out.push((base.to_string(), *v));
                 }
@@ -415,7 +416,7 @@ impl DomainSetup {
         let mean_air =
             spin.steps.iter().map(|s| s.t_air).sum::<f64>() / spin.steps.len().max(1) as f64;
         let i = cell.0 * self.grid().nx + cell.1;
-        let site = ColumnSite {
+        let mut site = ColumnSite {
             layers: Some(self.layers.clone()),
             soil_classes: Some(self.soil_profile(cell)),
             veg_class: Some(self.maps.vegetation[i] as usize),
@@ -433,7 +434,6 @@ impl DomainSetup {
         model_section.veg_class = None;
         let profile = site.soil_classes.clone().unwrap_or_default();
         let mut local = cell_overrides(overrides, &profile, self.maps.vegetation[i] as usize);
-        let mut site = site;
         take_tbot_offset(&mut local, &mut site);
         let cfg = column_config(
             &self.experiment,

@@ -2,6 +2,8 @@
 //! functions over a validated [`crate::config::Experiment`]. Each reads as a
 //! commented recipe; the command layer only parses arguments and reports.
 
+pub mod calibration;
+pub mod demo_truth;
 pub mod domain;
 pub mod hindcast;
 pub mod model;

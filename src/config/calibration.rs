@@ -1,0 +1,347 @@
+//! The `kind = "calibration"` experiment: `[model]`, `[domain]`, `[spinup]`,
+//! `[period]` as for a hindcast, plus `[calibration]`, an optional
+//! `[ensemble]` and an optional `[validation]` section.
+//!
+//! ```toml
+//! kind = "calibration"
+//! [model]            # as for a point run (tables, physics options)
+//! [domain]           # crate::config::domain::DomainSection
+//! [spinup]
+//! [period]           # spinup = [y0, y1], start, end (the target year lies in start..=end)
+//! [calibration]
+//! reference = "reference_2002.tif"   # class map (codes 1 permafrost, 2 seasonally frozen, 3 not frozen)
+//! year = 2002                        # target year of the simulated map
+//! classes = 2                        # 2 (permafrost or not) or 3
+//! region = "sensitive"               # "sensitive" (default run disagrees, widened) or "all"
+//! neighbourhood = 1                  # widening of the sensitive region, cells
+//! parameters = ["bexp", "quartz"]    # registry names, or "all"
+//! # screened = "../out/sens/screened.toml"   # instead of `parameters`
+//! optimizer = "bo"                   # bo | random | lhs | pso
+//! budget = 32                        # evaluations, the default run included
+//! q = 4                              # candidates per iteration, run in parallel
+//! n_init = 8                         # initial Latin-hypercube design of BO
+//! wall_clock_minutes = 30.0          # optional
+//! stagnation = 20                    # optional, evaluations without improvement
+//! top_k = 13
+//! tiebreak_weight = 0.01             # per C of permafrost-margin misfit
+//! truth = { seed = 11, spread = 0.3 }  # optional: make a missing reference from hidden parameters
+//! [ensemble]
+//! enabled = true                     # run the top-K hindcast when the program has one
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::domain::{DomainSection, PeriodSection};
+use super::{ModelSection, SpinupSection};
+use crate::{Error, Result};
+
+/// Raw `[calibration]` section.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationSection {
+    /// Reference class map (GeoTIFF, u8 codes 1/2/3), relative to the experiment file.
+    pub reference: String,
+    /// Target year of the simulated map.
+    pub year: i32,
+    /// 2 or 3 classes.
+    #[serde(default = "two")]
+    pub classes: u32,
+    /// "sensitive" or "all".
+    #[serde(default = "sensitive")]
+    pub region: String,
+    /// Widening of the sensitive region (cells, Chebyshev distance).
+    #[serde(default)]
+    pub neighbourhood: usize,
+    /// Registry names, or the string "all".
+    pub parameters: Option<toml::Value>,
+    /// A `screened.toml` of a sensitivity study (its `registry_names`).
+    pub screened: Option<String>,
+    /// Parameter registry (default `<model tables>/parameters.toml`).
+    pub registry: Option<String>,
+    /// bo | random | lhs | pso.
+    #[serde(default = "bo")]
+    pub optimizer: String,
+    /// Evaluation budget (the default run included).
+    #[serde(default = "budget")]
+    pub budget: usize,
+    /// Candidates per iteration.
+    #[serde(default = "q")]
+    pub q: usize,
+    /// Initial Latin-hypercube design of BO (default max(2d + 1, 5), at most 20).
+    pub n_init: Option<usize>,
+    /// Wall-clock budget, minutes.
+    pub wall_clock_minutes: Option<f64>,
+    /// Stop after this many evaluations without improvement.
+    pub stagnation: Option<usize>,
+    /// Ensemble size.
+    #[serde(default = "top_k")]
+    pub top_k: usize,
+    /// Weight (per C) of the permafrost-margin misfit in the surrogate signal.
+    #[serde(default = "tiebreak")]
+    pub tiebreak_weight: f64,
+    /// Make the reference from hidden parameters when it does not exist.
+    pub truth: Option<TruthSection>,
+}
+
+/// How a missing demo reference is made: a seeded perturbation of the registry defaults.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TruthSection {
+    /// Seed of the perturbation.
+    #[serde(default = "truth_seed")]
+    pub seed: u64,
+    /// Half-width of the perturbation in unit-cube coordinates (0-0.5).
+    #[serde(default = "spread")]
+    pub spread: f64,
+    /// Registry names perturbed (default: all but `tbot`, which the domain sets per cell).
+    pub parameters: Option<Vec<String>>,
+}
+
+/// `[ensemble]`: run the top-K hindcast after the calibration.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnsembleSection {
+    /// Run it.
+    #[serde(default)]
+    pub enabled: bool,
+}
+
+fn two() -> u32 {
+    2
+}
+fn sensitive() -> String {
+    "sensitive".into()
+}
+fn bo() -> String {
+    "bo".into()
+}
+fn budget() -> usize {
+    32
+}
+fn q() -> usize {
+    4
+}
+fn top_k() -> usize {
+    13
+}
+fn tiebreak() -> f64 {
+    0.01
+}
+fn truth_seed() -> u64 {
+    11
+}
+fn spread() -> f64 {
+    0.3
+}
+
+/// Raw calibration experiment file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCalibration {
+    #[allow(dead_code)]
+    pub kind: toml::Value,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    pub output: Option<String>,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default = "super::default_model_section")]
+    pub model: ModelSection,
+    pub domain: DomainSection,
+    #[serde(default)]
+    pub spinup: SpinupSection,
+    pub period: PeriodSection,
+    pub calibration: CalibrationSection,
+    #[serde(default)]
+    pub ensemble: EnsembleSection,
+    /// Passed to the validation workflow when the program has one.
+    pub validation: Option<toml::Value>,
+}
+
+/// Which cells are scored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Region {
+    /// Cells where the default run disagrees with the reference, widened by `neighbourhood`.
+    Sensitive {
+        /// Widening, cells.
+        neighbourhood: usize,
+    },
+    /// Every land cell with a reference class.
+    All,
+}
+
+/// Which registry parameters are calibrated.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParameterChoice {
+    /// Every registry entry.
+    All,
+    /// These registry names.
+    Names(Vec<String>),
+}
+
+/// A calibration experiment, resolved and validated.
+#[derive(Clone, Debug)]
+pub struct CalibrationExperiment {
+    pub model: ModelSection,
+    pub domain: DomainSection,
+    pub spinup: SpinupSection,
+    pub period: PeriodSection,
+    /// The section as written.
+    pub section: CalibrationSection,
+    /// Reference map, resolved.
+    pub reference: PathBuf,
+    /// Registry file, resolved (None: next to the model tables).
+    pub registry: Option<PathBuf>,
+    pub region: Region,
+    pub parameters: ParameterChoice,
+    pub ensemble: EnsembleSection,
+    pub validation: Option<toml::Value>,
+}
+
+/// Validate a raw calibration file.
+pub(crate) fn resolve(path: &Path, r: &RawCalibration) -> Result<CalibrationExperiment> {
+    let c = &r.calibration;
+    let err = |key: &str, m: String| Error::config(path, format!("calibration.{key}"), m);
+    if !(c.classes == 2 || c.classes == 3) {
+        return Err(err("classes", format!("{}: use 2 or 3", c.classes)));
+    }
+    if c.year < r.period.start || c.year > r.period.end {
+        return Err(err(
+            "year",
+            format!(
+                "{} is outside the transient period {}-{}",
+                c.year, r.period.start, r.period.end
+            ),
+        ));
+    }
+    let region = match c.region.as_str() {
+        "sensitive" => Region::Sensitive {
+            neighbourhood: c.neighbourhood,
+        },
+        "all" => Region::All,
+        other => {
+            return Err(err(
+                "region",
+                format!("`{other}`: use \"sensitive\" or \"all\""),
+            ))
+        }
+    };
+    crate::calibrate::optimizer::OptimizerKind::parse(&c.optimizer)
+        .map_err(|e| err("optimizer", e.to_string()))?;
+    if c.budget < 2 {
+        return Err(err(
+            "budget",
+            format!("{}: need at least 2 evaluations", c.budget),
+        ));
+    }
+    if c.q == 0 {
+        return Err(err("q", "must be at least 1".into()));
+    }
+    if c.top_k == 0 {
+        return Err(err("top_k", "must be at least 1".into()));
+    }
+    if !(c.tiebreak_weight.is_finite() && c.tiebreak_weight >= 0.0) {
+        return Err(err(
+            "tiebreak_weight",
+            format!("{} must be >= 0", c.tiebreak_weight),
+        ));
+    }
+    if let Some(w) = c.wall_clock_minutes {
+        if !(w.is_finite() && w > 0.0) {
+            return Err(err("wall_clock_minutes", format!("{w} must be > 0")));
+        }
+    }
+    if let Some(t) = &c.truth {
+        if !(t.spread > 0.0 && t.spread <= 0.5) {
+            return Err(err(
+                "truth.spread",
+                format!("{} must be in (0, 0.5]", t.spread),
+            ));
+        }
+    }
+    let parameters = match (&c.parameters, &c.screened) {
+        (Some(_), Some(_)) => {
+            return Err(err(
+                "screened",
+                "give either `parameters` or `screened`, not both".into(),
+            ))
+        }
+        (None, None) => ParameterChoice::All,
+        (Some(toml::Value::String(s)), None) if s == "all" => ParameterChoice::All,
+        (Some(toml::Value::Array(a)), None) => {
+            let mut v = Vec::new();
+            for x in a {
+                match x.as_str() {
+                    Some(s) => v.push(s.to_string()),
+                    None => return Err(err("parameters", format!("{x} is not a parameter name"))),
+                }
+            }
+            if v.is_empty() {
+                return Err(err("parameters", "empty list".into()));
+            }
+            ParameterChoice::Names(v)
+        }
+        (Some(other), None) => {
+            return Err(err(
+                "parameters",
+                format!("{other}: use \"all\" or a list of registry names"),
+            ))
+        }
+        (None, Some(s)) => {
+            let p = super::resolve(path, "calibration.screened", s)?;
+            ParameterChoice::Names(read_screened(&p)?)
+        }
+    };
+    let reference = super::resolve(path, "calibration.reference", &c.reference)?;
+    let registry = match &c.registry {
+        Some(s) => Some(super::resolve(path, "calibration.registry", s)?),
+        None => None,
+    };
+    Ok(CalibrationExperiment {
+        model: r.model.clone(),
+        domain: r.domain.clone(),
+        spinup: r.spinup.clone(),
+        period: r.period.clone(),
+        section: c.clone(),
+        reference,
+        registry,
+        region,
+        parameters,
+        ensemble: r.ensemble.clone(),
+        validation: r.validation.clone(),
+    })
+}
+
+/// Registry names of a sensitivity study's `screened.toml` (`registry_names`,
+/// else `parameters` with any `[class]` suffix removed).
+pub fn read_screened(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let t: toml::Table =
+        toml::from_str(&text).map_err(|e| Error::parse(path, None, e.to_string()))?;
+    let list = t
+        .get("registry_names")
+        .or_else(|| t.get("parameters"))
+        .and_then(|v| v.as_array())
+        .ok_or_else(|| Error::config(path, "registry_names", "missing list of parameter names"))?;
+    let mut out: Vec<String> = Vec::new();
+    for v in list {
+        let s = v
+            .as_str()
+            .ok_or_else(|| Error::config(path, "registry_names", format!("{v} is not a name")))?;
+        let base = s.split('[').next().unwrap_or(s).to_string();
+        if !out.contains(&base) {
+            out.push(base);
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::config(
+            path,
+            "registry_names",
+            "no parameter was screened in",
+        ));
+    }
+    Ok(out)
+}
