@@ -118,6 +118,15 @@ fn fixture() -> Fixture {
     Fixture { _dir: dir, root }
 }
 
+/// netCDF files are written in-process and read by child processes; a child
+/// started while another test holds an HDF5 file open inherits its lock, so
+/// the tests of this file run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn calimap(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_calimap"))
         .args(args)
@@ -127,6 +136,7 @@ fn calimap(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn calimap_validate_writes_the_report() {
+    let _serial = serial();
     let f = fixture();
     let p = |n: &str| f.root.join(n).to_string_lossy().into_owned();
     let out = calimap(&[
@@ -244,6 +254,7 @@ fn calimap_validate_writes_the_report() {
 
 #[test]
 fn bad_rows_and_mismatched_grids_are_errors() {
+    let _serial = serial();
     let f = fixture();
     let p = |n: &str| f.root.join(n).to_string_lossy().into_owned();
     // A bad value on line 4 of the observation file.
@@ -311,6 +322,7 @@ fn bad_rows_and_mismatched_grids_are_errors() {
 
 #[test]
 fn synthetic_boreholes_are_recovered() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let truth = product();
     write_annual_netcdf(dir.path().join("truth.nc"), &truth, &meta()).unwrap();
@@ -380,6 +392,7 @@ fn synthetic_boreholes_are_recovered() {
 
 #[test]
 fn netcdf_elevation_and_geotiff_sensitive_mask() {
+    let _serial = serial();
     use calimap::forcing::synthetic::{static_maps, write_static_maps};
     use calimap::validate::run::read_sensitive;
     let f = fixture();
@@ -431,6 +444,7 @@ fn netcdf_elevation_and_geotiff_sensitive_mask() {
 
 #[test]
 fn validate_from_an_experiment_section() {
+    let _serial = serial();
     let f = fixture();
     std::fs::write(
         f.root.join("exp.toml"),
