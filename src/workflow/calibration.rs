@@ -709,6 +709,29 @@ pub fn run_calibration(
     .kappa;
     write_maps(&out, sec.year, &reference, &default_map, &best_map)?;
 
+    // 6. the top-K ensemble hindcast: per-member and ensemble-mean products
+    if c.ensemble.enabled {
+        let members: Vec<(String, Overrides)> = res
+            .top_k
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                (
+                    format!("member{}", k + 1),
+                    flat_overrides(&space.registry, &res.records[i].params, &indices),
+                )
+            })
+            .collect();
+        let opts = crate::workflow::hindcast::HindcastOptions {
+            quiet,
+            seed: Some(exp.seed),
+            config: serde_json::to_value(&exp.raw).unwrap_or(serde_json::Value::Null),
+            title: format!("calimap top-{} ensemble of {}", members.len(), exp.name),
+            ..Default::default()
+        };
+        crate::workflow::hindcast::run_hindcast(&setup, &members, &out.join("ensemble"), &opts)?;
+    }
+
     let failed = res.records.iter().filter(|r| !r.evaluation.is_ok()).count();
     let mean = |v: &[f64]| {
         if v.is_empty() {
