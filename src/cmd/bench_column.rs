@@ -44,12 +44,13 @@ pub fn run(args: ColumnArgs) -> anyhow::Result<()> {
         let best = runs[0];
         let median = runs[runs.len() / 2];
         println!(
-            "{label:>9}: {:>10.0} column-steps/s, {:>8.2} us per column-step (fastest of {}; median {:.2} us; {} steps per run)",
+            "{label:>9}: {:>10.0} column-steps/s, {:>8.2} us per column-step (fastest of {}; median {:.2} us; {} steps per run; {:.2} heat iterations per step)",
             best.steps_per_second(),
             best.micros_per_step(),
             runs.len(),
             median.micros_per_step(),
             best.steps,
+            best.heat_iterations,
         );
     }
     println!("load average after: {}", load_average());

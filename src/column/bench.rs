@@ -67,6 +67,8 @@ pub struct Throughput {
     pub steps: usize,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Mean iterations of the heat solver per step.
+    pub heat_iterations: f64,
 }
 
 impl Throughput {
@@ -105,15 +107,18 @@ pub fn column_throughput(
     }
     let t0 = Instant::now();
     let mut steps = 0;
+    let mut iterations = 0;
     for _ in 0..years.max(1) {
         for (i, s) in f.steps.iter().enumerate() {
-            m.step(&mut st, s, dt, f.time(i))?;
+            iterations += m.step(&mut st, s, dt, f.time(i))?.heat_iterations;
             steps += 1;
         }
     }
+    let seconds = t0.elapsed().as_secs_f64();
     Ok(Throughput {
         dt,
         steps,
-        seconds: t0.elapsed().as_secs_f64(),
+        seconds,
+        heat_iterations: iterations as f64 / steps.max(1) as f64,
     })
 }

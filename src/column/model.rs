@@ -45,6 +45,20 @@ pub struct ColumnState {
     pub canopy_water: f64,
     /// Ground heat flux of the last step (W m-2, positive into the ground), Noah SSOIL.
     pub ground_flux: f64,
+    /// What `t_soil` and `sh2o` were diagnosed from, per layer: the enthalpy,
+    /// the total water and the slope dT/dH there. A layer whose enthalpy and
+    /// water are bit for bit unchanged starts the next step from its
+    /// diagnosed state without inverting the freeze curve again; any other
+    /// change to `enthalpy` or `smc` makes the step re-diagnose that layer.
+    diagnosed: Vec<Diagnosed>,
+}
+
+/// See [`ColumnState`]'s `diagnosed`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Diagnosed {
+    enthalpy: f64,
+    smc: f64,
+    dt_dh: f64,
 }
 
 impl ColumnState {
@@ -478,7 +492,15 @@ impl ColumnModel {
         } else {
             100.0
         };
+        let diagnosed = (0..n)
+            .map(|i| Diagnosed {
+                enthalpy: enthalpy[i],
+                smc: smc[i],
+                dt_dh: states[i].dt_dh,
+            })
+            .collect();
         ColumnState {
+            diagnosed,
             t_soil: states.iter().map(|s| s.t).collect(),
             sh2o: states.iter().map(|s| s.liq).collect(),
             enthalpy,
@@ -803,14 +825,33 @@ impl ColumnModel {
             },
             LowerBoundary::GeothermalFlux { flux } => BottomBoundary::Flux { upward: flux },
         };
-        // The state found at the end of the previous step starts the iterations.
-        states.clear();
-        states.extend((0..n).map(|i| PhaseState {
-            t: st.t_soil[i],
-            liq: st.sh2o[i],
-            dt_dh: 0.0,
-        }));
+        // The state found at the end of the previous step starts the
+        // iterations; layers changed since are diagnosed again.
         let medium = self.medium_in(&st.smc, std::mem::take(freeze));
+        states.clear();
+        st.diagnosed.resize(
+            n,
+            Diagnosed {
+                enthalpy: f64::NAN,
+                smc: f64::NAN,
+                dt_dh: 0.0,
+            },
+        );
+        for i in 0..n {
+            let d = st.diagnosed[i];
+            let near = PhaseState {
+                t: st.t_soil[i],
+                liq: st.sh2o[i],
+                dt_dh: d.dt_dh,
+            };
+            let current = d.enthalpy.to_bits() == st.enthalpy[i].to_bits()
+                && d.smc.to_bits() == st.smc[i].to_bits();
+            states.push(if current {
+                near
+            } else {
+                medium.state_near(i, st.enthalpy[i], &near)
+            });
+        }
         let rep = heat_step(
             &medium,
             &self.dz,
@@ -819,7 +860,10 @@ impl ColumnModel {
             dt,
             &mut top,
             bottom,
-            &HeatSolverOptions::default(),
+            &HeatSolverOptions {
+                states_current: true,
+                ..HeatSolverOptions::default()
+            },
             work,
         )?;
         *freeze = medium.into_freeze();
@@ -910,6 +954,11 @@ impl ColumnModel {
             let s = medium.state_near(i, st.enthalpy[i], &near);
             st.t_soil[i] = s.t;
             st.sh2o[i] = s.liq;
+            st.diagnosed[i] = Diagnosed {
+                enthalpy: st.enthalpy[i],
+                smc: st.smc[i],
+                dt_dh: s.dt_dh,
+            };
         }
         *freeze = medium.into_freeze();
         out.water_heat = water_heat / dt;

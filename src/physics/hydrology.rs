@@ -186,7 +186,10 @@ pub fn wdfcnd_noah(liquid: f64, ice_max: f64, soil: &SoilHydraulics) -> (f64, f6
 /// (r^(b+2), r^(2b+3)) from a single power evaluation, r >= 0.
 #[inline]
 fn cosby_powers(r: f64, b: f64) -> (f64, f64) {
-    let p = r.powf(b + 1.0);
+    if r <= 0.0 {
+        return (0.0, 0.0);
+    }
+    let p = crate::physics::thermal::pow_pos(r, b + 1.0);
     (p * r, p * p * r)
 }
 
@@ -217,8 +220,8 @@ pub fn wdfcnd_noah_tibet(liquid: f64, ice: f64, soil: &SoilHydraulics) -> (f64, 
     if ice != 0.0 {
         let e_d = 1.25 * (soil.dw_sat - 3.0).powi(2) + 6.0;
         let e_k = 1.25 * (soil.k_sat - 3.0).powi(2) + 6.0;
-        wdf *= 10f64.powf(-e_d * ice);
-        wcnd *= 10f64.powf(-e_k * ice);
+        wdf *= (-e_d * ice * std::f64::consts::LN_10).exp();
+        wcnd *= (-e_k * ice * std::f64::consts::LN_10).exp();
     }
     (wdf, wcnd)
 }
@@ -826,7 +829,10 @@ fn prepare_ice_factors(input: &RichardsInput, cfg: &RichardsConfig, w: &mut Matr
                 if ice != 0.0 {
                     let e_d = 1.25 * (s.dw_sat - 3.0).powi(2) + 6.0;
                     let e_k = 1.25 * (s.k_sat - 3.0).powi(2) + 6.0;
-                    (10f64.powf(-e_d * ice), 10f64.powf(-e_k * ice))
+                    (
+                        (-e_d * ice * std::f64::consts::LN_10).exp(),
+                        (-e_k * ice * std::f64::consts::LN_10).exp(),
+                    )
                 } else {
                     (1.0, 1.0)
                 }
