@@ -3,6 +3,9 @@
 //! without an ensemble, then every member of the top-K ensemble and its mean.
 //! The report files exist, the metrics are finite, and a site is flagged
 //! independent exactly when its cell lies outside the calibration's region.
+//! A hindcast experiment of two calibrated members with its own
+//! `[validation]` (truth file, bilinear matching, lapse-rate correction with
+//! the domain's elevations) validates through `calimap run`.
 
 mod common;
 
@@ -142,7 +145,7 @@ fn check_validation(out: &Path, s: &CalibrationSummary) -> BTreeSet<String> {
 }
 
 #[test]
-fn validation_ends_a_calibration_with_and_without_the_ensemble() {
+fn validation_ends_calibration_and_hindcast_runs() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
 
@@ -181,5 +184,90 @@ fn validation_ends_a_calibration_with_and_without_the_ensemble() {
     assert_eq!(
         std::fs::read(out.join("validation/synthetic_boreholes.csv")).unwrap(),
         first_obs
+    );
+
+    // A hindcast of two calibrated members on the same domain, validated by `calimap run`.
+    let d = dir.path().display();
+    let text = format!(
+        r#"kind = "hindcast"
+output = "{d}/hind"
+seed = 9
+[model]
+tables = "{root}/models/noah-tibet"
+[domain]
+forcing = "cmfd"
+forcing_dir = "{d}/data/forcing"
+static = "{d}/data/static.nc"
+soil_layers = 10
+deep_soil = [12, 12, 12, 13, 13, 13, 13, 13, 14, 14]
+[spinup]
+tolerance = 0.05
+max_cycles = 4
+[period]
+spinup = [2000, 2000]
+start = 2000
+end = 2001
+[ensemble]
+members = ["out/top/member1.toml", "out/top/member2.toml"]
+[validation]
+synthetic = true
+truth = "data/truth.toml"
+sites = 10
+sensitive = "out/region.tif"
+method = "bilinear"
+lapse_rate = -0.0065
+"#,
+        root = env!("CARGO_MANIFEST_DIR"),
+    );
+    let hind = dir.path().join("hind.toml");
+    std::fs::write(&hind, text).unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_calimap"))
+        .arg("run")
+        .arg(&hind)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    // The RMSE table is printed at the end of the run.
+    assert!(
+        stderr.contains("ALT (m)") && stderr.contains("ensemble-mean"),
+        "{stderr}"
+    );
+    let v = dir.path().join("hind/validation");
+    let (h, pairs) = read_csv(&v.join("pairs.csv"));
+    let members: BTreeSet<&str> = pairs
+        .iter()
+        .map(|p| p[col(&h, "member")].as_str())
+        .collect();
+    assert_eq!(
+        members,
+        ["member1", "member2", "ensemble-mean"]
+            .into_iter()
+            .collect()
+    );
+    let region: Raster<u8> = read_geotiff(out.join("region.tif")).unwrap();
+    let mut corrected = 0;
+    for p in &pairs {
+        let (r, c): (usize, usize) = (
+            p[col(&h, "row")].parse().unwrap(),
+            p[col(&h, "col")].parse().unwrap(),
+        );
+        let independent: bool = p[col(&h, "independent")].parse().unwrap();
+        assert_eq!(independent, region.data[r * region.grid.cols + c] == 0);
+        let lapse = &p[col(&h, "lapse_correction_k")];
+        if p[col(&h, "variable")] == "ALT" {
+            assert!(lapse.is_empty(), "no lapse correction of ALT");
+        } else {
+            let k: f64 = lapse.parse().unwrap();
+            // Within a few hundred metres of the neighbours' elevations.
+            assert!(k.abs() < 3.0, "{k}");
+            corrected += 1;
+        }
+    }
+    assert!(corrected > 0);
+    let md = std::fs::read_to_string(v.join("summary.md")).unwrap();
+    assert!(
+        md.contains("lapse-rate correction of temperatures: -6.5 K/km"),
+        "{md}"
     );
 }
