@@ -157,6 +157,22 @@ fn validation_ends_calibration_and_hindcast_runs() {
     let members = check_validation(&out, &s);
     assert_eq!(members, ["best".to_string()].into_iter().collect());
     let first_obs = std::fs::read(out.join("validation/synthetic_boreholes.csv")).unwrap();
+    // `calimap validate --experiment` repeats the run's validation exactly.
+    let pairs = std::fs::read(out.join("validation/pairs.csv")).unwrap();
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_calimap"))
+        .args(["validate", "--experiment"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(
+        std::fs::read(out.join("validation/pairs.csv")).unwrap(),
+        pairs
+    );
 
     // With the top-4 ensemble (the log is replayed): every member and the mean.
     let path = dir.path().join("ensemble.toml");
