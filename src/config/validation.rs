@@ -440,6 +440,64 @@ mod tests {
         assert_eq!(syn.truth, Some(PathBuf::from("/x/exp/t.toml")));
     }
 
+    /// A calibration or hindcast experiment ending with `validation`.
+    fn experiment(kind: &str, validation: &str) -> String {
+        let body = if kind == "calibration" {
+            "[calibration]\nreference = \"r.tif\"\nyear = 2002\ntruth = { seed = 1 }\n"
+        } else {
+            ""
+        };
+        format!(
+            "kind = \"{kind}\"\n[domain]\nforcing_dir = \"f\"\nstatic = \"d/static.nc\"\n\
+             [period]\nspinup = [2000, 2000]\nstart = 2001\nend = 2002\n{body}\
+             [validation]\n{validation}"
+        )
+    }
+
+    #[test]
+    fn one_table_for_calibration_and_hindcast_experiments() {
+        use crate::config::{Body, Experiment};
+        let exp = Path::new("/x/exp/e.toml");
+        for kind in ["calibration", "hindcast"] {
+            // Unknown keys and bad values name the file and line.
+            let text = experiment(kind, "synthetic = true\ntruth = \"t.toml\"\nsitez = 3\n");
+            let e = Experiment::parse(exp, &text).unwrap_err().to_string();
+            let line = text.lines().position(|l| l.starts_with("sitez")).unwrap() + 1;
+            assert!(
+                e.contains(&format!("e.toml:{line}")) && e.contains("sitez"),
+                "{e}"
+            );
+            let text = experiment(kind, "observations = \"b.csv\"\nmethod = \"cubic\"\n");
+            let e = Experiment::parse(exp, &text).unwrap_err().to_string();
+            let line = text.lines().position(|l| l.starts_with("method")).unwrap() + 1;
+            assert!(e.contains(&format!("e.toml:{line}")), "{e}");
+            // Checked values name the key; the domain's elevations serve the lapse rate.
+            let text = experiment(kind, "observations = \"b.csv\"\nyears = [1990, 1991]\n");
+            let e = Experiment::parse(exp, &text).unwrap_err().to_string();
+            assert!(e.contains("validation.years"), "{e}");
+            let text = experiment(kind, "observations = \"b.csv\"\nlapse_rate = -0.006\n");
+            let settings = match Experiment::parse(exp, &text).unwrap().body {
+                Body::Calibration(c) => c.validation.unwrap(),
+                Body::Hindcast(h) => h.validation.unwrap(),
+                _ => panic!("{kind}"),
+            };
+            assert_eq!(
+                settings.elevation,
+                Some(PathBuf::from("/x/exp/d/static.nc"))
+            );
+            assert_eq!(
+                settings.source,
+                ObservationSource::File(PathBuf::from("/x/exp/b.csv"))
+            );
+        }
+        // A calibration's truth serves synthetic boreholes; a hindcast needs a file.
+        assert!(Experiment::parse(exp, &experiment("calibration", "synthetic = true\n")).is_ok());
+        let e = Experiment::parse(exp, &experiment("hindcast", "synthetic = true\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("validation.truth"), "{e}");
+    }
+
     #[test]
     fn bad_tables_are_rejected_with_the_key() {
         let exp = Path::new("/x/e.toml");

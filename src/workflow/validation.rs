@@ -98,6 +98,8 @@ pub struct ValidationBrief {
     pub independent_sites: usize,
     /// RMSE per member slot, members first, then the ensemble mean.
     pub rmse: Vec<MemberRmse>,
+    /// Wall time of the validation (synthetic sites included), seconds.
+    pub seconds: f64,
 }
 
 impl ValidationBrief {
@@ -142,6 +144,7 @@ impl ValidationBrief {
             sites: sites.len(),
             independent_sites: sites.iter().filter(|(_, i)| *i).count(),
             rmse,
+            seconds: 0.0,
         }
     }
 
@@ -175,7 +178,11 @@ impl ValidationBrief {
                 cell(r.gt10m_c, r.gt10m_c_independent),
             ));
         }
-        s.push_str(&format!("report: {}\n", self.output.display()));
+        s.push_str(&format!(
+            "report: {} ({:.1} s)\n",
+            self.output.display(),
+            self.seconds
+        ));
         s
     }
 }
@@ -295,6 +302,7 @@ pub fn validate_run(
     ctx: &RunContext,
     product: &Path,
 ) -> Result<(ValidationReport, ValidationBrief)> {
+    let t0 = std::time::Instant::now();
     let s = ctx.settings;
     let out_dir = s.out_dir(ctx.output);
     std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
@@ -344,7 +352,8 @@ pub fn validate_run(
     let report = validate_stack(&stack, &observations, &opts, &cfg)?;
 
     // 3. summary
-    let brief = ValidationBrief::from_report(&report, &out_dir, &obs_path);
+    let mut brief = ValidationBrief::from_report(&report, &out_dir, &obs_path);
+    brief.seconds = t0.elapsed().as_secs_f64();
     Ok((report, brief))
 }
 
