@@ -3,7 +3,11 @@
 //! above the default run's, failing parameter sets are penalised evaluations,
 //! and the demo experiment file parses.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
+
+use common::twin::twin_experiment;
 
 use calimap::calibrate::registry::{ParamSet, Registry, Scope};
 use calimap::column::config::{ColumnConfig, DEFAULT_LAYERS};
@@ -132,49 +136,6 @@ fn overrides_apply_per_column_class() {
             ("general.csoil".to_string(), 2.1e6),
         ]
     );
-}
-
-/// A small calibration experiment on a generated 8 x 6 domain (2 years, daily).
-fn twin_experiment(dir: &Path, optimizer: &str, budget: usize, extra: &str) -> String {
-    format!(
-        r#"
-kind = "calibration"
-output = "{d}/out"
-seed = 5
-[model]
-tables = "{root}/models/noah-tibet"
-[domain]
-forcing = "cmfd"
-forcing_dir = "{d}/data/forcing"
-static = "{d}/data/static.nc"
-soil_layers = 10
-deep_soil = [12, 12, 12, 13, 13, 13, 13, 13, 14, 14]
-generate = {{ nx = 8, ny = 6, years = 2, step = "1d", seed = 4 }}
-[spinup]
-tolerance = 0.05
-max_cycles = 4
-[period]
-spinup = [2000, 2000]
-start = 2000
-end = 2001
-[calibration]
-reference = "{d}/data/reference_2001.tif"
-year = 2001
-classes = 2
-region = "sensitive"
-neighbourhood = 1
-parameters = ["bexp", "quartz"]
-optimizer = "{optimizer}"
-budget = {budget}
-q = 3
-n_init = 5
-top_k = 4
-truth = {{ seed = 3, spread = 0.5, parameters = ["bexp", "quartz"] }}
-{extra}
-"#,
-        d = dir.display(),
-        root = env!("CARGO_MANIFEST_DIR"),
-    )
 }
 
 #[test]

@@ -173,7 +173,7 @@ fn calimap_validate_writes_the_report() {
     let png = std::fs::read(dir.join("scatter_ALT.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 
-    // Pairs: 14 matched observations x 3 slots (a, b, ensemble_mean).
+    // Pairs: 14 matched observations x 3 slots (a, b, ensemble-mean).
     let (h, rows) = read_csv(&dir.join("pairs.csv"));
     assert_eq!(rows.len(), 14 * 3);
     let get = |r: &Vec<String>, c: &str| r[col(&h, c)].clone();
@@ -237,7 +237,7 @@ fn calimap_validate_writes_the_report() {
     // Member b is 0.2 m deeper, the ensemble mean 0.1 m.
     let b = find("ALT", "b", "all");
     assert!((num(&b[col(&h, "bias")]) - 0.145).abs() < 1e-3);
-    let e = find("ALT", "ensemble_mean", "all");
+    let e = find("ALT", "ensemble-mean", "all");
     assert!((num(&e[col(&h, "bias")]) - 0.045).abs() < 1e-3);
     // Independent sites: site A excluded, so no ALT pairs remain.
     let ind = find("ALT", "a", "independent");

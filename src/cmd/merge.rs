@@ -94,6 +94,10 @@ pub fn run_hindcast_experiment(
     let t = std::time::Instant::now();
     let s = run_hindcast(&setup, &members, &out, &opts)?;
     report(&s, args.quiet);
+    if let (None, Some(v)) = (&s.tile, &h.validation) {
+        crate::workflow::validation::validate_hindcast(exp, v, &setup, &out, args.quiet)
+            .context("validating the hindcast")?;
+    }
     if !args.quiet {
         let secs = t.elapsed().as_secs_f64();
         eprintln!(
@@ -151,5 +155,9 @@ pub fn run(args: MergeArgs) -> anyhow::Result<()> {
     let s = merge_tiles(&setup, &members, &tiles, &out, &opts)
         .with_context(|| format!("merging the tiles of {}", exp_path.display()))?;
     report(&s, args.quiet);
+    if let Some(v) = &h.validation {
+        crate::workflow::validation::validate_hindcast(&exp, v, &setup, &out, args.quiet)
+            .context("validating the merged hindcast")?;
+    }
     Ok(())
 }

@@ -12,8 +12,10 @@ use crate::validate::{
 /// Arguments of `calimap validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Take every setting from the `[validation]` table of this experiment file
-    /// (its `product` key is then required); the other options must not be given.
+    /// Take every setting from the `[validation]` table of this experiment file;
+    /// the product defaults to the one the experiment's run validated (a
+    /// calibration's ensemble or best-set product, a hindcast's hindcast.nc),
+    /// other kinds name it in `product`. The other options must not be given.
     #[arg(long, conflicts_with_all = ["product", "observations", "out", "lapse_rate",
         "elevation", "sensitive", "magt_depth", "depth_tolerance"])]
     pub experiment: Option<PathBuf>,

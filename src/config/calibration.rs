@@ -157,8 +157,8 @@ pub(crate) struct RawCalibration {
     pub calibration: CalibrationSection,
     #[serde(default)]
     pub ensemble: EnsembleSection,
-    /// Passed to the validation workflow when the program has one.
-    pub validation: Option<toml::Value>,
+    /// Validation at the end of the run.
+    pub validation: Option<super::validation::ValidationSection>,
 }
 
 /// Which cells are scored.
@@ -198,7 +198,8 @@ pub struct CalibrationExperiment {
     pub region: Region,
     pub parameters: ParameterChoice,
     pub ensemble: EnsembleSection,
-    pub validation: Option<toml::Value>,
+    /// Validation of the ensemble (or the best set) against boreholes at the end of the run.
+    pub validation: Option<super::validation::ValidationSettings>,
 }
 
 /// Validate a raw calibration file.
@@ -300,6 +301,21 @@ pub(crate) fn resolve(path: &Path, r: &RawCalibration) -> Result<CalibrationExpe
         Some(s) => Some(super::resolve(path, "calibration.registry", s)?),
         None => None,
     };
+    let validation = match &r.validation {
+        Some(v) => Some(v.resolve(
+            path,
+            &super::validation::ValidationContext {
+                static_maps: Some(super::resolve(
+                    path,
+                    "domain.static",
+                    &r.domain.static_maps,
+                )?),
+                period: Some((r.period.start, r.period.end)),
+                has_truth: c.truth.is_some(),
+            },
+        )?),
+        None => None,
+    };
     Ok(CalibrationExperiment {
         model: r.model.clone(),
         domain: r.domain.clone(),
@@ -311,7 +327,7 @@ pub(crate) fn resolve(path: &Path, r: &RawCalibration) -> Result<CalibrationExpe
         region,
         parameters,
         ensemble: r.ensemble.clone(),
-        validation: r.validation.clone(),
+        validation,
     })
 }
 

@@ -13,6 +13,8 @@
 //! geotiff = true
 //! netcdf = true
 //! png = true
+//! [validation] # optional: validate hindcast.nc against boreholes at the end
+//! observations = "boreholes.csv"   # see `config::validation`
 //! ```
 //!
 //! A parameter-set file is a flat `[values]` table of `ColumnConfig::set`
@@ -89,6 +91,7 @@ pub(super) struct RawHindcast {
     pub ensemble: EnsembleSection,
     #[serde(default)]
     pub outputs: HindcastOutputSection,
+    pub validation: Option<super::validation::ValidationSection>,
 }
 
 /// A hindcast experiment, resolved.
@@ -102,6 +105,8 @@ pub struct HindcastExperiment {
     /// run with the model's parameters.
     pub members: Vec<(String, PathBuf)>,
     pub outputs: HindcastOutputSection,
+    /// Validation of the products against boreholes at the end of the run.
+    pub validation: Option<super::validation::ValidationSettings>,
 }
 
 /// Resolve and check a raw hindcast body.
@@ -150,6 +155,29 @@ pub(super) fn resolve_hindcast(path: &Path, r: &RawHindcast) -> Result<HindcastE
             "years must be given first to last",
         ));
     }
+    let validation = match &r.validation {
+        Some(v) => {
+            let ctx = super::validation::ValidationContext {
+                static_maps: Some(super::resolve(
+                    path,
+                    "domain.static",
+                    &r.domain.static_maps,
+                )?),
+                period: Some((r.period.start, r.period.end)),
+                has_truth: false,
+            };
+            let s = v.resolve(path, &ctx)?;
+            if s.product.is_none() && !r.outputs.netcdf {
+                return Err(Error::config(
+                    path,
+                    "validation",
+                    "validates hindcast.nc: set outputs.netcdf = true (or name a `product`)",
+                ));
+            }
+            Some(s)
+        }
+        None => None,
+    };
     Ok(HindcastExperiment {
         model: r.model.clone(),
         domain: r.domain.clone(),
@@ -157,5 +185,6 @@ pub(super) fn resolve_hindcast(path: &Path, r: &RawHindcast) -> Result<HindcastE
         period: r.period.clone(),
         members,
         outputs: r.outputs.clone(),
+        validation,
     })
 }

@@ -9,6 +9,7 @@ pub mod calibration;
 pub mod domain;
 pub mod hindcast;
 pub mod paths;
+pub mod validation;
 
 use std::path::{Path, PathBuf};
 

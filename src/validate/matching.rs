@@ -15,8 +15,9 @@
 //!    the product's `magt` field, which the product file does not record) with
 //!    `magt`; any other depth is listed as unmatched, since the product holds
 //!    no profile to interpolate.
-//! 4. **Years**: every year of the observation's period `[start, end]` must be
-//!    simulated; the simulated value of a period observation is the mean of
+//! 4. **Years**: an observation whose period `[start, end]` is not inside
+//!    the validation years ([`MatchOptions::years`], when given) is listed as
+//!    unmatched; every year of the period must be simulated; the simulated value of a period observation is the mean of
 //!    the simulated years in the period. A year that is not simulated lists
 //!    the observation as unmatched.
 //! 5. **Interpolation** ([`MatchMethod`]): `nearest` takes the cell that
@@ -37,7 +38,10 @@
 //!    `independent = false`.
 //!
 //! Simulated values are taken for every member and, with more than one
-//! member, for the ensemble mean, which is the mean over members of the
+//! member, for the ensemble mean. A product whose last member is named
+//! [`ENSEMBLE_MEAN`] (a hindcast ensemble: the members' temperature profiles
+//! averaged, then diagnosed) carries its own ensemble mean, which is used as
+//! stored. Otherwise the ensemble mean is the mean over members of the
 //! member values that exist (NaN only when no member has one) in each cell
 //! and year. A member without a value for the observation (for example no
 //! ALT because the cell has no permafrost in that member) gives an unmatched
@@ -52,8 +56,8 @@ use crate::io::geotiff::Crs;
 use crate::io::netcdf_out::{AnnualMapStack, CLASS_FILL};
 use crate::{Error, Result};
 
-/// Name of the ensemble-mean pseudo-member.
-pub const ENSEMBLE_MEAN: &str = "ensemble_mean";
+/// Name of the ensemble-mean member slot (the hindcast's name for it).
+pub const ENSEMBLE_MEAN: &str = crate::config::hindcast::ENSEMBLE_MEAN;
 /// Name of the single slice of a product without a member dimension.
 pub const SINGLE_RUN: &str = "run";
 /// Default elevation lapse rate of air and near-surface ground temperature (K/m).
@@ -109,6 +113,9 @@ pub struct MatchOptions {
     /// Largest difference (m) between an observed MAGT depth and a product
     /// depth for the two to be compared.
     pub depth_tolerance: f64,
+    /// First and last year (inclusive) of the observations validated;
+    /// observations outside are listed as unmatched.
+    pub years: Option<(i32, i32)>,
 }
 
 impl Default for MatchOptions {
@@ -120,6 +127,7 @@ impl Default for MatchOptions {
             sensitive: None,
             magt_depth: None,
             depth_tolerance: 0.25,
+            years: None,
         }
     }
 }
@@ -325,10 +333,15 @@ pub fn field_for(
     }
 }
 
+/// Whether the product carries its own ensemble mean as its last member.
+fn stored_mean(stack: &AnnualMapStack) -> bool {
+    stack.members.len() > 1 && stack.members.last().is_some_and(|m| m == ENSEMBLE_MEAN)
+}
+
 fn member_slots(stack: &AnnualMapStack) -> Vec<String> {
     if stack.members.is_empty() {
         vec![SINGLE_RUN.to_string()]
-    } else if stack.members.len() == 1 {
+    } else if stack.members.len() == 1 || stored_mean(stack) {
         stack.members.clone()
     } else {
         let mut m = stack.members.clone();
@@ -396,6 +409,13 @@ fn check_options(stack: &AnnualMapStack, opts: &MatchOptions) -> Result<()> {
             "lapse rate {} K/m is not plausible (give it in K per metre, e.g. -0.0065)",
             opts.lapse_rate
         )));
+    }
+    if let Some((a, b)) = opts.years {
+        if a > b {
+            return Err(Error::Other(format!(
+                "validation years {a}-{b}: give the first year first"
+            )));
+        }
     }
     if !(opts.depth_tolerance.is_finite() && opts.depth_tolerance >= 0.0) {
         return Err(Error::Other(format!(
@@ -472,6 +492,15 @@ pub fn match_observations(
             }
         };
         // 4. Years.
+        if let Some((a, b)) = opts.years {
+            if o.start < a || o.end > b {
+                out.unmatched.push(unmatched(
+                    "all",
+                    format!("outside the validation years {a}-{b}"),
+                ));
+                continue;
+            }
+        }
         let mut t_idx = Vec::new();
         let mut missing_years = Vec::new();
         for y in o.start..=o.end {
@@ -781,6 +810,69 @@ mod tests {
             "{}",
             r.unmatched[0].reason
         );
+    }
+
+    #[test]
+    fn validation_years_list_observations_outside() {
+        let s = stack();
+        let opts = MatchOptions {
+            years: Some((2001, 2002)),
+            ..Default::default()
+        };
+        let r = match_observations(
+            &s,
+            &[
+                obs(34.5, 92.5, ObsVariable::Ttop, 2001, 2002),
+                obs(34.5, 92.5, ObsVariable::Ttop, 2000, 2001),
+                obs(34.5, 92.5, ObsVariable::Alt, 2000, 2000),
+            ],
+            &opts,
+        )
+        .unwrap();
+        // Only the first lies inside 2001-2002: a, b and the ensemble mean.
+        assert_eq!(r.pairs.len(), 3);
+        assert!(r.pairs.iter().all(|p| p.start == 2001));
+        assert_eq!(r.unmatched.len(), 2);
+        assert!(r
+            .unmatched
+            .iter()
+            .all(|u| u.reason.contains("outside the validation years 2001-2002")));
+        let bad = MatchOptions {
+            years: Some((2002, 2001)),
+            ..Default::default()
+        };
+        assert!(match_observations(&s, &[], &bad).is_err());
+    }
+
+    #[test]
+    fn a_stored_ensemble_mean_is_used_as_is() {
+        // Members a, b and a stored mean whose values differ from the
+        // members' average (profiles averaged, then diagnosed).
+        let base = stack();
+        let mut s = AnnualMapStack::new(
+            base.grid,
+            base.years.clone(),
+            vec!["a".into(), "b".into(), ENSEMBLE_MEAN.into()],
+        );
+        let n = base.class.len();
+        s.class[..n].copy_from_slice(&base.class);
+        s.alt[..n].copy_from_slice(&base.alt);
+        for k in 0..n / 2 {
+            s.class[n + k] = 1;
+            s.alt[n + k] = base.alt[k] + 7.0;
+        }
+        let r = match_observations(
+            &s,
+            &[obs(35.2, 90.8, ObsVariable::Alt, 2000, 2000)],
+            &MatchOptions::default(),
+        )
+        .unwrap();
+        // Cell (0, 0) of member a is 0 and of member b 100; the stored mean is 7.
+        assert_eq!(r.members, ["a", "b", ENSEMBLE_MEAN]);
+        assert_eq!(r.pairs.len(), 3);
+        assert!(close(r.pairs[0].sim, 0.0));
+        assert!(close(r.pairs[1].sim, 100.0));
+        assert!(close(r.pairs[2].sim, 7.0), "{}", r.pairs[2].sim);
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub struct ValidationConfig {
     pub depth_tolerance: f64,
     /// Whether to draw the scatter plots.
     pub plots: bool,
+    /// First and last year (inclusive) of the observations validated.
+    #[serde(default)]
+    pub years: Option<(i32, i32)>,
 }
 
 impl ValidationConfig {
@@ -78,6 +81,7 @@ impl ValidationConfig {
             magt_depth: None,
             depth_tolerance: MatchOptions::default().depth_tolerance,
             plots: true,
+            years: None,
         }
     }
 }
@@ -212,6 +216,7 @@ pub fn match_options(cfg: &ValidationConfig, grid: &RasterGrid) -> Result<MatchO
             .transpose()?,
         magt_depth: cfg.magt_depth,
         depth_tolerance: cfg.depth_tolerance,
+        years: cfg.years,
     })
 }
 
@@ -428,6 +433,9 @@ fn write_report(
             }
         }
         _ => md.push_str("- lapse-rate correction: none\n"),
+    }
+    if let Some((a, b)) = cfg.years {
+        md.push_str(&format!("- validation years: {a}-{b}\n"));
     }
     match &cfg.sensitive {
         Some(p) => md.push_str(&format!(

@@ -1,276 +1,257 @@
-//! The `[validation]` section of an experiment file.
+//! The `[validation]` table of an experiment file read on its own, for
+//! `calimap validate --experiment`.
 //!
-//! ```toml
-//! [validation]
-//! observations = "boreholes.csv"   # observation CSV (required)
-//! product = "out/annual.nc"        # annual product; default: the one the experiment writes
-//! output = "out/validation"        # default: <experiment output>/validation
-//! method = "bilinear"              # "nearest" (default) or "bilinear"
-//! elevation = "static.nc"          # cell elevations: enables the lapse-rate correction
-//! elevation_variable = "elevation" # variable name in a netCDF elevation file
-//! lapse_rate = -0.0065             # K/m, needs `elevation`
-//! sensitive = "sensitive.tif"      # calibration's sensitive region (GeoTIFF or row,col CSV)
-//! magt_depth = 15.0                # depth (m) of the product's `magt` field
-//! depth_tolerance = 0.25           # m
-//! plots = true
-//! ```
-//!
-//! Relative paths resolve against the experiment file
-//! ([`crate::config::resolve`]; `@shared/` points into the shared data).
+//! The table itself is defined and checked once in
+//! [`crate::config::validation`] (calibration and hindcast experiments parse
+//! it with the rest of the file and validate at the end of their run).
+//! Read alone, the product and the sensitive region default to what the
+//! experiment's own run validated: for a calibration `<output>/ensemble/hindcast.nc`
+//! with `[ensemble] enabled = true`, else `<output>/best_annual.nc`, and the
+//! region `<output>/region.tif`; for a hindcast `<output>/hindcast.nc`. Other
+//! kinds must name the `product`. With `synthetic = true` the observations
+//! are the CSV the experiment's `calimap run` wrote into the validation folder.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::matching::MatchMethod;
 use super::run::ValidationConfig;
-use crate::config::resolve;
+pub use crate::config::validation::ValidationSection;
+use crate::config::validation::{ObservationSource, ValidationContext, SYNTHETIC_OBSERVATIONS};
+use crate::config::{resolve, toml_error};
 use crate::{Error, Result};
-
-/// The raw `[validation]` table.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ValidationSection {
-    /// Observation CSV.
-    pub observations: String,
-    /// Annual product (netCDF); default given by the experiment.
-    pub product: Option<String>,
-    /// Output folder; default given by the experiment.
-    pub output: Option<String>,
-    /// `nearest` or `bilinear`.
-    #[serde(default)]
-    pub method: MatchMethod,
-    /// Cell elevation map (m a.s.l.).
-    pub elevation: Option<String>,
-    /// Variable name in a netCDF elevation file (default `elevation`).
-    pub elevation_variable: Option<String>,
-    /// Lapse rate (K/m); needs `elevation`.
-    pub lapse_rate: Option<f64>,
-    /// Sensitive-region mask or cell list.
-    pub sensitive: Option<String>,
-    /// Depth (m) of the product's `magt` field.
-    pub magt_depth: Option<f64>,
-    /// Depth tolerance (m) for MAGT observations.
-    pub depth_tolerance: Option<f64>,
-    /// Draw scatter plots (default true).
-    pub plots: Option<bool>,
-}
-
-impl ValidationSection {
-    /// Resolve paths against the experiment file `experiment` and check the
-    /// values; `default_product` and `default_output` are used when the
-    /// section does not name them.
-    pub fn resolve(
-        &self,
-        experiment: &Path,
-        default_product: Option<&Path>,
-        default_output: &Path,
-    ) -> Result<ValidationConfig> {
-        let key = |k: &str| format!("validation.{k}");
-        let product = match (&self.product, default_product) {
-            (Some(p), _) => resolve(experiment, &key("product"), p)?,
-            (None, Some(p)) => p.to_path_buf(),
-            (None, None) => {
-                return Err(Error::config(
-                    experiment,
-                    key("product"),
-                    "name the annual product (netCDF) to validate",
-                ))
-            }
-        };
-        let out_dir = match &self.output {
-            Some(o) => resolve(experiment, &key("output"), o)?,
-            None => default_output.to_path_buf(),
-        };
-        let mut cfg = ValidationConfig::new(
-            product,
-            resolve(experiment, &key("observations"), &self.observations)?,
-            out_dir,
-        );
-        cfg.method = self.method;
-        cfg.elevation = self
-            .elevation
-            .as_deref()
-            .map(|e| resolve(experiment, &key("elevation"), e))
-            .transpose()?;
-        if let Some(v) = &self.elevation_variable {
-            cfg.elevation_variable = v.clone();
-        }
-        if let Some(l) = self.lapse_rate {
-            if cfg.elevation.is_none() {
-                return Err(Error::config(
-                    experiment,
-                    key("lapse_rate"),
-                    "a lapse rate needs an `elevation` map of the product cells",
-                ));
-            }
-            if !(l.is_finite() && l.abs() < 0.1) {
-                return Err(Error::config(
-                    experiment,
-                    key("lapse_rate"),
-                    format!("{l} is not a plausible lapse rate in K/m (e.g. -0.0065)"),
-                ));
-            }
-            cfg.lapse_rate = l;
-        }
-        cfg.sensitive = self
-            .sensitive
-            .as_deref()
-            .map(|s| resolve(experiment, &key("sensitive"), s))
-            .transpose()?;
-        if let Some(d) = self.magt_depth {
-            if !(d.is_finite() && d >= 0.0) {
-                return Err(Error::config(
-                    experiment,
-                    key("magt_depth"),
-                    format!("{d} m is not a depth below the surface"),
-                ));
-            }
-            cfg.magt_depth = Some(d);
-        }
-        if let Some(t) = self.depth_tolerance {
-            if !(t.is_finite() && t >= 0.0) {
-                return Err(Error::config(
-                    experiment,
-                    key("depth_tolerance"),
-                    format!("{t} m must be a non-negative number"),
-                ));
-            }
-            cfg.depth_tolerance = t;
-        }
-        if let Some(p) = self.plots {
-            cfg.plots = p;
-        }
-        Ok(cfg)
-    }
-}
 
 #[derive(Deserialize)]
 struct ExperimentWithValidation {
     #[serde(default)]
     validation: Option<ValidationSection>,
     #[serde(default)]
+    kind: Option<toml::Value>,
+    #[serde(default)]
     output: Option<toml::Value>,
+    #[serde(default)]
+    calibration: Option<toml::Table>,
+    #[serde(default)]
+    ensemble: Option<toml::Table>,
     #[serde(flatten)]
     _rest: toml::Table,
 }
 
+/// What [`parse_validation_section`] reads of an experiment file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExperimentValidation {
+    /// The `[validation]` table, if any.
+    pub section: Option<ValidationSection>,
+    /// The experiment's `kind`, if a string.
+    pub kind: Option<String>,
+    /// The experiment's `output` key, if a string.
+    pub output: Option<String>,
+    /// Whether a calibration has a `truth` perturbation.
+    pub has_truth: bool,
+    /// Whether a calibration runs its top-K ensemble (`[ensemble] enabled = true`).
+    pub ensemble_enabled: bool,
+}
+
 /// Parse the `[validation]` table of experiment text read from
-/// `experiment` (other tables are left to their own parsers), and the
-/// experiment's `output` key if it is a string. Errors name the file and line.
-pub fn parse_validation_section(
-    experiment: &Path,
-    text: &str,
-) -> Result<(Option<ValidationSection>, Option<String>)> {
+/// `experiment` and the few other keys its defaults depend on (other tables
+/// are left to their own parsers). Errors name the file and line.
+pub fn parse_validation_section(experiment: &Path, text: &str) -> Result<ExperimentValidation> {
     let w: ExperimentWithValidation =
-        toml::from_str(text).map_err(|e| crate::config::toml_error(experiment, text, e))?;
-    let output = match w.output {
+        toml::from_str(text).map_err(|e| toml_error(experiment, text, e))?;
+    let string = |v: Option<toml::Value>| match v {
         Some(toml::Value::String(s)) => Some(s),
         _ => None,
     };
-    Ok((w.validation, output))
+    Ok(ExperimentValidation {
+        section: w.validation,
+        kind: string(w.kind),
+        output: string(w.output),
+        has_truth: w.calibration.is_some_and(|c| c.contains_key("truth")),
+        ensemble_enabled: w
+            .ensemble
+            .as_ref()
+            .and_then(|e| e.get("enabled"))
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+    })
 }
 
 /// The validation configuration of an experiment file with a `[validation]`
-/// table (`None` without one). Defaults: the product is `default_product`
-/// (the one the experiment writes); the output folder is
-/// `<experiment output>/validation`, where the experiment output is its
-/// `output` key or `out/<file stem>`.
+/// table (`None` without one). Defaults: the product is `default_product`;
+/// the output folder is `<experiment output>/validation`, where the
+/// experiment output is its `output` key or `out/<file stem>`.
 pub fn validation_config_from_experiment(
     experiment: &Path,
     default_product: Option<&Path>,
 ) -> Result<Option<ValidationConfig>> {
     let text = std::fs::read_to_string(experiment).map_err(|e| Error::io(experiment, e))?;
-    let (section, output) = parse_validation_section(experiment, &text)?;
-    let Some(section) = section else {
+    let parsed = parse_validation_section(experiment, &text)?;
+    let Some(section) = &parsed.section else {
         return Ok(None);
     };
-    let base = match output {
+    let ctx = ValidationContext {
+        has_truth: parsed.has_truth,
+        ..Default::default()
+    };
+    let settings = section.resolve(experiment, &ctx)?;
+    let base = match &parsed.output {
         Some(o) => resolve(experiment, "output", &o)?,
-        None => std::path::PathBuf::from("out").join(
+        None => PathBuf::from("out").join(
             experiment
                 .file_stem()
                 .map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned()),
         ),
     };
-    section
-        .resolve(experiment, default_product, &base.join("validation"))
-        .map(Some)
+    let out_dir = settings.out_dir(&base);
+    let (run_product, sensitive) = match parsed.kind.as_deref() {
+        Some("calibration") if parsed.ensemble_enabled => (
+            Some(base.join("ensemble").join("hindcast.nc")),
+            Some(base.join("region.tif")),
+        ),
+        Some("calibration") => (
+            Some(base.join("best_annual.nc")),
+            Some(base.join("region.tif")),
+        ),
+        Some("hindcast") => (Some(base.join("hindcast.nc")), None),
+        _ => (None, None),
+    };
+    let product = match (&settings.product, default_product, run_product) {
+        (Some(p), _, _) => p.clone(),
+        (None, Some(p), _) => p.to_path_buf(),
+        (None, None, Some(p)) => p,
+        (None, None, None) => {
+            return Err(Error::config(
+                experiment,
+                "validation.product",
+                "name the annual product (netCDF) to validate",
+            ))
+        }
+    };
+    let observations = match &settings.source {
+        ObservationSource::File(p) => p.clone(),
+        ObservationSource::Synthetic(_) => {
+            let p = out_dir.join(SYNTHETIC_OBSERVATIONS);
+            if !p.is_file() {
+                return Err(Error::config(
+                    experiment,
+                    "validation.synthetic",
+                    format!(
+                        "{} does not exist: synthetic boreholes are sampled by `calimap run` \
+                         of the experiment",
+                        p.display()
+                    ),
+                ));
+            }
+            p
+        }
+    };
+    Ok(Some(settings.config(
+        product,
+        observations,
+        out_dir,
+        sensitive,
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-
-    fn parse(text: &str) -> std::result::Result<ValidationSection, toml::de::Error> {
-        toml::from_str(text)
-    }
-
-    #[test]
-    fn resolves_paths_against_the_experiment() {
-        let s = parse(
-            "observations = \"obs/b.csv\"\nmethod = \"bilinear\"\nelevation = \"static.nc\"\n\
-             lapse_rate = -0.005\nsensitive = \"/abs/s.tif\"\n",
-        )
-        .unwrap();
-        let exp = Path::new("/x/exp/demo.toml");
-        let cfg = s
-            .resolve(
-                exp,
-                Some(Path::new("/x/out/annual.nc")),
-                Path::new("/x/out/v"),
-            )
-            .unwrap();
-        assert_eq!(cfg.observations, PathBuf::from("/x/exp/obs/b.csv"));
-        assert_eq!(cfg.product, PathBuf::from("/x/out/annual.nc"));
-        assert_eq!(cfg.out_dir, PathBuf::from("/x/out/v"));
-        assert_eq!(cfg.elevation, Some(PathBuf::from("/x/exp/static.nc")));
-        assert_eq!(cfg.sensitive, Some(PathBuf::from("/abs/s.tif")));
-        assert_eq!(cfg.method, MatchMethod::Bilinear);
-        assert_eq!(cfg.lapse_rate, -0.005);
-    }
 
     #[test]
     fn section_inside_an_experiment() {
         let exp = Path::new("/x/exp/cal.toml");
         let text = "kind = \"calibration\"\noutput = \"../out/cal\"\n[model]\nname = \"noah\"\n\
+                    [calibration]\ntruth = { seed = 1 }\n\
                     [validation]\nobservations = \"b.csv\"\nproduct = \"p.nc\"\n";
-        let (s, out) = parse_validation_section(exp, text).unwrap();
-        assert_eq!(out.as_deref(), Some("../out/cal"));
-        let cfg = s
-            .unwrap()
-            .resolve(exp, None, Path::new("/x/out/cal/validation"))
-            .unwrap();
-        assert_eq!(cfg.product, PathBuf::from("/x/exp/p.nc"));
-        let (none, _) = parse_validation_section(exp, "kind = \"point\"\n").unwrap();
-        assert!(none.is_none());
+        let p = parse_validation_section(exp, text).unwrap();
+        assert_eq!(p.output.as_deref(), Some("../out/cal"));
+        assert_eq!(p.kind.as_deref(), Some("calibration"));
+        assert!(p.has_truth && !p.ensemble_enabled);
+        assert_eq!(p.section.unwrap().product.as_deref(), Some("p.nc"));
+        let p = parse_validation_section(exp, "kind = \"point\"\n").unwrap();
+        assert!(p.section.is_none() && !p.has_truth);
         let e = parse_validation_section(
             exp,
             "kind = \"x\"\n[validation]\nobservations = \"b.csv\"\nlapse = 1\n",
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("cal.toml:") && e.contains("lapse"), "{e}");
+        assert!(e.contains("cal.toml:4") && e.contains("lapse"), "{e}");
     }
 
     #[test]
-    fn bad_sections_are_rejected() {
-        assert!(parse("observations = \"a.csv\"\nmetod = \"nearest\"\n")
-            .unwrap_err()
-            .to_string()
-            .contains("metod"));
-        assert!(parse("observations = \"a.csv\"\nmethod = \"cubic\"\n").is_err());
-        let exp = Path::new("/x/e.toml");
-        let s = parse("observations = \"a.csv\"\nlapse_rate = -6.5\n").unwrap();
-        let e = s
-            .resolve(exp, Some(Path::new("p.nc")), Path::new("o"))
+    fn standalone_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let exp = dir.path().join("e.toml");
+        std::fs::write(
+            &exp,
+            "kind = \"hindcast\"\noutput = \"out\"\n[validation]\nobservations = \"b.csv\"\n\
+             product = \"p.nc\"\nelevation = \"z.tif\"\n",
+        )
+        .unwrap();
+        let cfg = validation_config_from_experiment(&exp, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(cfg.product, dir.path().join("p.nc"));
+        assert_eq!(cfg.observations, dir.path().join("b.csv"));
+        assert_eq!(cfg.out_dir, dir.path().join("out/validation"));
+        assert_eq!(cfg.elevation, Some(dir.path().join("z.tif")));
+        // Synthetic observations come from a previous run's folder.
+        std::fs::write(
+            &exp,
+            "kind = \"hindcast\"\noutput = \"out\"\n[validation]\nsynthetic = true\n\
+             truth = \"t.toml\"\nproduct = \"p.nc\"\n",
+        )
+        .unwrap();
+        let e = validation_config_from_experiment(&exp, None)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("validation.lapse_rate"), "{e}");
-        let s = parse("observations = \"a.csv\"\n").unwrap();
-        let e = s
-            .resolve(exp, None, Path::new("o"))
+        assert!(e.contains("validation.synthetic"), "{e}");
+        std::fs::create_dir_all(dir.path().join("out/validation")).unwrap();
+        std::fs::write(
+            dir.path()
+                .join("out/validation")
+                .join(SYNTHETIC_OBSERVATIONS),
+            "",
+        )
+        .unwrap();
+        let cfg = validation_config_from_experiment(&exp, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            cfg.observations,
+            dir.path()
+                .join("out/validation")
+                .join(SYNTHETIC_OBSERVATIONS)
+        );
+        // A calibration validates what its run validated, with its region.
+        std::fs::write(
+            &exp,
+            "kind = \"calibration\"\noutput = \"out\"\n[ensemble]\nenabled = true\n\
+             [validation]\nobservations = \"b.csv\"\n",
+        )
+        .unwrap();
+        let cfg = validation_config_from_experiment(&exp, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(cfg.product, dir.path().join("out/ensemble/hindcast.nc"));
+        assert_eq!(cfg.sensitive, Some(dir.path().join("out/region.tif")));
+        std::fs::write(
+            &exp,
+            "kind = \"calibration\"\noutput = \"out\"\n[validation]\nobservations = \"b.csv\"\n",
+        )
+        .unwrap();
+        let cfg = validation_config_from_experiment(&exp, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(cfg.product, dir.path().join("out/best_annual.nc"));
+        // Without a product of its own the key is named.
+        std::fs::write(
+            &exp,
+            "kind = \"survey\"\n[validation]\nobservations = \"b.csv\"\n",
+        )
+        .unwrap();
+        let e = validation_config_from_experiment(&exp, None)
             .unwrap_err()
             .to_string();
         assert!(e.contains("validation.product"), "{e}");

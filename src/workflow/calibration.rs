@@ -15,7 +15,10 @@
 //! 4. rank, write the best parameters (`best.toml`, `best_overrides.toml`),
 //!    the top-K table and members (`top/member<k>.toml`), the convergence plot;
 //! 5. run the best set on every land cell and write the reference, default and
-//!    best maps and their differences (GeoTIFF and PNG) and `summary.json`.
+//!    best maps and their differences (GeoTIFF and PNG) and `summary.json`;
+//! 6. with `[ensemble]`, run the top-K hindcast (`ensemble/`);
+//! 7. with `[validation]`, validate the ensemble members and mean (or the best
+//!    set) against boreholes ([`super::validation::validate_calibration`]).
 //!
 //! Parameter sets are written for the model as flat override files
 //! ([`write_parameter_set`] / [`read_parameter_set`]): `[values]` maps
@@ -109,42 +112,9 @@ pub fn write_parameter_set(
     write_atomic(path, format!("{head}{text}").as_bytes())
 }
 
-/// Read a parameter set written by [`write_parameter_set`]: its name (the file
-/// stem if absent) and its overrides in file order.
-pub fn read_parameter_set(path: &Path) -> Result<(String, Overrides)> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let t: toml::Table =
-        toml::from_str(&text).map_err(|e| Error::parse(path, None, e.to_string()))?;
-    let values = t
-        .get("values")
-        .and_then(|v| v.as_table())
-        .ok_or_else(|| Error::config(path, "values", "missing table of parameter overrides"))?;
-    let mut out = Vec::new();
-    for (k, v) in values {
-        let x = v
-            .as_float()
-            .or_else(|| v.as_integer().map(|i| i as f64))
-            .filter(|x| x.is_finite())
-            .ok_or_else(|| {
-                Error::config(
-                    path,
-                    format!("values.{k}"),
-                    format!("{v} is not a finite number"),
-                )
-            })?;
-        out.push((k.clone(), x));
-    }
-    let name = t
-        .get("name")
-        .and_then(|v| v.as_str())
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            path.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
-    Ok((name, out))
-}
+/// Parameter sets are read by the hindcast's reader (one reader for every
+/// parameter-set file).
+pub use super::hindcast::read_parameter_set;
 
 // ------------------------------------------------------------------ scoring
 
@@ -403,6 +373,8 @@ pub struct CalibrationSummary {
     pub wall_seconds: f64,
     /// Why the loop stopped.
     pub stop: String,
+    /// The validation against boreholes, when the experiment has a `[validation]` table.
+    pub validation: Option<super::validation::ValidationBrief>,
 }
 
 fn registry_path(exp: &Experiment, c: &CalibrationExperiment) -> Result<PathBuf> {
@@ -732,6 +704,22 @@ pub fn run_calibration(
         crate::workflow::hindcast::run_hindcast(&setup, &members, &out.join("ensemble"), &opts)?;
     }
 
+    // 7. validation against boreholes: the ensemble members and mean, or the best set
+    let validation = match &c.validation {
+        Some(v) => Some(super::validation::validate_calibration(
+            exp,
+            c,
+            v,
+            &setup,
+            &space.registry,
+            &out,
+            &land,
+            &best_runs[0],
+            quiet,
+        )?),
+        None => None,
+    };
+
     let failed = res.records.iter().filter(|r| !r.evaluation.is_ok()).count();
     let mean = |v: &[f64]| {
         if v.is_empty() {
@@ -756,6 +744,7 @@ pub fn run_calibration(
         mean_optimizer_seconds: mean(&res.model_ask_seconds),
         wall_seconds: t_start.elapsed().as_secs_f64(),
         stop: format!("{:?}", res.stop),
+        validation,
     };
     let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Other(e.to_string()))?;
     write_atomic(&out.join("summary.json"), json.as_bytes())?;

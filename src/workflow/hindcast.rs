@@ -81,6 +81,7 @@ pub type Members = Vec<(String, Overrides)>;
 
 #[derive(Deserialize)]
 struct RawParameterSet {
+    name: Option<toml::Value>,
     values: Option<BTreeMap<String, toml::Spanned<toml::Value>>>,
 }
 
@@ -88,12 +89,14 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-/// Read a parameter-set file: a `[values]` table of `ColumnConfig::set` keys
-/// and numbers (`"soil.bb[7]" = 5.1`, `"general.csoil" = 2.0e6`). Other
+/// Read a parameter-set file (as written by
+/// [`super::calibration::write_parameter_set`]): its `name` (the file stem
+/// when absent) and its `[values]` table of `ColumnConfig::set` keys and
+/// numbers (`"soil.bb[7]" = 5.1`, `"general.csoil" = 2.0e6`). Other
 /// top-level keys (e.g. a calibration's score) are ignored. Keys come back
 /// sorted, so a per-class key (`soil.bb[7]`) follows its all-classes form
 /// (`soil.bb`) and wins over it. Errors name the file, the line and the key.
-pub fn read_parameter_set(path: &Path) -> Result<Overrides> {
+pub fn read_parameter_set(path: &Path) -> Result<(String, Overrides)> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let raw: RawParameterSet =
         toml::from_str(&text).map_err(|e| crate::config::toml_error(path, &text, e))?;
@@ -127,7 +130,21 @@ pub fn read_parameter_set(path: &Path) -> Result<Overrides> {
         }
         out.push((key, x));
     }
-    Ok(out)
+    let name = match raw.name {
+        None => path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        Some(toml::Value::String(s)) => s,
+        Some(other) => {
+            return Err(Error::parse(
+                path,
+                None,
+                format!("name: expected a string, got `{other}`"),
+            ))
+        }
+    };
+    Ok((name, out))
 }
 
 fn base_config(setup: &DomainSetup, cell: (usize, usize)) -> Result<ColumnConfig> {
@@ -1474,7 +1491,7 @@ pub fn hindcast_members(
     let base: Overrides = match &h.model.parameters {
         Some(p) => {
             let path = crate::config::resolve(exp_path, "model.parameters", p)?;
-            let ov = read_parameter_set(&path)?;
+            let (_, ov) = read_parameter_set(&path)?;
             check_overrides(setup, &path, &ov)?;
             files.push(path);
             ov
@@ -1491,7 +1508,7 @@ pub fn hindcast_members(
     }
     let mut members = Vec::with_capacity(h.members.len());
     for (name, path) in &h.members {
-        let ov = read_parameter_set(path)?;
+        let (_, ov) = read_parameter_set(path)?;
         check_overrides(setup, path, &ov)?;
         let mut all = base.clone();
         all.retain(|(k, _)| !ov.iter().any(|(q, _)| q == k));

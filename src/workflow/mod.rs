@@ -9,3 +9,4 @@ pub mod hindcast;
 pub mod model;
 pub mod point;
 pub mod sensitivity;
+pub mod validation;

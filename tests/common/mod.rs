@@ -2,6 +2,8 @@
 //! small private reader of the Tanggula Noah ASCII forcing.
 #![allow(dead_code)]
 
+pub mod twin;
+
 use std::path::PathBuf;
 
 use calimap::column::tables::{GeneralParams, SoilTable, VegTable};
