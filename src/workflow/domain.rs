@@ -546,8 +546,15 @@ impl DomainSetup {
             }
             r
         };
+        // A message carries one group per thread of a rank, so every thread of
+        // a worker has a group (threads per rank are taken to be rank 0's).
+        let per_message = if engine.size() > 1 {
+            rayon::current_num_threads().max(1)
+        } else {
+            1
+        };
         let results = engine
-            .map(&groups, 1, &run_group)?
+            .map(&groups, per_message, &run_group)?
             .ok_or_else(|| Error::Other("the domain run gave no outcomes on rank 0".into()))?;
         for (k, group) in results.into_iter().enumerate() {
             let outcomes = group.map_err(Error::Other)?;
@@ -575,13 +582,14 @@ impl DomainSetup {
 
     /// Cells per group: at most a memory tile shared by this rank's threads;
     /// on one machine one group per tile, under MPI about four groups per
-    /// rank so that uneven cells balance. Results never depend on it.
+    /// thread of every rank so that uneven cells balance. Results never
+    /// depend on it.
     fn group_cells(&self, n_cells: usize, ranks: usize) -> usize {
         let threads = rayon::current_num_threads().max(1);
         let per_tile = GriddedForcing::cells_per_tile(self.tile_bytes, self.nt).max(1);
         let cap = (per_tile / threads).max(1);
         let want = if ranks > 1 {
-            n_cells.div_ceil(4 * ranks)
+            n_cells.div_ceil(4 * ranks * threads)
         } else {
             n_cells
         };

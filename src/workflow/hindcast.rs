@@ -1204,7 +1204,7 @@ pub fn run_hindcast(
 /// [`run_hindcast`] through `engine`, called by rank 0, which writes every
 /// file; the other ranks of an MPI engine run their share of the cells
 /// inside [`crate::workflow::domain::serve_domain`]. Under MPI, rounds of
-/// twice as many chunks as ranks go out at once, and each chunk is
+/// one chunk per thread of every rank go out at once, and each chunk is
 /// checkpointed as its round comes back, so a killed job resumes like a
 /// local one (on any number of ranks). The products are the same bytes.
 pub fn run_hindcast_on<E: Engine + ?Sized>(
@@ -1303,8 +1303,10 @@ pub fn run_hindcast_on<E: Engine + ?Sized>(
             .filter(|b| b.len() == 1)
             .and_then(|mut b| b.pop())
     };
+    // Under MPI a round holds a chunk per thread of every rank (at least two
+    // per rank), so that all threads stay busy until the round's last group.
     let per_round = if engine.size() > 1 {
-        2 * engine.size()
+        engine.size() * rayon::current_num_threads().max(2)
     } else {
         1
     };
