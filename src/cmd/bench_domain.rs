@@ -132,7 +132,7 @@ pub fn run(args: DomainBenchArgs) -> anyhow::Result<()> {
             .num_threads(threads)
             .build()?;
         let t = Instant::now();
-        let r = pool.install(|| run_cells(&s, &members, 0..n, &|| {}))?;
+        let r = pool.install(|| run_cells(&s, &members, 0..n, &|_| {}))?;
         let secs = t.elapsed().as_secs_f64();
         let failed = r.outcomes.iter().flatten().filter(|o| o.is_err()).count();
         let rate = cell_years / secs;

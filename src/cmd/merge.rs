@@ -10,9 +10,10 @@ use clap::Args;
 use super::RunArgs;
 use crate::config::hindcast::HindcastExperiment;
 use crate::config::{Body, Experiment};
+use crate::domain::distributed::{Engine, LocalEngine};
 use crate::workflow::domain::DomainSetup;
 use crate::workflow::hindcast::{
-    find_tile_files, hindcast_members, merge_tiles, read_tile_header, run_hindcast,
+    find_tile_files, hindcast_members, merge_tiles, read_tile_header, run_hindcast_on,
     HindcastOptions, HindcastSummary, TileSpec,
 };
 
@@ -32,7 +33,8 @@ pub struct MergeArgs {
     pub quiet: bool,
 }
 
-fn setup_of(exp: &Experiment, h: &HindcastExperiment) -> anyhow::Result<DomainSetup> {
+/// The domain of a hindcast experiment.
+pub fn setup_of(exp: &Experiment, h: &HindcastExperiment) -> anyhow::Result<DomainSetup> {
     Ok(DomainSetup::from_sections(
         &exp.path, &h.domain, &h.model, &h.spinup, &h.period,
     )?)
@@ -86,13 +88,23 @@ pub fn run_hindcast_experiment(
     h: &HindcastExperiment,
     args: &RunArgs,
 ) -> anyhow::Result<()> {
+    run_hindcast_experiment_on(&LocalEngine::default(), exp, h, args)
+}
+
+/// [`run_hindcast_experiment`] through `engine` (rank 0 of an MPI run).
+pub fn run_hindcast_experiment_on<E: Engine + ?Sized>(
+    engine: &E,
+    exp: &Experiment,
+    h: &HindcastExperiment,
+    args: &RunArgs,
+) -> anyhow::Result<()> {
     let setup = setup_of(exp, h)?;
     let (members, files) = hindcast_members(&setup, &exp.path, h)?;
     let mut opts = options(exp, h, files, args.quiet)?;
     opts.tile = args.tile.as_deref().map(TileSpec::parse).transpose()?;
     let out = args.out.clone().unwrap_or_else(|| exp.output.clone());
     let t = std::time::Instant::now();
-    let s = run_hindcast(&setup, &members, &out, &opts)?;
+    let s = run_hindcast_on(engine, &setup, &members, &out, &opts)?;
     report(&s, args.quiet);
     if let (None, Some(v)) = (&s.tile, &h.validation) {
         crate::workflow::validation::validate_hindcast(exp, v, &setup, &out, args.quiet)

@@ -15,6 +15,7 @@ pub mod import_tables;
 pub mod kappa;
 pub mod merge;
 pub mod run;
+pub mod run_mpi;
 pub mod validate;
 
 /// calimap: permafrost land-surface modelling, calibration and validation.

@@ -18,6 +18,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             .build_global()
             .context("setting the number of threads")?;
     }
+    if args.mpi {
+        return super::run_mpi::run(&args);
+    }
     let exp = Experiment::load(&args.experiment)?;
     match &exp.body {
         Body::Point(p) => {

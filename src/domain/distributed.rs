@@ -66,7 +66,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
+mod handle;
 mod resume;
+pub use handle::EngineHandle;
 pub use resume::{map_resumable, Checkpoint, ResumeStats};
 
 // ---------------------------------------------------------------------------
@@ -258,6 +260,12 @@ pub trait Engine {
 
     /// Wait until every rank reaches this point.
     fn barrier(&self);
+
+    /// Bytes this rank has sent to and received from other ranks so far
+    /// (message payloads; `(0, 0)` for a local engine).
+    fn traffic(&self) -> (u64, u64) {
+        (0, 0)
+    }
 }
 
 /// Why one work item could not produce an output (a panic inside `f`).
@@ -516,6 +524,14 @@ impl Engine for AnyEngine {
             AnyEngine::Mpi(e) => e.barrier(),
         }
     }
+
+    fn traffic(&self) -> (u64, u64) {
+        match self {
+            AnyEngine::Local(e) => e.traffic(),
+            #[cfg(feature = "mpi")]
+            AnyEngine::Mpi(e) => e.traffic(),
+        }
+    }
 }
 
 #[cfg(feature = "mpi")]
@@ -540,7 +556,7 @@ mod mpi_engine {
     //! of spinning, so oversubscribed nodes are not slowed down by idle ranks.
 
     use std::fmt;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
@@ -557,6 +573,8 @@ mod mpi_engine {
     const TAG_WORK: i32 = 11;
     const TAG_RESULT: i32 = 12;
     const TAG_STOP: i32 = 13;
+    const TAG_BCAST: i32 = 14;
+    const TAG_BCAST_FAIL: i32 = 15;
 
     /// A chunk as sent by rank 0.
     #[derive(Serialize)]
@@ -589,6 +607,8 @@ mod mpi_engine {
         size: usize,
         pool: Option<Arc<rayon::ThreadPool>>,
         root_computes: bool,
+        sent: AtomicU64,
+        received: AtomicU64,
         // Declared last: MPI is finalised when the universe drops, after the communicator.
         _universe: Universe,
     }
@@ -625,6 +645,8 @@ mod mpi_engine {
                 size,
                 pool,
                 root_computes: true,
+                sent: AtomicU64::new(0),
+                received: AtomicU64::new(0),
                 _universe: universe,
             })
         }
@@ -657,6 +679,7 @@ mod mpi_engine {
         }
 
         fn send_bytes(&self, to: usize, bytes: &[u8], tag: i32) {
+            self.sent.fetch_add(bytes.len() as u64, Ordering::Relaxed);
             self.world
                 .process_at_rank(to as i32)
                 .send_with_tag(bytes, tag);
@@ -752,6 +775,8 @@ mod mpi_engine {
                     let (msg, status) = self.wait_message(None);
                     let from = usize::try_from(status.source_rank()).unwrap_or(0);
                     let (bytes, _) = (msg, status).matched_receive_vec::<u8>();
+                    self.received
+                        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
                     if status.tag() != TAG_RESULT {
                         record_failure(ItemFailure {
                             item: 0,
@@ -826,6 +851,8 @@ mod mpi_engine {
             loop {
                 let (msg, status) = self.wait_message(Some(0));
                 let (bytes, _) = (msg, status).matched_receive_vec::<u8>();
+                self.received
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 if status.tag() == TAG_STOP {
                     return;
                 }
@@ -927,47 +954,54 @@ mod mpi_engine {
             }
         }
 
+        /// Rank 0 sends the value to every rank point to point; the others
+        /// wait for it by polling with a short sleep (like the workers of
+        /// `map`), so ranks idling between maps while rank 0 runs serial work
+        /// (an optimiser step, writing outputs) leave the cores to it.
         fn broadcast<T: Serialize + DeserializeOwned>(&self, value: Option<T>) -> Result<T> {
-            let root = self.world.process_at_rank(0);
-            // Rank 0 announces the length first (u64::MAX: it has nothing to send).
-            let mut payload = Vec::new();
-            let mut problem = None;
             if self.rank == 0 {
-                match value.as_ref().map(encode) {
-                    Some(Ok(bytes)) => payload = bytes,
-                    Some(Err(e)) => problem = Some(e),
-                    None => {
-                        problem = Some(Error::Other(
-                            "broadcast: rank 0 gave no value to send".into(),
-                        ))
-                    }
+                let payload = match value.as_ref() {
+                    Some(v) => encode(v).and_then(fits_in_message),
+                    None => Err(Error::Other(
+                        "broadcast: rank 0 gave no value to send".into(),
+                    )),
+                };
+                let (bytes, tag) = match &payload {
+                    Ok(b) => (b.clone(), TAG_BCAST),
+                    Err(e) => (e.to_string().into_bytes(), TAG_BCAST_FAIL),
+                };
+                for w in 1..self.size {
+                    self.send_bytes(w, &bytes, tag);
                 }
+                payload?;
+                return value
+                    .ok_or_else(|| Error::Other("broadcast: rank 0 gave no value to send".into()));
             }
-            let mut len: u64 = if problem.is_some() {
-                u64::MAX
-            } else {
-                payload.len() as u64
-            };
-            root.broadcast_into(&mut len);
-            if len == u64::MAX {
-                return Err(problem.unwrap_or_else(|| {
-                    Error::Other("broadcast: rank 0 could not send its value".into())
-                }));
+            let (msg, status) = self.wait_message(Some(0));
+            let (bytes, _) = (msg, status).matched_receive_vec::<u8>();
+            self.received
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            match status.tag() {
+                TAG_BCAST => decode(&bytes),
+                TAG_BCAST_FAIL => Err(Error::Other(format!(
+                    "rank 0 could not send its value: {}",
+                    String::from_utf8_lossy(&bytes)
+                ))),
+                t => Err(Error::Other(format!(
+                    "broadcast: unexpected MPI message with tag {t} from rank 0"
+                ))),
             }
-            if self.rank != 0 {
-                payload = vec![0u8; len as usize];
-            }
-            root.broadcast_into(&mut payload[..]);
-            if self.rank == 0 {
-                if let Some(v) = value {
-                    return Ok(v);
-                }
-            }
-            decode(&payload)
         }
 
         fn barrier(&self) {
             self.world.barrier();
+        }
+
+        fn traffic(&self) -> (u64, u64) {
+            (
+                self.sent.load(Ordering::Relaxed),
+                self.received.load(Ordering::Relaxed),
+            )
         }
     }
 }

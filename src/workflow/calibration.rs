@@ -42,6 +42,7 @@ use crate::calibrate::run::{calibrate, BatchObjective, CalibrationOptions, Direc
 use crate::config::calibration::{CalibrationExperiment, ParameterChoice, Region};
 use crate::config::Experiment;
 use crate::diagnostics::annual::annual_diagnostics;
+use crate::domain::distributed::{AnyEngine, EngineHandle, LocalEngine};
 use crate::io::geotiff::{read_geotiff, write_geotiff, Raster, RasterGrid};
 use crate::metrics::kappa::{score_class_codes, ClassScheme, KappaWeights};
 use crate::metrics::region::disagreement_mask;
@@ -169,6 +170,8 @@ pub struct MapKappa<'a> {
     pub weight: f64,
     /// Called after each domain run with (evaluations done in the batch, batch size).
     pub progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync + 'a>>,
+    /// The engine the domain runs go through (rayon, or MPI ranks).
+    pub engine: EngineHandle<'a>,
 }
 
 impl MapKappa<'_> {
@@ -218,7 +221,8 @@ impl BatchObjective for MapKappa<'_> {
             .map(|s| flat_overrides(&self.space.registry, s, &self.indices))
             .collect();
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.setup.run(&self.cells, &members, None)
+            let engine = self.engine.get()?;
+            self.setup.run_on(engine, &self.cells, &members, None)
         }));
         let per = t0.elapsed().as_secs_f64() / sets.len().max(1) as f64;
         match run {
@@ -457,6 +461,21 @@ pub fn run_calibration(
     out: Option<PathBuf>,
     quiet: bool,
 ) -> Result<CalibrationSummary> {
+    let engine = AnyEngine::Local(LocalEngine::default());
+    run_calibration_on(&engine, exp, c, out, quiet)
+}
+
+/// [`run_calibration`] with the domain runs (default and best sets, every
+/// batch of candidates, the ensemble hindcast) through `engine`. Called by
+/// rank 0, which runs the optimiser and writes every file; the other ranks
+/// serve through [`super::domain::serve_domain`].
+pub fn run_calibration_on(
+    engine: &AnyEngine,
+    exp: &Experiment,
+    c: &CalibrationExperiment,
+    out: Option<PathBuf>,
+    quiet: bool,
+) -> Result<CalibrationSummary> {
     let t_start = Instant::now();
     let out = out.unwrap_or_else(|| exp.output.clone());
     std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
@@ -522,7 +541,7 @@ pub fn run_calibration(
     let pb = cell_bar(land.len(), "default run", quiet);
     let bar = pb.clone();
     let progress = move |done: usize, _total: usize| bar.set_position(done as u64);
-    let default_runs = setup.run(&land, &[Vec::new()], Some(&progress))?;
+    let default_runs = setup.run_on(engine, &land, &[Vec::new()], Some(&progress))?;
     pb.finish();
     let (default_codes, _, default_failed) = member_map(&default_runs[0], sec.year);
     if default_failed > 0 {
@@ -587,6 +606,7 @@ pub fn run_calibration(
         scheme,
         weight: sec.tiebreak_weight,
         progress: None,
+        engine: EngineHandle::new(engine),
     };
     let kind = OptimizerKind::parse(&sec.optimizer)?;
     let inner: Box<dyn Optimizer> = match kind {
@@ -661,7 +681,8 @@ pub fn run_calibration(
     let pb = cell_bar(land.len(), "best set", quiet);
     let bar = pb.clone();
     let progress = move |done: usize, _total: usize| bar.set_position(done as u64);
-    let best_runs = setup.run(
+    let best_runs = setup.run_on(
+        engine,
         &land,
         &[flat_overrides(&space.registry, best_set, &indices)],
         Some(&progress),
@@ -701,7 +722,13 @@ pub fn run_calibration(
             title: format!("calimap top-{} ensemble of {}", members.len(), exp.name),
             ..Default::default()
         };
-        crate::workflow::hindcast::run_hindcast(&setup, &members, &out.join("ensemble"), &opts)?;
+        crate::workflow::hindcast::run_hindcast_on(
+            engine,
+            &setup,
+            &members,
+            &out.join("ensemble"),
+            &opts,
+        )?;
     }
 
     // 7. validation against boreholes: the ensemble members and mean, or the best set

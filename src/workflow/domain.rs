@@ -16,12 +16,22 @@
 //!
 //! Every pair is a pure function of its inputs, so results are identical for
 //! any thread count, tile size or machine split.
+//!
+//! The cells travel as groups of neighbouring cells through a
+//! [`crate::domain::distributed::Engine`] ([`DomainSetup::run_on`]): rayon
+//! in this process, or MPI ranks that each read their groups' forcing from
+//! the files themselves and run them with rayon, while rank 0 gathers the
+//! outcomes in cell order. The other ranks take part through
+//! [`serve_domain`] until rank 0 calls [`stop_workers`].
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use super::model::{column_config, tables_dir, ColumnSite, ModelTables};
 use crate::column::model::{ColumnModel, InitialCondition};
@@ -29,6 +39,7 @@ use crate::column::run::{run, spin_up, SpinupOptions, SpinupStart};
 use crate::config::domain::{DomainSection, PeriodSection};
 use crate::config::{ModelSection, SpinupSection};
 use crate::diagnostics::AnnualProfileStats;
+use crate::domain::distributed::{Engine, LocalEngine};
 use crate::domain::runner::CellOutcome;
 use crate::domain::Grid;
 use crate::forcing::netcdf::{CfForcingSpec, GriddedForcing};
@@ -138,8 +149,34 @@ pub struct DomainSetup {
     nt: usize,
     /// Memory budget of a forcing tile (bytes).
     pub tile_bytes: usize,
-    cache: Mutex<Option<(Vec<(usize, usize)>, Arc<Vec<PointForcing>>)>>,
+    cache: Mutex<ForcingCache>,
 }
+
+/// Forcing of cell groups kept between runs of the same cells (calibration
+/// batches rerun them), up to the tile memory budget.
+#[derive(Default)]
+struct ForcingCache {
+    groups: HashMap<Vec<(usize, usize)>, Arc<Vec<PointForcing>>>,
+    bytes: usize,
+}
+
+/// What rank 0 asks the other ranks to do (see [`serve_domain`]).
+#[derive(Serialize, Deserialize)]
+enum Job {
+    /// Run the groups of cells rank 0 hands out for these members; keep their
+    /// forcing in the cache when `cache`.
+    Run {
+        members: Vec<Overrides>,
+        cache: bool,
+    },
+    /// No more runs.
+    Stop,
+}
+
+/// A group's outcomes `[cell][member]` (a failed run carries its message),
+/// or why the group could not run at all (its forcing could not be read, or
+/// the rank could not open the domain).
+type GroupOutput = std::result::Result<Vec<Vec<std::result::Result<CellStats, String>>>, String>;
 
 fn year_start(y: i32) -> Result<chrono::NaiveDateTime> {
     NaiveDate::from_ymd_opt(y, 1, 1)
@@ -348,7 +385,7 @@ impl DomainSetup {
             t0,
             nt,
             tile_bytes: domain.tile_memory_mb.max(1) * 1024 * 1024,
-            cache: Mutex::new(None),
+            cache: Mutex::new(ForcingCache::default()),
         })
     }
 
@@ -453,13 +490,34 @@ impl DomainSetup {
         Ok(stats)
     }
 
-    /// Run `cells` for every parameter set in `members`; returns outcomes
-    /// indexed `[member][cell]` in the order given.
+    /// Run `cells` for every parameter set in `members` on this machine
+    /// (rayon); returns outcomes indexed `[member][cell]` in the order given.
     pub fn run(
         &self,
         cells: &[(usize, usize)],
         members: &[Overrides],
         progress: Option<&ProgressFn>,
+    ) -> Result<Vec<Vec<CellOutcome<CellStats>>>> {
+        self.run_on(&LocalEngine::default(), cells, members, progress)
+    }
+
+    /// [`DomainSetup::run`] through `engine`, called by rank 0 (the other
+    /// ranks of an MPI engine run their share inside [`serve_domain`]).
+    ///
+    /// The cells are cut into groups of neighbouring cells (one memory tile
+    /// per group on one machine; several groups per rank under MPI, so
+    /// uneven cells balance); whoever runs a group reads its forcing and runs
+    /// its (cell, member) pairs in parallel. A failed pair is an outcome
+    /// carrying its message; a group whose forcing cannot be read fails the
+    /// whole run (the first such group in cell order is reported).
+    /// `progress` gets (pairs done, pairs total) as this rank finishes groups
+    /// and once at the end.
+    pub fn run_on<E: Engine + ?Sized>(
+        &self,
+        engine: &E,
+        cells: &[(usize, usize)],
+        members: &[Overrides],
+        progress: Option<&(dyn Fn(usize, usize) + Sync)>,
     ) -> Result<Vec<Vec<CellOutcome<CellStats>>>> {
         let nm = members.len();
         let total = cells.len() * nm;
@@ -469,58 +527,169 @@ impl DomainSetup {
             return Ok(out);
         }
         let per_tile = GriddedForcing::cells_per_tile(self.tile_bytes, self.nt).max(1);
-        // Cache the forcing when all cells fit one tile (calibration loops rerun them).
-        let cached = {
-            let guard = self
-                .cache
-                .lock()
-                .map_err(|_| Error::Other("forcing cache poisoned".into()))?;
-            guard
-                .as_ref()
-                .filter(|(c, _)| c.as_slice() == cells)
-                .map(|(_, f)| Arc::clone(f))
-        };
-        let mut done = 0usize;
-        for (t, tile) in cells.chunks(per_tile).enumerate() {
-            let forcing: Arc<Vec<PointForcing>> = match &cached {
-                Some(f) => Arc::clone(f),
-                None => {
-                    let f = Arc::new(self.read_forcing(tile)?);
-                    if cells.len() <= per_tile {
-                        *self
-                            .cache
-                            .lock()
-                            .map_err(|_| Error::Other("forcing cache poisoned".into()))? =
-                            Some((cells.to_vec(), Arc::clone(&f)));
-                    }
-                    f
-                }
-            };
-            let base = t * per_tile;
-            let n = tile.len();
-            let results: Vec<(usize, usize, std::result::Result<CellStats, String>)> = (0..n * nm)
-                .into_par_iter()
-                .map(|k| {
-                    let (i, m) = (k / nm, k % nm);
-                    let r = self
-                        .run_cell(tile[i], &forcing[i], &members[m])
-                        .map_err(|e| format!("cell ({}, {}): {e}", tile[i].0, tile[i].1));
-                    (i, m, r)
-                })
-                .collect();
-            for (i, m, r) in results {
-                out[m].push(CellOutcome {
-                    index: base + i,
-                    result: r,
-                });
-            }
-            done += n * nm;
+        // Keep the forcing when all cells fit one tile (calibration loops rerun them).
+        let cache = cells.len() <= per_tile;
+        if engine.size() > 1 {
+            engine.broadcast(Some(Job::Run {
+                members: members.to_vec(),
+                cache,
+            }))?;
+        }
+        let g = self.group_cells(cells.len(), engine.size());
+        let groups: Vec<Vec<(usize, usize)>> = cells.chunks(g).map(<[_]>::to_vec).collect();
+        let done = AtomicUsize::new(0);
+        let run_group = |group: &Vec<(usize, usize)>| -> GroupOutput {
+            let r = self.run_group(group, members, cache);
+            let d = done.fetch_add(group.len() * nm, Ordering::SeqCst) + group.len() * nm;
             if let Some(p) = progress {
-                p(done, total);
+                p(d, total);
             }
+            r
+        };
+        // A message carries one group per thread of a rank, so every thread of
+        // a worker has a group (threads per rank are taken to be rank 0's).
+        let per_message = if engine.size() > 1 {
+            rayon::current_num_threads().max(1)
+        } else {
+            1
+        };
+        let results = engine
+            .map(&groups, per_message, &run_group)?
+            .ok_or_else(|| Error::Other("the domain run gave no outcomes on rank 0".into()))?;
+        for (k, group) in results.into_iter().enumerate() {
+            let outcomes = group.map_err(Error::Other)?;
+            for (i, per_member) in outcomes.into_iter().enumerate() {
+                for (m, result) in per_member.into_iter().enumerate().take(nm) {
+                    out[m].push(CellOutcome {
+                        index: k * g + i,
+                        result,
+                    });
+                }
+            }
+        }
+        if out.iter().any(|m| m.len() != cells.len()) {
+            return Err(Error::Other(format!(
+                "the domain run returned outcomes for {} cells of {}",
+                out.iter().map(Vec::len).min().unwrap_or(0),
+                cells.len()
+            )));
+        }
+        if let Some(p) = progress {
+            p(total, total);
         }
         Ok(out)
     }
+
+    /// Cells per group: at most a memory tile shared by this rank's threads;
+    /// on one machine one group per tile, under MPI about four groups per
+    /// thread of every rank so that uneven cells balance. Results never
+    /// depend on it.
+    fn group_cells(&self, n_cells: usize, ranks: usize) -> usize {
+        let threads = rayon::current_num_threads().max(1);
+        let per_tile = GriddedForcing::cells_per_tile(self.tile_bytes, self.nt).max(1);
+        let cap = (per_tile / threads).max(1);
+        let want = if ranks > 1 {
+            n_cells.div_ceil(4 * ranks * threads)
+        } else {
+            n_cells
+        };
+        want.clamp(1, cap)
+    }
+
+    /// The forcing of a group, from the cache or the files.
+    fn group_forcing(
+        &self,
+        cells: &[(usize, usize)],
+        cache: bool,
+    ) -> Result<Arc<Vec<PointForcing>>> {
+        let poisoned = || Error::Other("forcing cache poisoned".into());
+        if cache {
+            let guard = self.cache.lock().map_err(|_| poisoned())?;
+            if let Some(f) = guard.groups.get(cells) {
+                return Ok(Arc::clone(f));
+            }
+        }
+        let f = Arc::new(self.read_forcing(cells)?);
+        if cache {
+            let bytes = cells.len() * self.nt * std::mem::size_of::<crate::forcing::ForcingStep>();
+            let mut guard = self.cache.lock().map_err(|_| poisoned())?;
+            if guard.bytes + bytes <= self.tile_bytes {
+                guard.bytes += bytes;
+                guard.groups.insert(cells.to_vec(), Arc::clone(&f));
+            }
+        }
+        Ok(f)
+    }
+
+    /// Read a group's forcing and run its (cell, member) pairs in parallel.
+    fn run_group(
+        &self,
+        cells: &[(usize, usize)],
+        members: &[Overrides],
+        cache: bool,
+    ) -> GroupOutput {
+        let forcing = self
+            .group_forcing(cells, cache)
+            .map_err(|e| e.to_string())?;
+        let nm = members.len();
+        let flat: Vec<std::result::Result<CellStats, String>> = (0..cells.len() * nm)
+            .into_par_iter()
+            .map(|k| {
+                let (i, m) = (k / nm, k % nm);
+                self.run_cell(cells[i], &forcing[i], &members[m])
+                    .map_err(|e| format!("cell ({}, {}): {e}", cells[i].0, cells[i].1))
+            })
+            .collect();
+        let mut it = flat.into_iter();
+        Ok((0..cells.len())
+            .map(|_| it.by_ref().take(nm).collect())
+            .collect())
+    }
+}
+
+/// The part of a rank other than 0 in the domain runs of an MPI run: wait
+/// for rank 0's jobs and run the groups of cells it hands out, until rank 0
+/// calls [`stop_workers`]. The domain is opened with `open` when the first
+/// job arrives (rank 0 has prepared the files by then); when it cannot be
+/// opened, every group sent here comes back as that error, and rank 0
+/// reports it. Writes nothing and prints nothing; returns the number of jobs
+/// served.
+pub fn serve_domain<E: Engine + ?Sized>(
+    engine: &E,
+    open: &dyn Fn() -> Result<DomainSetup>,
+) -> Result<usize> {
+    let mut setup: Option<std::result::Result<DomainSetup, String>> = None;
+    let mut jobs = 0;
+    loop {
+        match engine.broadcast::<Job>(None)? {
+            Job::Stop => return Ok(jobs),
+            Job::Run { members, cache } => {
+                let s = &*setup.get_or_insert_with(|| {
+                    open().map_err(|e| {
+                        format!("rank {} could not open the domain: {e}", engine.rank())
+                    })
+                });
+                let run_group = |group: &Vec<(usize, usize)>| -> GroupOutput {
+                    match s {
+                        Ok(s) => s.run_group(group, &members, cache),
+                        Err(e) => Err(e.clone()),
+                    }
+                };
+                // A failed map is reported on rank 0, which decides what comes next.
+                let _ = engine.map(&[], 1, &run_group);
+                jobs += 1;
+            }
+        }
+    }
+}
+
+/// Rank 0: tell the other ranks that no more domain runs come (they leave
+/// [`serve_domain`]). Nothing to do on a single rank.
+pub fn stop_workers<E: Engine + ?Sized>(engine: &E) -> Result<()> {
+    if engine.size() > 1 && engine.is_root() {
+        engine.broadcast(Some(Job::Stop))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -55,7 +55,6 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -65,6 +64,7 @@ use crate::column::config::ColumnConfig;
 use crate::config::hindcast::ENSEMBLE_MEAN;
 use crate::diagnostics::annual::try_annual_diagnostics;
 use crate::diagnostics::{AnnualDiagnostics, AnnualProfileStats, FrozenClass};
+use crate::domain::distributed::{Engine, LocalEngine};
 use crate::forcing::netcdf::GriddedForcing;
 use crate::io::atomic::{write_bytes_atomic, AtomicPath};
 use crate::io::geotiff::{write_geotiff, Raster, RasterGrid};
@@ -269,34 +269,44 @@ pub struct TileResult {
 }
 
 /// Run every member at the active cells `range` (indices into
-/// `setup.cells()`): read their forcing at once (the caller keeps the range
-/// within the memory budget), then run the (cell, member) pairs in parallel.
-/// `progress` is called once per finished pair. Results do not depend on the
-/// thread count.
+/// `setup.cells()`) on this machine; the caller keeps the range within the
+/// memory budget. `progress` gets the pairs finished. Results do not depend
+/// on the thread count.
 pub fn run_cells(
     setup: &DomainSetup,
     members: &[(String, Overrides)],
     range: Range<usize>,
-    progress: &(dyn Fn() + Sync),
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<TileResult> {
+    run_cells_on(&LocalEngine::default(), setup, members, range, progress)
+}
+
+/// [`run_cells`] through `engine` (rank 0; the other ranks serve through
+/// [`crate::workflow::domain::serve_domain`]): the outcomes of every member
+/// at the cells `range`, gathered in cell order.
+pub fn run_cells_on<E: Engine + ?Sized>(
+    engine: &E,
+    setup: &DomainSetup,
+    members: &[(String, Overrides)],
+    range: Range<usize>,
+    progress: &(dyn Fn(usize) + Sync),
 ) -> Result<TileResult> {
     let cells = setup.cells()[range.clone()].to_vec();
-    let nm = members.len();
-    let forcing = setup.read_forcing(&cells)?;
-    let flat: Vec<std::result::Result<CellStats, String>> = (0..cells.len() * nm)
-        .into_par_iter()
-        .map(|k| {
-            let (i, m) = (k / nm, k % nm);
-            let ov = &members[m].1;
-            let r = setup
-                .run_cell(cells[i], &forcing[i], ov)
-                .map_err(|e| format!("cell ({}, {}): {e}", cells[i].0, cells[i].1));
-            progress();
-            r
-        })
-        .collect();
-    let mut it = flat.into_iter();
+    let overrides: Vec<Overrides> = members.iter().map(|(_, o)| o.clone()).collect();
+    let runs = setup.run_on(engine, &cells, &overrides, Some(&|d, _| progress(d)))?;
+    // [member][cell] -> [cell][member]
+    let mut by_member: Vec<_> = runs.into_iter().map(Vec::into_iter).collect();
     let outcomes = (0..cells.len())
-        .map(|_| it.by_ref().take(nm).collect())
+        .map(|_| {
+            by_member
+                .iter_mut()
+                .map(|m| {
+                    m.next()
+                        .map(|o| o.result)
+                        .unwrap_or_else(|| Err("no outcome".into()))
+                })
+                .collect()
+        })
         .collect();
     Ok(TileResult {
         first: range.start,
@@ -1205,6 +1215,22 @@ pub fn run_hindcast(
     out: &Path,
     opts: &HindcastOptions,
 ) -> Result<HindcastSummary> {
+    run_hindcast_on(&LocalEngine::default(), setup, members, out, opts)
+}
+
+/// [`run_hindcast`] through `engine`, called by rank 0, which writes every
+/// file; the other ranks of an MPI engine run their share of the cells
+/// inside [`crate::workflow::domain::serve_domain`]. Under MPI, rounds of
+/// one chunk per thread of every rank go out at once, and each chunk is
+/// checkpointed as its round comes back, so a killed job resumes like a
+/// local one (on any number of ranks). The products are the same bytes.
+pub fn run_hindcast_on<E: Engine + ?Sized>(
+    engine: &E,
+    setup: &DomainSetup,
+    members: &[(String, Overrides)],
+    out: &Path,
+    opts: &HindcastOptions,
+) -> Result<HindcastSummary> {
     if members.is_empty() {
         return Err(Error::Other("a hindcast needs at least one member".into()));
     }
@@ -1274,52 +1300,89 @@ pub fn run_hindcast(
     let mut written: Vec<PathBuf> = Vec::new();
 
     // 3-4. run (or resume) each chunk, then reduce or append it
-    for c in &chunks {
-        let ck = partial.join(format!("cells-{}-{}.bin", c.start, c.end));
-        let reuse = if opts.checkpoint && ck.is_file() {
-            TileReader::open(&ck)
-                .ok()
-                .filter(|r| {
-                    r.header.fingerprint == fingerprint
-                        && r.header.first == c.start
-                        && r.header.n_cells == c.len()
-                })
-                .and_then(|r| r.read_all().ok())
-                .filter(|b| b.len() == 1)
-                .and_then(|mut b| b.pop())
-        } else {
-            None
-        };
-        let result = match reuse {
+    let ck_path = |c: &Range<usize>| partial.join(format!("cells-{}-{}.bin", c.start, c.end));
+    let header_ok = |c: &Range<usize>| -> bool {
+        opts.checkpoint
+            && ck_path(c).is_file()
+            && TileReader::open(&ck_path(c)).is_ok_and(|r| {
+                r.header.fingerprint == fingerprint
+                    && r.header.first == c.start
+                    && r.header.n_cells == c.len()
+            })
+    };
+    let reuse = |c: &Range<usize>| -> Option<TileResult> {
+        if !header_ok(c) {
+            return None;
+        }
+        TileReader::open(&ck_path(c))
+            .ok()
+            .and_then(|r| r.read_all().ok())
+            .filter(|b| b.len() == 1)
+            .and_then(|mut b| b.pop())
+    };
+    // Under MPI a round holds a chunk per thread of every rank (at least two
+    // per rank), so that all threads stay busy until the round's last group.
+    let per_round = if engine.size() > 1 {
+        engine.size() * rayon::current_num_threads().max(2)
+    } else {
+        1
+    };
+    let nm = members.len();
+    let mut k = 0;
+    while k < chunks.len() {
+        // A finished chunk of an earlier run, or a round of chunks to run.
+        let (results, fresh) = match reuse(&chunks[k]) {
             Some(r) => {
-                resumed += c.len();
-                bar.inc((c.len() * members.len()) as u64);
-                r
+                resumed += chunks[k].len();
+                bar.inc((chunks[k].len() * nm) as u64);
+                (vec![r], false)
             }
             None => {
-                let r = run_cells(setup, members, c.clone(), &|| bar.inc(1))?;
-                if opts.checkpoint {
-                    let mut w = TileWriter::create(&ck, &header(c.start, c.len()))?;
-                    w.append(&r)?;
-                    w.finish()?;
+                let mut j = k + 1;
+                while j < chunks.len() && j - k < per_round && !header_ok(&chunks[j]) {
+                    j += 1;
                 }
-                r
+                let range = chunks[k].start..chunks[j - 1].end;
+                let base = bar.position();
+                let all = run_cells_on(engine, setup, members, range, &|d| {
+                    bar.set_position(base + d as u64)
+                })?;
+                let mut outcomes = all.outcomes.into_iter();
+                let parts = chunks[k..j]
+                    .iter()
+                    .map(|c| TileResult {
+                        first: c.start,
+                        cells: setup.cells()[c.clone()].to_vec(),
+                        outcomes: outcomes.by_ref().take(c.len()).collect(),
+                    })
+                    .collect::<Vec<_>>();
+                (parts, true)
             }
         };
-        if opts.checkpoint {
-            written.push(ck);
-        }
-        failed += result
-            .outcomes
-            .iter()
-            .flatten()
-            .filter(|o| o.is_err())
-            .count();
-        if let Some(w) = tile_writer.as_mut() {
-            w.append(&result)?;
-        }
-        if let Some(p) = products.as_mut() {
-            p.add(&result)?;
+        for result in results {
+            let c = result.first..result.first + result.cells.len();
+            let ck = ck_path(&c);
+            if fresh && opts.checkpoint {
+                let mut w = TileWriter::create(&ck, &header(c.start, c.len()))?;
+                w.append(&result)?;
+                w.finish()?;
+            }
+            if opts.checkpoint {
+                written.push(ck);
+            }
+            failed += result
+                .outcomes
+                .iter()
+                .flatten()
+                .filter(|o| o.is_err())
+                .count();
+            if let Some(w) = tile_writer.as_mut() {
+                w.append(&result)?;
+            }
+            if let Some(p) = products.as_mut() {
+                p.add(&result)?;
+            }
+            k += 1;
         }
     }
     bar.finish_and_clear();
