@@ -161,17 +161,10 @@ fn synthetic_survey_optimisers_find_the_known_factors() {
     assert_eq!(problem.score(&[0.8, 1.25], &cells).unwrap().kappa, 1.0);
     let mut cfg = SurveyConfig::new("unused");
     cfg.bo_evaluations = 30;
+    cfg.bo_local_evaluations = 10;
     cfg.pso_particles = 8;
     cfg.pso_iterations = 30;
-    let pso = calibrate(
-        &problem,
-        &cells,
-        SurveyMethod::ParticleSwarm,
-        (0.5, 1.5),
-        &cfg,
-        3,
-    )
-    .unwrap();
+    let pso = calibrate(&problem, &cells, SurveyMethod::ParticleSwarm, &cfg, 3).unwrap();
     assert_eq!(pso.evaluations, 8 * 31);
     assert!(pso.train.kappa > 0.97, "{pso:?}");
     assert!(
@@ -182,27 +175,11 @@ fn synthetic_survey_optimisers_find_the_known_factors() {
     // The best-so-far trace never decreases and ends at the reported Kappa.
     assert!(pso.trace.windows(2).all(|w| w[1] >= w[0]));
     assert_eq!(*pso.trace.last().unwrap(), pso.train.kappa);
-    let bo = calibrate(
-        &problem,
-        &cells,
-        SurveyMethod::BayesOpt,
-        (0.5, 1.5),
-        &cfg,
-        3,
-    )
-    .unwrap();
+    let bo = calibrate(&problem, &cells, SurveyMethod::BayesOpt, &cfg, 3).unwrap();
     assert_eq!(bo.evaluations, 30);
     assert!(bo.train.kappa > 0.9, "{bo:?}");
     // Seeded: the same seed repeats the swarm exactly.
-    let again = calibrate(
-        &problem,
-        &cells,
-        SurveyMethod::ParticleSwarm,
-        (0.5, 1.5),
-        &cfg,
-        3,
-    )
-    .unwrap();
+    let again = calibrate(&problem, &cells, SurveyMethod::ParticleSwarm, &cfg, 3).unwrap();
     assert_eq!(again.params, pso.params);
     // TTOP: rk = E^2.
     let ttop = SurveyProblem::new(&data, SurveyModel::Ttop).unwrap();
@@ -241,6 +218,7 @@ fn survey_run_writes_report_and_maps_and_cross_validates() {
     let mut cfg = SurveyConfig::new("unused");
     cfg.output = Some(tmp.path().join("out"));
     cfg.bo_evaluations = 12;
+    cfg.bo_local_evaluations = 4;
     cfg.bo_batch = 4;
     cfg.pso_particles = 6;
     cfg.pso_iterations = 10;
@@ -434,24 +412,13 @@ fn qtp_survey_pso_seed_spread() {
     let cells = data.valid_cells();
     let cfg = SurveyConfig::new(&dir);
     for model in [SurveyModel::FrostNumber, SurveyModel::Ttop] {
-        let problem = SurveyProblem::new(&data, model).unwrap();
-        let bounds = match model {
-            SurveyModel::FrostNumber => cfg.e_bounds,
-            SurveyModel::Ttop => cfg.rk_bounds,
-        };
+        let problem = SurveyProblem::from_config(&data, model, &cfg).unwrap();
         let k: Vec<f64> = (0..10)
             .map(|s| {
-                calibrate(
-                    &problem,
-                    &cells,
-                    SurveyMethod::ParticleSwarm,
-                    bounds,
-                    &cfg,
-                    s,
-                )
-                .unwrap()
-                .train
-                .kappa
+                calibrate(&problem, &cells, SurveyMethod::ParticleSwarm, &cfg, s)
+                    .unwrap()
+                    .train
+                    .kappa
             })
             .collect();
         let mean = k.iter().sum::<f64>() / k.len() as f64;
