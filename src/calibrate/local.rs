@@ -6,14 +6,15 @@
 //!   halve the step after a full poll without improvement. After a move, the
 //!   successful direction is polled first again, so a run of improvements along
 //!   one coordinate costs one evaluation each.
-//! - [`RefinedBayesOpt`]: [`BayesOpt`] for the first part of the budget, then a
-//!   compass search started from the best point told so far, for the rest. The
-//!   global phase finds the basin, the local phase resolves the optimum to a
-//!   finer scale than the Gaussian-process surrogate does with few points.
 //!
-//! Both minimise the values they are told, like every [`Optimizer`].
+//! The survey calibration ([`crate::empirical::survey::calibrate`]) ends its
+//! Bayesian optimisation with a compass search from the best point, inside the
+//! same evaluation budget: the global phase finds the basin, the local phase
+//! resolves the optimum to a finer scale than the Gaussian-process surrogate
+//! does with few points. Like every [`Optimizer`], it minimises the values it
+//! is told.
 
-use super::optimizer::{BayesOpt, BoConfig, Optimizer};
+use super::optimizer::Optimizer;
 use crate::{Error, Result};
 
 /// One poll direction: coordinate and sign.
@@ -31,6 +32,9 @@ pub struct CompassConfig {
     /// When the step falls below this length it is reset to `initial_step`
     /// (a restart around the same centre).
     pub min_step: f64,
+    /// Factor (>= 1) applied to the step after a successful move, capped at
+    /// 0.5; 1 keeps the step.
+    pub expand: f64,
 }
 
 impl Default for CompassConfig {
@@ -38,6 +42,7 @@ impl Default for CompassConfig {
         CompassConfig {
             initial_step: 0.02,
             min_step: 1e-4,
+            expand: 2.0,
         }
     }
 }
@@ -48,13 +53,15 @@ impl CompassConfig {
             && self.initial_step > 0.0
             && self.initial_step <= 1.0
             && self.min_step > 0.0
-            && self.min_step < self.initial_step)
+            && self.min_step < self.initial_step
+            && self.expand.is_finite()
+            && self.expand >= 1.0)
         {
             return Err(Error::Parameter {
                 name: "compass step".into(),
                 message: format!(
-                    "need 0 < min_step < initial_step <= 1, got {} and {}",
-                    self.min_step, self.initial_step
+                    "need 0 < min_step < initial_step <= 1 and expand >= 1, got {}, {} and {}",
+                    self.min_step, self.initial_step, self.expand
                 ),
             });
         }
@@ -76,6 +83,8 @@ pub struct CompassSearch {
     /// Direction of the last successful move, polled first.
     last_success: Option<Direction>,
     moves: usize,
+    /// Coordinates in poll order.
+    order: Vec<usize>,
 }
 
 impl CompassSearch {
@@ -94,8 +103,9 @@ impl CompassSearch {
                 message: format!("must be finite, got {f_center}"),
             });
         }
+        let dim = center.len();
         Ok(CompassSearch {
-            dim: center.len(),
+            dim,
             cfg,
             center,
             f_center,
@@ -104,7 +114,23 @@ impl CompassSearch {
             outstanding: Vec::new(),
             last_success: None,
             moves: 0,
+            order: (0..dim).collect(),
         })
+    }
+
+    /// Poll the coordinates in `order` (a permutation of `0..d`, most
+    /// influential first) instead of `0, 1, ..., d - 1`.
+    pub fn with_order(mut self, order: Vec<usize>) -> Result<Self> {
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        if sorted != (0..self.dim).collect::<Vec<_>>() {
+            return Err(Error::Parameter {
+                name: "compass order".into(),
+                message: format!("{order:?} is not a permutation of 0..{}", self.dim),
+            });
+        }
+        self.order = order;
+        Ok(self)
     }
 
     /// Current centre and its value.
@@ -129,16 +155,14 @@ impl CompassSearch {
     }
 
     /// The poll of the current step: the last successful direction first, then
-    /// every coordinate from the next one on, `+` before `-`. Directions that
-    /// the box clamps back onto the centre are left out.
+    /// every coordinate in poll order, `+` before `-`. Directions that the box
+    /// clamps back onto the centre are left out.
     fn build_poll(&mut self) {
-        let start = self.last_success.map(|d| d.coord).unwrap_or(0);
         let mut dirs = Vec::with_capacity(2 * self.dim);
         if let Some(d) = self.last_success {
             dirs.push(d);
         }
-        for k in 0..self.dim {
-            let coord = (start + k) % self.dim;
+        for &coord in &self.order {
             for sign in [1.0, -1.0] {
                 let d = Direction { coord, sign };
                 if Some(d) != self.last_success {
@@ -222,6 +246,7 @@ impl Optimizer for CompassSearch {
                 self.f_center = y;
                 self.last_success = Some(dirs[k]);
                 self.moves += 1;
+                self.step = (self.step * self.cfg.expand).min(0.5);
                 self.poll.clear();
             }
             _ => {
@@ -231,109 +256,6 @@ impl Optimizer for CompassSearch {
             }
         }
         Ok(())
-    }
-}
-
-/// [`BayesOpt`] for the first `global_evaluations` points, then a
-/// [`CompassSearch`] from the best point told so far (see the module documentation).
-pub struct RefinedBayesOpt {
-    bo: BayesOpt,
-    global_evaluations: usize,
-    compass_cfg: CompassConfig,
-    told: usize,
-    best: Option<(Vec<f64>, f64)>,
-    local: Option<CompassSearch>,
-}
-
-impl RefinedBayesOpt {
-    /// A seeded BO over `[0, 1]^dim` that switches to the local search after
-    /// `global_evaluations` told points.
-    pub fn new(
-        dim: usize,
-        seed: u64,
-        bo: BoConfig,
-        global_evaluations: usize,
-        compass: CompassConfig,
-    ) -> Result<Self> {
-        compass.validate()?;
-        let bo = BayesOpt::new(dim, seed, bo)?;
-        if global_evaluations < bo.n_init() {
-            return Err(Error::Parameter {
-                name: "global evaluations".into(),
-                message: format!(
-                    "{global_evaluations} is fewer than the initial design ({} points)",
-                    bo.n_init()
-                ),
-            });
-        }
-        Ok(RefinedBayesOpt {
-            bo,
-            global_evaluations,
-            compass_cfg: compass,
-            told: 0,
-            best: None,
-            local: None,
-        })
-    }
-
-    /// Whether the local phase has started.
-    pub fn in_local_phase(&self) -> bool {
-        self.local.is_some()
-    }
-
-    /// Accepted moves of the local phase.
-    pub fn local_moves(&self) -> usize {
-        self.local.as_ref().map(|l| l.moves()).unwrap_or(0)
-    }
-}
-
-impl Optimizer for RefinedBayesOpt {
-    fn name(&self) -> &str {
-        "bo+compass"
-    }
-    fn dim(&self) -> usize {
-        self.bo.dim()
-    }
-    fn ask(&mut self, q: usize) -> Result<Vec<Vec<f64>>> {
-        if self.told < self.global_evaluations {
-            return self
-                .bo
-                .ask(q.max(1).min(self.global_evaluations - self.told));
-        }
-        if self.local.is_none() {
-            let (x, y) = self
-                .best
-                .clone()
-                .ok_or_else(|| Error::Other("bo+compass: no point told yet".into()))?;
-            self.local = Some(CompassSearch::new(x, y, self.compass_cfg)?);
-        }
-        match self.local.as_mut() {
-            Some(l) => l.ask(q),
-            None => Err(Error::Other("bo+compass: local phase missing".into())),
-        }
-    }
-    fn tell(&mut self, xs: &[Vec<f64>], ys: &[f64]) -> Result<()> {
-        match self.local.as_mut() {
-            Some(l) => l.tell(xs, ys)?,
-            None => self.bo.tell(xs, ys)?,
-        }
-        for (x, &y) in xs.iter().zip(ys) {
-            if self.best.as_ref().is_none_or(|b| y < b.1) {
-                self.best = Some((x.clone(), y));
-            }
-        }
-        self.told += xs.len();
-        Ok(())
-    }
-    fn last_ask_seconds(&self) -> f64 {
-        if self.local.is_some() {
-            0.0
-        } else {
-            self.bo.last_ask_seconds()
-        }
-    }
-    fn last_ask_used_model(&self) -> bool {
-        self.local.is_none() && self.bo.last_ask_used_model()
     }
 }
 
@@ -363,6 +285,7 @@ mod tests {
         let cfg = CompassConfig {
             initial_step: 0.1,
             min_step: 1e-6,
+            expand: 1.0,
         };
         let mut c = CompassSearch::new(x0.clone(), f(&x0), cfg).unwrap();
         let best = drive(&mut c, f, 120);
@@ -393,29 +316,11 @@ mod tests {
         let bad = CompassConfig {
             initial_step: 0.01,
             min_step: 0.1,
+            expand: 2.0,
         };
         assert!(CompassSearch::new(vec![0.5], 0.0, bad).is_err());
         // Telling values for points that were not proposed is an error.
         let mut c = CompassSearch::new(vec![0.5], 0.0, CompassConfig::default()).unwrap();
         assert!(c.tell(&[vec![0.1]], &[1.0]).is_err());
-    }
-
-    #[test]
-    fn refined_bo_switches_to_the_local_phase_and_improves_on_it() {
-        // Narrow optimum: the local phase resolves it below what BO reached.
-        let f = |x: &[f64]| ((x[0] - 0.6123).abs() + (x[1] - 0.2877).abs()).sqrt();
-        let mut plain = BayesOpt::new(2, 5, BoConfig::default()).unwrap();
-        let best_plain = drive(&mut plain, f, 30);
-        let mut r =
-            RefinedBayesOpt::new(2, 5, BoConfig::default(), 20, CompassConfig::default()).unwrap();
-        let best_refined = drive(&mut r, f, 30);
-        assert!(r.in_local_phase());
-        assert!(
-            best_refined <= best_plain,
-            "refined {best_refined} plain {best_plain}"
-        );
-        assert!(
-            RefinedBayesOpt::new(2, 5, BoConfig::default(), 2, CompassConfig::default()).is_err()
-        );
     }
 }

@@ -53,7 +53,7 @@ use serde::{Deserialize, Serialize};
 
 use super::frost_number::FrostNumberGrid;
 use super::map_model::{class_from_margin, FrostNumberMap, MapModel, TtopMap};
-use crate::calibrate::local::{CompassConfig, RefinedBayesOpt};
+use crate::calibrate::local::{CompassConfig, CompassSearch};
 use crate::calibrate::optimizer::{mix_seed, BayesOpt, BoConfig, Optimizer, ParticleSwarm};
 use crate::diagnostics::FrozenClass;
 use crate::io::geotiff::{read_geotiff_any, write_geotiff, Raster, RasterGrid};
@@ -113,8 +113,8 @@ fn default_bo_batch() -> usize {
 fn default_bo_smoothing() -> f64 {
     0.01
 }
-fn default_bo_hard_share() -> f64 {
-    0.2
+fn default_bo_local_smoothing() -> f64 {
+    0.001
 }
 fn default_boundary_radius() -> usize {
     1
@@ -123,7 +123,7 @@ fn default_bo_local_evaluations() -> usize {
     40
 }
 fn default_bo_local_step() -> f64 {
-    0.02
+    0.005
 }
 fn default_pso_particles() -> usize {
     15
@@ -175,13 +175,15 @@ pub struct SurveyConfig {
     /// chosen, and reported, by the hard Kappa.
     #[serde(default = "default_bo_smoothing")]
     pub bo_smoothing: f64,
-    /// Share `h` in [0, 1] of the hard Kappa in the value told to the Bayesian
-    /// optimiser when `bo_smoothing > 0`: `(1 - h) K_soft + h K_hard`.
-    #[serde(default = "default_bo_hard_share")]
-    pub bo_hard_share: f64,
+    /// Width `tau` of the smoothed Kappa that the final compass search is
+    /// told (see `bo_local_evaluations`); narrower than `bo_smoothing`, so that
+    /// the search resolves the steps of the hard Kappa near the optimum.
+    #[serde(default = "default_bo_local_smoothing")]
+    pub bo_local_smoothing: f64,
     /// Evaluations, out of `bo_evaluations`, spent at the end on a compass
-    /// search from the best point of the Bayesian phase
-    /// ([`crate::calibrate::local::RefinedBayesOpt`]); 0 runs plain BO.
+    /// search ([`CompassSearch`]) from the best point of the Bayesian phase,
+    /// polling the clusters with the most calibration cells first; 0 runs
+    /// plain BO.
     #[serde(default = "default_bo_local_evaluations")]
     pub bo_local_evaluations: usize,
     /// First step of that compass search, as a fraction of each parameter's range.
@@ -224,7 +226,7 @@ impl SurveyConfig {
             bo_evaluations: default_bo_evaluations(),
             bo_batch: default_bo_batch(),
             bo_smoothing: default_bo_smoothing(),
-            bo_hard_share: default_bo_hard_share(),
+            bo_local_smoothing: default_bo_local_smoothing(),
             bo_local_evaluations: default_bo_local_evaluations(),
             bo_local_step: default_bo_local_step(),
             boundary_weight: 0.0,
@@ -323,10 +325,10 @@ impl SurveyConfig {
                 format!("must be in (0.001, 0.5], got {}", self.bo_local_step),
             ));
         }
-        if !(0.0..=1.0).contains(&self.bo_hard_share) {
+        if !(self.bo_local_smoothing.is_finite() && self.bo_local_smoothing > 0.0) {
             return Err(bad(
-                "bo_hard_share",
-                format!("must be in [0, 1], got {}", self.bo_hard_share),
+                "bo_local_smoothing",
+                format!("must be finite and > 0, got {}", self.bo_local_smoothing),
             ));
         }
         if !(self.bo_smoothing.is_finite() && self.bo_smoothing >= 0.0) {
@@ -659,6 +661,24 @@ impl<'a> SurveyProblem<'a> {
         self.model.class_map(params)
     }
 
+    /// Parameter indices ordered by the number of `cells` in their soil
+    /// cluster, largest first (ties by index): the order in which a local
+    /// search polls them.
+    pub fn influence_order(&self, cells: &[usize]) -> Vec<usize> {
+        let k = self.data.n_clusters();
+        let mut size = vec![0usize; k];
+        for &i in cells {
+            if let Some(c) = self.data.inputs.cluster[i] {
+                if let Some(s) = size.get_mut(c as usize - 1) {
+                    *s += 1;
+                }
+            }
+        }
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by_key(|&j| std::cmp::Reverse(size[j]));
+        order
+    }
+
     fn margins(&self, params: &[f64], cells: &[usize]) -> Result<Vec<f64>> {
         let mut m = vec![0.0; cells.len()];
         self.model.margins(params, cells, &mut m)?;
@@ -930,20 +950,6 @@ pub fn calibrate(
     let objective = cfg.objective();
     let start = Instant::now();
     let (mut opt, budget, q): (Box<dyn Optimizer>, usize, usize) = match method {
-        SurveyMethod::BayesOpt if cfg.bo_local_evaluations > 0 => (
-            Box::new(RefinedBayesOpt::new(
-                dim,
-                seed,
-                BoConfig::default(),
-                cfg.bo_evaluations.saturating_sub(cfg.bo_local_evaluations),
-                CompassConfig {
-                    initial_step: cfg.bo_local_step,
-                    min_step: 1e-4,
-                },
-            )?),
-            cfg.bo_evaluations,
-            cfg.bo_batch,
-        ),
         SurveyMethod::BayesOpt => (
             Box::new(BayesOpt::new(dim, seed, BoConfig::default())?),
             cfg.bo_evaluations,
@@ -955,63 +961,127 @@ pub fn calibrate(
             cfg.pso_particles,
         ),
     };
-    let (mut best_y, mut best_x, mut best_at) = (f64::INFINITY, vec![], 0);
+    // The Bayesian phase ends `bo_local_evaluations` before the budget.
+    let global_budget = match method {
+        SurveyMethod::BayesOpt => budget - cfg.bo_local_evaluations,
+        SurveyMethod::ParticleSwarm => budget,
+    };
+    let mut best = Best::default();
     let mut trace = Vec::with_capacity(budget);
-    let mut n = 0;
-    while n < budget {
-        let xs = opt.ask(q.min(budget - n))?;
-        let mut ys = Vec::with_capacity(xs.len());
-        for u in &xs {
-            let x = problem.to_physical(u);
-            let hard = problem.objective(&x, cells, &objective);
-            let y = match &hard {
-                Ok(v) if v.value.is_finite() => 1.0 - v.value,
-                _ => 2.0,
+    // The value told to the optimiser: the objective to minimise, `1 - J`,
+    // with Kappa replaced by the smoothed Kappa of width `tau` for the
+    // Bayesian optimiser (the boundary term is unchanged).
+    let told_value = |x: &[f64], hard: &Result<ObjectiveValue>, tau: f64| -> f64 {
+        let Ok(v) = hard else { return 2.0 };
+        if tau <= 0.0 {
+            return if v.value.is_finite() {
+                1.0 - v.value
+            } else {
+                2.0
             };
-            // The Bayesian optimiser is told the mixture
-            // `(1 - h) K_soft + h K_hard` in place of the hard Kappa (the
-            // boundary term is unchanged): the smoothed Kappa gives the
-            // surrogate a slope on the plateaus, the hard share lets the final
-            // local search climb the steps near the smoothed optimum.
-            let told = match method {
-                SurveyMethod::BayesOpt if cfg.bo_smoothing > 0.0 => {
-                    match (problem.soft_kappa(&x, cells, cfg.bo_smoothing), &hard) {
-                        (Ok(k), Ok(v)) if k.is_finite() => {
-                            let w = objective.boundary_weight;
-                            let b = v.boundary.unwrap_or(0.0);
-                            let h = cfg.bo_hard_share;
-                            let kappa = (1.0 - h) * k + h * v.score.kappa;
-                            1.0 - ((1.0 - w) * kappa + w * b)
-                        }
-                        _ => 2.0,
-                    }
-                }
-                _ => y,
-            };
-            n += 1;
-            if y < best_y {
-                best_y = y;
-                best_x = x;
-                best_at = n;
-            }
-            trace.push(1.0 - best_y);
-            ys.push(told);
         }
+        match problem.soft_kappa(x, cells, tau) {
+            Ok(k) if k.is_finite() => {
+                let w = objective.boundary_weight;
+                1.0 - ((1.0 - w) * k + w * v.boundary.unwrap_or(0.0))
+            }
+            _ => 2.0,
+        }
+    };
+    let tau = match method {
+        SurveyMethod::BayesOpt => cfg.bo_smoothing,
+        SurveyMethod::ParticleSwarm => 0.0,
+    };
+    let evaluate = |u: &[f64], tau: f64, best: &mut Best, trace: &mut Vec<f64>| -> f64 {
+        let x = problem.to_physical(u);
+        let hard = problem.objective(&x, cells, &objective);
+        let y = match &hard {
+            Ok(v) if v.value.is_finite() => 1.0 - v.value,
+            _ => 2.0,
+        };
+        let told = told_value(&x, &hard, tau);
+        best.offer(u, x, y, trace.len() + 1);
+        trace.push(1.0 - best.y);
+        told
+    };
+    while trace.len() < global_budget {
+        let xs = opt.ask(q.min(global_budget - trace.len()))?;
+        let ys: Vec<f64> = xs
+            .iter()
+            .map(|u| evaluate(u, tau, &mut best, &mut trace))
+            .collect();
         opt.tell(&xs, &ys)?;
     }
-    let best = problem.objective(&best_x, cells, &objective)?;
+    if trace.len() < budget && !best.u.is_empty() {
+        // Local phase: a compass search from the best point so far on the
+        // smoothed objective of the narrower width `bo_local_smoothing`; its
+        // centre is scored again at that width, which counts as an evaluation.
+        let order = problem.influence_order(cells);
+        let centre = best.u.clone();
+        let f0 = evaluate(&centre, cfg.bo_local_smoothing, &mut best, &mut trace);
+        let mut local = CompassSearch::new(
+            centre,
+            f0,
+            CompassConfig {
+                initial_step: cfg.bo_local_step,
+                min_step: 1e-4,
+                expand: 1.0,
+            },
+        )?
+        .with_order(order)?;
+        while trace.len() < budget {
+            let xs = local.ask(q.min(budget - trace.len()))?;
+            let ys: Vec<f64> = xs
+                .iter()
+                .map(|u| evaluate(u, cfg.bo_local_smoothing, &mut best, &mut trace))
+                .collect();
+            local.tell(&xs, &ys)?;
+        }
+    }
+    let n = trace.len();
+    let result = problem.objective(&best.x, cells, &objective)?;
     Ok(Calibration {
         model: problem.kind,
         method,
-        params: best_x,
+        params: best.x,
         evaluations: n,
-        best_at,
-        train: best.score,
-        objective: best.value,
-        boundary: best.boundary,
+        best_at: best.at,
+        train: result.score,
+        objective: result.value,
+        boundary: result.boundary,
         trace,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// Best point so far of a calibration (by the objective, not the told value).
+struct Best {
+    u: Vec<f64>,
+    x: Vec<f64>,
+    y: f64,
+    at: usize,
+}
+
+impl Default for Best {
+    fn default() -> Self {
+        Best {
+            u: Vec::new(),
+            x: Vec::new(),
+            y: f64::INFINITY,
+            at: 0,
+        }
+    }
+}
+
+impl Best {
+    fn offer(&mut self, u: &[f64], x: Vec<f64>, y: f64, at: usize) {
+        if y < self.y {
+            self.u = u.to_vec();
+            self.x = x;
+            self.y = y;
+            self.at = at;
+        }
+    }
 }
 
 /// One fold of a cross-validated calibration.
