@@ -23,26 +23,19 @@
 //! other folds and scores the held-out fold; the held-out predictions of all
 //! folds are also pooled into one map and scored once.
 //!
-//! # Measured on the QTP survey (seed 2023)
+//! The models go through [`MapModel`]: the class map is the sign of the
+//! model's margin, the smoothed Kappa the Bayesian optimiser is told uses the
+//! margin too. The objective is Kappa, optionally weighted with a boundary
+//! consistency term ([`ObjectiveConfig`]). The Bayesian optimiser ends with a
+//! compass search from its best point inside the same evaluation budget.
+//!
+//! # Measured on the QTP survey
 //!
 //! 2653 cells are scored (51 survey cells have a nodata cluster or index and are
-//! left out). Kappa / OA against the survey:
-//!
-//! | setup | evaluations | Kappa | OA |
-//! |---|---|---|---|
-//! | `E = 1` everywhere (classic frost number) | 1 | 0.6584 | 0.8338 |
-//! | frost number, Bayesian optimiser, smoothed surrogate (tau 0.01) | 150 | 0.7547 | 0.8899 |
-//! | frost number, Bayesian optimiser, hard-Kappa surrogate | 150 | 0.7518 | 0.8899 |
-//! | frost number, particle swarm 15 x (1 + 100) | 1515 | 0.7592 | 0.8922 |
-//! | frost number, particle swarm, 10 seeds | 1515 | 0.7502 / 0.7546 / 0.7594 (min / mean / max) | |
-//! | TTOP `rk`, Bayesian optimiser, hard-Kappa surrogate | 150 | 0.7532 | 0.8903 |
-//! | TTOP `rk`, particle swarm | 1515 | 0.7594 | 0.8922 |
-//! | CV 4 x (16 x 16 blocks), BO (tau 0.02), pooled held-out | 4 x 150 | 0.7243 | 0.8786 |
-//! | CV 4 x (16 x 16 blocks), PSO, pooled held-out | 4 x 1515 | 0.7200 | 0.8767 |
-//!
-//! With 150 evaluations the Bayesian optimiser matches the swarm's mean over
-//! seeds but not its best seed; out of sample (block cross-validation) it scores
-//! slightly higher than the swarm.
+//! left out). Frost number, Kappa median over seeds: Bayesian 150 evaluations
+//! (110 + 40 local) 0.7568 (seeds 1-7, range 0.7557-0.7588); particle swarm
+//! 15 x (1 + 100) 0.7575 (seeds 1-10, range 0.7340-0.7602). README.md has the
+//! full table.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
