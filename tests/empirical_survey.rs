@@ -161,17 +161,10 @@ fn synthetic_survey_optimisers_find_the_known_factors() {
     assert_eq!(problem.score(&[0.8, 1.25], &cells).unwrap().kappa, 1.0);
     let mut cfg = SurveyConfig::new("unused");
     cfg.bo_evaluations = 30;
+    cfg.bo_local_evaluations = 10;
     cfg.pso_particles = 8;
     cfg.pso_iterations = 30;
-    let pso = calibrate(
-        &problem,
-        &cells,
-        SurveyMethod::ParticleSwarm,
-        (0.5, 1.5),
-        &cfg,
-        3,
-    )
-    .unwrap();
+    let pso = calibrate(&problem, &cells, SurveyMethod::ParticleSwarm, &cfg, 3).unwrap();
     assert_eq!(pso.evaluations, 8 * 31);
     assert!(pso.train.kappa > 0.97, "{pso:?}");
     assert!(
@@ -182,27 +175,11 @@ fn synthetic_survey_optimisers_find_the_known_factors() {
     // The best-so-far trace never decreases and ends at the reported Kappa.
     assert!(pso.trace.windows(2).all(|w| w[1] >= w[0]));
     assert_eq!(*pso.trace.last().unwrap(), pso.train.kappa);
-    let bo = calibrate(
-        &problem,
-        &cells,
-        SurveyMethod::BayesOpt,
-        (0.5, 1.5),
-        &cfg,
-        3,
-    )
-    .unwrap();
+    let bo = calibrate(&problem, &cells, SurveyMethod::BayesOpt, &cfg, 3).unwrap();
     assert_eq!(bo.evaluations, 30);
     assert!(bo.train.kappa > 0.9, "{bo:?}");
     // Seeded: the same seed repeats the swarm exactly.
-    let again = calibrate(
-        &problem,
-        &cells,
-        SurveyMethod::ParticleSwarm,
-        (0.5, 1.5),
-        &cfg,
-        3,
-    )
-    .unwrap();
+    let again = calibrate(&problem, &cells, SurveyMethod::ParticleSwarm, &cfg, 3).unwrap();
     assert_eq!(again.params, pso.params);
     // TTOP: rk = E^2.
     let ttop = SurveyProblem::new(&data, SurveyModel::Ttop).unwrap();
@@ -241,6 +218,7 @@ fn survey_run_writes_report_and_maps_and_cross_validates() {
     let mut cfg = SurveyConfig::new("unused");
     cfg.output = Some(tmp.path().join("out"));
     cfg.bo_evaluations = 12;
+    cfg.bo_local_evaluations = 4;
     cfg.bo_batch = 4;
     cfg.pso_particles = 6;
     cfg.pso_iterations = 10;
@@ -434,24 +412,13 @@ fn qtp_survey_pso_seed_spread() {
     let cells = data.valid_cells();
     let cfg = SurveyConfig::new(&dir);
     for model in [SurveyModel::FrostNumber, SurveyModel::Ttop] {
-        let problem = SurveyProblem::new(&data, model).unwrap();
-        let bounds = match model {
-            SurveyModel::FrostNumber => cfg.e_bounds,
-            SurveyModel::Ttop => cfg.rk_bounds,
-        };
+        let problem = SurveyProblem::from_config(&data, model, &cfg).unwrap();
         let k: Vec<f64> = (0..10)
             .map(|s| {
-                calibrate(
-                    &problem,
-                    &cells,
-                    SurveyMethod::ParticleSwarm,
-                    bounds,
-                    &cfg,
-                    s,
-                )
-                .unwrap()
-                .train
-                .kappa
+                calibrate(&problem, &cells, SurveyMethod::ParticleSwarm, &cfg, s)
+                    .unwrap()
+                    .train
+                    .kappa
             })
             .collect();
         let mean = k.iter().sum::<f64>() / k.len() as f64;
@@ -460,4 +427,79 @@ fn qtp_survey_pso_seed_spread() {
             .fold((1.0f64, -1.0f64), |(a, b), &v| (a.min(v), b.max(v)));
         println!("PSO {model:?} over 10 seeds: kappa min {lo:.4} mean {mean:.4} max {hi:.4}");
     }
+}
+
+#[test]
+fn boundary_consistency_and_weighted_objective() {
+    use calimap::empirical::survey::ObjectiveConfig;
+    // sqrt(DDT/DDF) rises from 0.5 to 1.6 across the 40 columns; cluster 1 in
+    // the top 10 rows, cluster 2 below: each survey boundary is a vertical line.
+    let (rows, cols) = (20, 40);
+    let grid = RasterGrid::geographic(cols, rows, 90.0, 35.0, 0.01, 0.01);
+    let (mut survey, mut cluster, mut ddt, mut ddf) = (vec![], vec![], vec![], vec![]);
+    for r in 0..rows {
+        for c in 0..cols {
+            let ratio = 0.5 + 1.1 * c as f64 / cols as f64;
+            let k = if r < rows / 2 { 1 } else { 2 };
+            let e = [0.8, 1.25][k - 1];
+            survey.push(if e * ratio < 1.0 { 1.0 } else { 2.0 });
+            cluster.push(k as f64);
+            ddf.push(2000.0);
+            ddt.push(2000.0 * ratio * ratio);
+        }
+    }
+    let data = SurveyData::from_rasters(grid, &survey, &cluster, &ddt, &ddf).unwrap();
+    let problem = SurveyProblem::new(&data, SurveyModel::FrostNumber).unwrap();
+    let cells = data.valid_cells();
+    // The true factors reproduce every survey boundary: B = 1 at any radius.
+    for r in [1, 2] {
+        let b = problem
+            .boundary_consistency(&[0.8, 1.25], &cells, r)
+            .unwrap();
+        assert_eq!(b, 1.0);
+    }
+    // Boundaries shifted by 4 and 5 columns: unmatched within one cell,
+    // matched within eight.
+    let b1 = problem
+        .boundary_consistency(&[0.9, 1.1], &cells, 1)
+        .unwrap();
+    let b8 = problem
+        .boundary_consistency(&[0.9, 1.1], &cells, 8)
+        .unwrap();
+    assert!(b1 < 0.5, "{b1}");
+    assert_eq!(b8, 1.0);
+    // A map with no boundary at all (everything permafrost) scores 0.
+    assert_eq!(
+        problem
+            .boundary_consistency(&[0.5, 0.5], &cells, 1)
+            .unwrap(),
+        0.0
+    );
+    // The weighted objective (1 - w) Kappa + w B; w = 0 is Kappa alone.
+    let w = ObjectiveConfig {
+        boundary_weight: 0.3,
+        boundary_radius: 1,
+    };
+    let v = problem.objective(&[0.9, 1.1], &cells, &w).unwrap();
+    let kappa = problem.score(&[0.9, 1.1], &cells).unwrap().kappa;
+    assert!((v.value - (0.7 * kappa + 0.3 * b1)).abs() < 1e-12);
+    let v0 = problem
+        .objective(&[0.9, 1.1], &cells, &ObjectiveConfig::default())
+        .unwrap();
+    assert_eq!((v0.value, v0.boundary), (kappa, None));
+    assert!(problem
+        .boundary_consistency(&[0.9, 1.1], &cells, 0)
+        .is_err());
+    // The calibration reports the weighted objective and its boundary term.
+    let mut cfg = SurveyConfig::new("unused");
+    cfg.boundary_weight = 0.3;
+    cfg.bo_evaluations = 24;
+    cfg.bo_local_evaluations = 8;
+    let c = calibrate(&problem, &cells, SurveyMethod::BayesOpt, &cfg, 4).unwrap();
+    assert_eq!(c.evaluations, 24);
+    let b = c.boundary.expect("boundary term reported");
+    assert!((c.objective - (0.7 * c.train.kappa + 0.3 * b)).abs() < 1e-12);
+    assert_eq!(*c.trace.last().unwrap(), c.objective);
+    cfg.boundary_weight = 1.5;
+    assert!(cfg.validate().is_err());
 }

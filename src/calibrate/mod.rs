@@ -57,6 +57,7 @@
 //! ```
 
 pub mod compare;
+pub mod local;
 pub mod optimizer;
 pub mod outputs;
 pub mod registry;

@@ -16,6 +16,7 @@ pub mod freeze_thaw;
 pub mod frost_number;
 pub mod insar;
 pub mod kudryavtsev;
+pub mod map_model;
 pub mod ridge;
 pub mod stefan;
 pub mod survey;

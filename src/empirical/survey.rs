@@ -23,26 +23,19 @@
 //! other folds and scores the held-out fold; the held-out predictions of all
 //! folds are also pooled into one map and scored once.
 //!
-//! # Measured on the QTP survey (seed 2023)
+//! The models go through [`MapModel`]: the class map is the sign of the
+//! model's margin, the smoothed Kappa the Bayesian optimiser is told uses the
+//! margin too. The objective is Kappa, optionally weighted with a boundary
+//! consistency term ([`ObjectiveConfig`]). The Bayesian optimiser ends with a
+//! compass search from its best point inside the same evaluation budget.
+//!
+//! # Measured on the QTP survey
 //!
 //! 2653 cells are scored (51 survey cells have a nodata cluster or index and are
-//! left out). Kappa / OA against the survey:
-//!
-//! | setup | evaluations | Kappa | OA |
-//! |---|---|---|---|
-//! | `E = 1` everywhere (classic frost number) | 1 | 0.6584 | 0.8338 |
-//! | frost number, Bayesian optimiser, smoothed surrogate (tau 0.01) | 150 | 0.7547 | 0.8899 |
-//! | frost number, Bayesian optimiser, hard-Kappa surrogate | 150 | 0.7518 | 0.8899 |
-//! | frost number, particle swarm 15 x (1 + 100) | 1515 | 0.7592 | 0.8922 |
-//! | frost number, particle swarm, 10 seeds | 1515 | 0.7502 / 0.7546 / 0.7594 (min / mean / max) | |
-//! | TTOP `rk`, Bayesian optimiser, hard-Kappa surrogate | 150 | 0.7532 | 0.8903 |
-//! | TTOP `rk`, particle swarm | 1515 | 0.7594 | 0.8922 |
-//! | CV 4 x (16 x 16 blocks), BO (tau 0.02), pooled held-out | 4 x 150 | 0.7243 | 0.8786 |
-//! | CV 4 x (16 x 16 blocks), PSO, pooled held-out | 4 x 1515 | 0.7200 | 0.8767 |
-//!
-//! With 150 evaluations the Bayesian optimiser matches the swarm's mean over
-//! seeds but not its best seed; out of sample (block cross-validation) it scores
-//! slightly higher than the swarm.
+//! left out). Frost number, Kappa median over seeds: Bayesian 150 evaluations
+//! (110 + 40 local) 0.7568 (seeds 1-7, range 0.7557-0.7588); particle swarm
+//! 15 x (1 + 100) 0.7575 (seeds 1-10, range 0.7340-0.7602). README.md has the
+//! full table.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -51,10 +44,13 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use super::frost_number::{FrostNumberGrid, FrostNumberParams};
+use super::frost_number::FrostNumberGrid;
+use super::map_model::{class_from_margin, FrostNumberMap, MapModel, TtopMap};
+use crate::calibrate::local::{CompassConfig, CompassSearch};
 use crate::calibrate::optimizer::{mix_seed, BayesOpt, BoConfig, Optimizer, ParticleSwarm};
 use crate::diagnostics::FrozenClass;
 use crate::io::geotiff::{read_geotiff_any, write_geotiff, Raster, RasterGrid};
+use crate::metrics::region::dilate;
 use crate::metrics::ConfusionMatrix;
 use crate::metrics::KappaWeights;
 use crate::{Error, Result};
@@ -110,6 +106,18 @@ fn default_bo_batch() -> usize {
 fn default_bo_smoothing() -> f64 {
     0.01
 }
+fn default_bo_local_smoothing() -> f64 {
+    0.001
+}
+fn default_boundary_radius() -> usize {
+    1
+}
+fn default_bo_local_evaluations() -> usize {
+    40
+}
+fn default_bo_local_step() -> f64 {
+    0.005
+}
 fn default_pso_particles() -> usize {
     15
 }
@@ -160,6 +168,27 @@ pub struct SurveyConfig {
     /// chosen, and reported, by the hard Kappa.
     #[serde(default = "default_bo_smoothing")]
     pub bo_smoothing: f64,
+    /// Width `tau` of the smoothed Kappa that the final compass search is
+    /// told (see `bo_local_evaluations`); narrower than `bo_smoothing`, so that
+    /// the search resolves the steps of the hard Kappa near the optimum.
+    #[serde(default = "default_bo_local_smoothing")]
+    pub bo_local_smoothing: f64,
+    /// Evaluations, out of `bo_evaluations`, spent at the end on a compass
+    /// search ([`CompassSearch`]) from the best point of the Bayesian phase,
+    /// polling the clusters with the most calibration cells first; 0 runs
+    /// plain BO.
+    #[serde(default = "default_bo_local_evaluations")]
+    pub bo_local_evaluations: usize,
+    /// First step of that compass search, as a fraction of each parameter's range.
+    #[serde(default = "default_bo_local_step")]
+    pub bo_local_step: f64,
+    /// Weight `w` of the boundary consistency in the objective
+    /// `J = (1 - w) Kappa + w B` ([`ObjectiveConfig`]); 0 (the default) scores Kappa alone.
+    #[serde(default)]
+    pub boundary_weight: f64,
+    /// Neighbourhood radius (cells) of the boundary consistency.
+    #[serde(default = "default_boundary_radius")]
+    pub boundary_radius: usize,
     /// Particles of the swarm.
     #[serde(default = "default_pso_particles")]
     pub pso_particles: usize,
@@ -190,6 +219,11 @@ impl SurveyConfig {
             bo_evaluations: default_bo_evaluations(),
             bo_batch: default_bo_batch(),
             bo_smoothing: default_bo_smoothing(),
+            bo_local_smoothing: default_bo_local_smoothing(),
+            bo_local_evaluations: default_bo_local_evaluations(),
+            bo_local_step: default_bo_local_step(),
+            boundary_weight: 0.0,
+            boundary_radius: default_boundary_radius(),
             pso_particles: default_pso_particles(),
             pso_iterations: default_pso_iterations(),
             cv_folds: default_cv_folds(),
@@ -264,10 +298,45 @@ impl SurveyConfig {
                 "need at least 2 evaluations and a batch of at least 1".into(),
             ));
         }
+        if self.bo_local_evaluations > 0
+            && self.bo_local_evaluations + 2 * self.bo_batch.max(1) > self.bo_evaluations
+        {
+            return Err(bad(
+                "bo_local_evaluations",
+                format!(
+                    "{} local evaluations leave too few of bo_evaluations = {} for the Bayesian phase",
+                    self.bo_local_evaluations, self.bo_evaluations
+                ),
+            ));
+        }
+        if !(self.bo_local_step.is_finite()
+            && self.bo_local_step > 1e-3
+            && self.bo_local_step <= 0.5)
+        {
+            return Err(bad(
+                "bo_local_step",
+                format!("must be in (0.001, 0.5], got {}", self.bo_local_step),
+            ));
+        }
+        if !(self.bo_local_smoothing.is_finite() && self.bo_local_smoothing > 0.0) {
+            return Err(bad(
+                "bo_local_smoothing",
+                format!("must be finite and > 0, got {}", self.bo_local_smoothing),
+            ));
+        }
         if !(self.bo_smoothing.is_finite() && self.bo_smoothing >= 0.0) {
             return Err(bad(
                 "bo_smoothing",
                 format!("must be finite and >= 0, got {}", self.bo_smoothing),
+            ));
+        }
+        if !((0.0..=1.0).contains(&self.boundary_weight)) || self.boundary_radius == 0 {
+            return Err(bad(
+                "boundary_weight",
+                format!(
+                    "need 0 <= boundary_weight <= 1 and boundary_radius >= 1, got {} and {}",
+                    self.boundary_weight, self.boundary_radius
+                ),
             ));
         }
         if self.pso_particles < 2 {
@@ -282,7 +351,16 @@ impl SurveyConfig {
         Ok(())
     }
 
-    fn bounds(&self, model: SurveyModel) -> (f64, f64) {
+    /// The objective settings.
+    pub fn objective(&self) -> ObjectiveConfig {
+        ObjectiveConfig {
+            boundary_weight: self.boundary_weight,
+            boundary_radius: self.boundary_radius,
+        }
+    }
+
+    /// Search box of `model`'s parameter.
+    pub fn bounds(&self, model: SurveyModel) -> (f64, f64) {
         match model {
             SurveyModel::FrostNumber => self.e_bounds,
             SurveyModel::Ttop => self.rk_bounds,
@@ -469,91 +547,157 @@ pub struct MapScore {
     pub n: u64,
 }
 
-/// The per-cluster evaluation of one model on a survey, with `sqrt(DDT/DDF)` precomputed.
+/// Settings of the calibration objective.
+///
+/// The objective is `J = (1 - w) Kappa + w B`: Cohen's Kappa of the two-class
+/// map against the survey, optionally weighted with the boundary consistency
+/// `B` of [`SurveyProblem::boundary_consistency`] (`w = boundary_weight`,
+/// neighbourhood `boundary_radius` cells). With `w = 0` (the default) the
+/// objective is Kappa alone.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ObjectiveConfig {
+    /// Weight `w` of the boundary consistency, in [0, 1].
+    pub boundary_weight: f64,
+    /// Neighbourhood radius (cells, Chebyshev distance) within which a survey
+    /// boundary cell counts as matched by a modelled one and vice versa (>= 1).
+    pub boundary_radius: usize,
+}
+
+impl Default for ObjectiveConfig {
+    fn default() -> Self {
+        ObjectiveConfig {
+            boundary_weight: 0.0,
+            boundary_radius: 1,
+        }
+    }
+}
+
+/// The objective of one parameter set on a set of cells.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ObjectiveValue {
+    /// `J = (1 - w) Kappa + w B` (maximised).
+    pub value: f64,
+    /// Kappa and OA.
+    pub score: MapScore,
+    /// Boundary consistency `B` (computed only when `w > 0`).
+    pub boundary: Option<f64>,
+}
+
+/// One [`MapModel`] scored against a survey: Kappa and OA of the class map,
+/// the smoothed Kappa the Bayesian optimiser's surrogate sees, and the
+/// boundary consistency.
 pub struct SurveyProblem<'a> {
     data: &'a SurveyData,
-    sqrt_ratio: Vec<f64>,
-    model: SurveyModel,
+    model: Box<dyn MapModel>,
+    kind: SurveyModel,
 }
 
 impl<'a> SurveyProblem<'a> {
-    /// Prepare `model` on `data`.
-    pub fn new(data: &'a SurveyData, model: SurveyModel) -> Result<Self> {
-        let sqrt_ratio = data.inputs.sqrt_ratio()?;
-        Ok(Self {
-            data,
-            sqrt_ratio,
-            model,
-        })
-    }
-
-    /// The frost-number factors equivalent to the model's parameters
-    /// (`E` itself, or `sqrt(rk)` for TTOP); errors name the bad cluster.
-    pub fn edaphic(&self, params: &[f64]) -> Result<FrostNumberParams> {
-        if params.len() != self.data.n_clusters() {
-            return Err(Error::Parameter {
-                name: self.model.parameter().into(),
-                message: format!(
-                    "{} values for {} clusters",
-                    params.len(),
-                    self.data.n_clusters()
-                ),
-            });
-        }
-        let p = FrostNumberParams {
-            edaphic: params
-                .iter()
-                .map(|&v| match self.model {
-                    SurveyModel::FrostNumber => v,
-                    SurveyModel::Ttop => v.sqrt(),
-                })
-                .collect(),
+    /// `kind` on `data` with the default search box of its parameter.
+    pub fn new(data: &'a SurveyData, kind: SurveyModel) -> Result<Self> {
+        let bounds = match kind {
+            SurveyModel::FrostNumber => default_e_bounds(),
+            SurveyModel::Ttop => default_rk_bounds(),
         };
-        p.validate()?;
-        Ok(p)
+        Self::with_bounds(data, kind, bounds)
     }
 
-    /// Modelled class of cell `i` under factors `e`.
-    fn class_of(&self, i: usize, e: &FrostNumberParams) -> Option<FrozenClass> {
-        let c = self.data.inputs.cluster[i]?;
-        let f = e.edaphic[c as usize - 1] * self.sqrt_ratio[i];
-        Some(super::frost_number::class_from_edaphic(f))
+    /// `kind` on `data` with the parameter searched within `bounds`.
+    pub fn with_bounds(
+        data: &'a SurveyData,
+        kind: SurveyModel,
+        bounds: (f64, f64),
+    ) -> Result<Self> {
+        let model: Box<dyn MapModel> = match kind {
+            SurveyModel::FrostNumber => Box::new(FrostNumberMap::new(
+                &data.inputs,
+                &data.cluster_codes,
+                bounds,
+            )?),
+            SurveyModel::Ttop => Box::new(TtopMap::new(&data.inputs, &data.cluster_codes, bounds)?),
+        };
+        Ok(Self { data, model, kind })
+    }
+
+    /// `kind` on `data` with the search box of `cfg`.
+    pub fn from_config(
+        data: &'a SurveyData,
+        kind: SurveyModel,
+        cfg: &SurveyConfig,
+    ) -> Result<Self> {
+        Self::with_bounds(data, kind, cfg.bounds(kind))
+    }
+
+    /// The model.
+    pub fn model(&self) -> &dyn MapModel {
+        self.model.as_ref()
+    }
+
+    /// Which model.
+    pub fn kind(&self) -> SurveyModel {
+        self.kind
+    }
+
+    /// Physical parameters at unit-cube point `u` (the model's search space).
+    pub fn to_physical(&self, u: &[f64]) -> Vec<f64> {
+        self.model
+            .space()
+            .dims
+            .iter()
+            .zip(u)
+            .map(|(d, &v)| d.to_physical(v))
+            .collect()
     }
 
     /// The modelled class map (None outside the scored cells).
     pub fn class_map(&self, params: &[f64]) -> Result<Vec<Option<FrozenClass>>> {
-        let e = self.edaphic(params)?;
-        Ok((0..self.data.inputs.len())
-            .map(|i| {
-                if self.data.inputs.valid[i] {
-                    self.class_of(i, &e)
-                } else {
-                    None
+        self.model.class_map(params)
+    }
+
+    /// Parameter indices ordered by the number of `cells` in their soil
+    /// cluster, largest first (ties by index): the order in which a local
+    /// search polls them.
+    pub fn influence_order(&self, cells: &[usize]) -> Vec<usize> {
+        let k = self.data.n_clusters();
+        let mut size = vec![0usize; k];
+        for &i in cells {
+            if let Some(c) = self.data.inputs.cluster[i] {
+                if let Some(s) = size.get_mut(c as usize - 1) {
+                    *s += 1;
                 }
-            })
-            .collect())
+            }
+        }
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by_key(|&j| std::cmp::Reverse(size[j]));
+        order
+    }
+
+    fn margins(&self, params: &[f64], cells: &[usize]) -> Result<Vec<f64>> {
+        let mut m = vec![0.0; cells.len()];
+        self.model.margins(params, cells, &mut m)?;
+        Ok(m)
     }
 
     /// Kappa and OA of the model with `params` on `cells`.
     pub fn score(&self, params: &[f64], cells: &[usize]) -> Result<MapScore> {
-        let e = self.edaphic(params)?;
+        let m = self.margins(params, cells)?;
         let mut cm = ConfusionMatrix::new(&[1, 2])?;
-        for &i in cells {
-            if let (Some(r), Some(s)) = (self.data.survey[i], self.class_of(i, &e)) {
-                cm.add(r.code() as i64, s.code() as i64);
+        for (&i, &v) in cells.iter().zip(&m) {
+            if let Some(r) = self.data.survey[i] {
+                cm.add(r.code() as i64, class_from_margin(v).code() as i64);
             }
         }
         score_matrix(&cm)
     }
-}
 
-impl SurveyProblem<'_> {
     /// Smoothed Kappa on `cells`: each cell counts as permafrost with probability
-    /// `1 / (1 + exp(-(1 - F) / tau))` (a logistic class boundary of width `tau`
-    /// around `F = 1`) and Kappa is computed from the expected confusion matrix,
-    /// `po = (n11 + n22) / n`, `pe = sum_k row_k col_k / n^2`. It tends to the hard
-    /// Kappa as `tau -> 0` and, unlike it, changes continuously with the
-    /// parameters, which suits a Gaussian-process surrogate.
+    /// `1 / (1 + exp(m / (tau s)))`, with `m` the model's margin and `s` its
+    /// [`MapModel::boundary_scale`] (a logistic class boundary of relative
+    /// width `tau`; for the frost number `m = F - 1`, `s = 1`), and Kappa is
+    /// computed from the expected confusion matrix, `po = (n11 + n22) / n`,
+    /// `pe = sum_k row_k col_k / n^2`. It tends to the hard Kappa as
+    /// `tau -> 0` and, unlike it, changes continuously with the parameters,
+    /// which suits a Gaussian-process surrogate.
     pub fn soft_kappa(&self, params: &[f64], cells: &[usize], tau: f64) -> Result<f64> {
         if !(tau.is_finite() && tau > 0.0) {
             return Err(Error::Parameter {
@@ -561,14 +705,13 @@ impl SurveyProblem<'_> {
                 message: format!("must be finite and > 0, got {tau}"),
             });
         }
-        let e = self.edaphic(params)?;
+        let m = self.margins(params, cells)?;
         let mut n = [[0.0f64; 2]; 2];
-        for &i in cells {
-            let (Some(r), Some(c)) = (self.data.survey[i], self.data.inputs.cluster[i]) else {
+        for (&i, &v) in cells.iter().zip(&m) {
+            let Some(r) = self.data.survey[i] else {
                 continue;
             };
-            let f = e.edaphic[c as usize - 1] * self.sqrt_ratio[i];
-            let p = 1.0 / (1.0 + (-(1.0 - f) / tau).exp());
+            let p = 1.0 / (1.0 + (v / (tau * self.model.boundary_scale(i))).exp());
             let row = (r.code() - 1) as usize;
             n[row][0] += p;
             n[row][1] += 1.0 - p;
@@ -586,6 +729,99 @@ impl SurveyProblem<'_> {
         } else {
             (po - pe) / (1.0 - pe)
         })
+    }
+
+    /// Boundary consistency `B` in [0, 1] of the modelled map against the
+    /// survey on `cells` (calimap's definition). A boundary cell of a map is a
+    /// cell of `cells` with one of its 8 neighbours in `cells` of the other
+    /// class. With `S` the survey's and `M` the model's boundary cells,
+    /// recall `R = |S within radius of M| / |S|`, precision
+    /// `P = |M within radius of S| / |M|` (Chebyshev distance `radius`), and
+    /// `B = 2 P R / (P + R)`, the F-score of boundary matching used for
+    /// segmentation contours (Martin et al. 2004, IEEE TPAMI 26:530). `B = 1`
+    /// when neither map has a boundary, 0 when only one has.
+    pub fn boundary_consistency(
+        &self,
+        params: &[f64],
+        cells: &[usize],
+        radius: usize,
+    ) -> Result<f64> {
+        if radius == 0 {
+            return Err(Error::Parameter {
+                name: "boundary_radius".into(),
+                message: "must be at least 1 cell".into(),
+            });
+        }
+        let m = self.margins(params, cells)?;
+        let n = self.data.inputs.len();
+        let (rows, cols) = (self.data.grid.rows, self.data.grid.cols);
+        let mut sim: Vec<Option<u8>> = vec![None; n];
+        let mut obs: Vec<Option<u8>> = vec![None; n];
+        for (&i, &v) in cells.iter().zip(&m) {
+            if let Some(r) = self.data.survey[i] {
+                sim[i] = Some(class_from_margin(v).code());
+                obs[i] = Some(r.code());
+            }
+        }
+        let edges = |map: &[Option<u8>]| -> Vec<bool> {
+            let mut out = vec![false; n];
+            for r in 0..rows {
+                for c in 0..cols {
+                    let Some(me) = map[r * cols + c] else {
+                        continue;
+                    };
+                    let (r0, r1) = (r.saturating_sub(1), (r + 1).min(rows - 1));
+                    let (c0, c1) = (c.saturating_sub(1), (c + 1).min(cols - 1));
+                    out[r * cols + c] = (r0..=r1).any(|y| {
+                        (c0..=c1).any(|x| matches!(map[y * cols + x], Some(o) if o != me))
+                    });
+                }
+            }
+            out
+        };
+        let (s, b) = (edges(&obs), edges(&sim));
+        let (ns, nm) = (
+            s.iter().filter(|&&v| v).count(),
+            b.iter().filter(|&&v| v).count(),
+        );
+        if ns == 0 || nm == 0 {
+            return Ok(if ns == nm { 1.0 } else { 0.0 });
+        }
+        let (ds, dm) = (
+            dilate(&s, cols, rows, radius)?,
+            dilate(&b, cols, rows, radius)?,
+        );
+        let recall = s.iter().zip(&dm).filter(|(a, b)| **a && **b).count() as f64 / ns as f64;
+        let precision = b.iter().zip(&ds).filter(|(a, b)| **a && **b).count() as f64 / nm as f64;
+        Ok(if recall + precision > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        })
+    }
+
+    /// The objective `J` of `params` on `cells` (see [`ObjectiveConfig`]).
+    pub fn objective(
+        &self,
+        params: &[f64],
+        cells: &[usize],
+        cfg: &ObjectiveConfig,
+    ) -> Result<ObjectiveValue> {
+        let score = self.score(params, cells)?;
+        if cfg.boundary_weight > 0.0 {
+            let b = self.boundary_consistency(params, cells, cfg.boundary_radius)?;
+            Ok(ObjectiveValue {
+                value: (1.0 - cfg.boundary_weight) * score.kappa + cfg.boundary_weight * b,
+                score,
+                boundary: Some(b),
+            })
+        } else {
+            Ok(ObjectiveValue {
+                value: score.kappa,
+                score,
+                boundary: None,
+            })
+        }
     }
 }
 
@@ -680,7 +916,11 @@ pub struct Calibration {
     pub best_at: usize,
     /// Score of the best parameters on the calibration cells.
     pub train: MapScore,
-    /// Best-so-far Kappa after each evaluation.
+    /// Objective `J` of the best parameters (Kappa when the boundary weight is 0).
+    pub objective: f64,
+    /// Boundary consistency of the best parameters (when the objective uses it).
+    pub boundary: Option<f64>,
+    /// Best-so-far objective after each evaluation.
     pub trace: Vec<f64>,
     /// Wall-clock seconds.
     pub seconds: f64,
@@ -695,11 +935,12 @@ pub fn calibrate(
     problem: &SurveyProblem<'_>,
     cells: &[usize],
     method: SurveyMethod,
-    bounds: (f64, f64),
     cfg: &SurveyConfig,
     seed: u64,
 ) -> Result<Calibration> {
-    let dim = problem.data.n_clusters();
+    cfg.validate()?;
+    let dim = problem.model.space().dim();
+    let objective = cfg.objective();
     let start = Instant::now();
     let (mut opt, budget, q): (Box<dyn Optimizer>, usize, usize) = match method {
         SurveyMethod::BayesOpt => (
@@ -713,54 +954,127 @@ pub fn calibrate(
             cfg.pso_particles,
         ),
     };
-    let to_phys = |u: &[f64]| -> Vec<f64> {
-        u.iter()
-            .map(|&v| bounds.0 + v.clamp(0.0, 1.0) * (bounds.1 - bounds.0))
-            .collect()
+    // The Bayesian phase ends `bo_local_evaluations` before the budget.
+    let global_budget = match method {
+        SurveyMethod::BayesOpt => budget - cfg.bo_local_evaluations,
+        SurveyMethod::ParticleSwarm => budget,
     };
-    let (mut best_y, mut best_x, mut best_at) = (f64::INFINITY, vec![], 0);
+    let mut best = Best::default();
     let mut trace = Vec::with_capacity(budget);
-    let mut n = 0;
-    while n < budget {
-        let xs = opt.ask(q.min(budget - n))?;
-        let mut ys = Vec::with_capacity(xs.len());
-        for u in &xs {
-            let x = to_phys(u);
-            let y = match problem.score(&x, cells) {
-                Ok(s) if s.kappa.is_finite() => 1.0 - s.kappa,
-                _ => 2.0,
+    // The value told to the optimiser: the objective to minimise, `1 - J`,
+    // with Kappa replaced by the smoothed Kappa of width `tau` for the
+    // Bayesian optimiser (the boundary term is unchanged).
+    let told_value = |x: &[f64], hard: &Result<ObjectiveValue>, tau: f64| -> f64 {
+        let Ok(v) = hard else { return 2.0 };
+        if tau <= 0.0 {
+            return if v.value.is_finite() {
+                1.0 - v.value
+            } else {
+                2.0
             };
-            let told = match method {
-                SurveyMethod::BayesOpt if cfg.bo_smoothing > 0.0 => {
-                    match problem.soft_kappa(&x, cells, cfg.bo_smoothing) {
-                        Ok(k) if k.is_finite() => 1.0 - k,
-                        _ => 2.0,
-                    }
-                }
-                _ => y,
-            };
-            n += 1;
-            if y < best_y {
-                best_y = y;
-                best_x = x;
-                best_at = n;
-            }
-            trace.push(1.0 - best_y);
-            ys.push(told);
         }
+        match problem.soft_kappa(x, cells, tau) {
+            Ok(k) if k.is_finite() => {
+                let w = objective.boundary_weight;
+                1.0 - ((1.0 - w) * k + w * v.boundary.unwrap_or(0.0))
+            }
+            _ => 2.0,
+        }
+    };
+    let tau = match method {
+        SurveyMethod::BayesOpt => cfg.bo_smoothing,
+        SurveyMethod::ParticleSwarm => 0.0,
+    };
+    let evaluate = |u: &[f64], tau: f64, best: &mut Best, trace: &mut Vec<f64>| -> f64 {
+        let x = problem.to_physical(u);
+        let hard = problem.objective(&x, cells, &objective);
+        let y = match &hard {
+            Ok(v) if v.value.is_finite() => 1.0 - v.value,
+            _ => 2.0,
+        };
+        let told = told_value(&x, &hard, tau);
+        best.offer(u, x, y, trace.len() + 1);
+        trace.push(1.0 - best.y);
+        told
+    };
+    while trace.len() < global_budget {
+        let xs = opt.ask(q.min(global_budget - trace.len()))?;
+        let ys: Vec<f64> = xs
+            .iter()
+            .map(|u| evaluate(u, tau, &mut best, &mut trace))
+            .collect();
         opt.tell(&xs, &ys)?;
     }
-    let train = problem.score(&best_x, cells)?;
+    if trace.len() < budget && !best.u.is_empty() {
+        // Local phase: a compass search from the best point so far on the
+        // smoothed objective of the narrower width `bo_local_smoothing`; its
+        // centre is scored again at that width, which counts as an evaluation.
+        let order = problem.influence_order(cells);
+        let centre = best.u.clone();
+        let f0 = evaluate(&centre, cfg.bo_local_smoothing, &mut best, &mut trace);
+        let mut local = CompassSearch::new(
+            centre,
+            f0,
+            CompassConfig {
+                initial_step: cfg.bo_local_step,
+                min_step: 1e-4,
+                expand: 1.0,
+            },
+        )?
+        .with_order(order)?;
+        while trace.len() < budget {
+            let xs = local.ask(q.min(budget - trace.len()))?;
+            let ys: Vec<f64> = xs
+                .iter()
+                .map(|u| evaluate(u, cfg.bo_local_smoothing, &mut best, &mut trace))
+                .collect();
+            local.tell(&xs, &ys)?;
+        }
+    }
+    let n = trace.len();
+    let result = problem.objective(&best.x, cells, &objective)?;
     Ok(Calibration {
-        model: problem.model,
+        model: problem.kind,
         method,
-        params: best_x,
+        params: best.x,
         evaluations: n,
-        best_at,
-        train,
+        best_at: best.at,
+        train: result.score,
+        objective: result.value,
+        boundary: result.boundary,
         trace,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// Best point so far of a calibration (by the objective, not the told value).
+struct Best {
+    u: Vec<f64>,
+    x: Vec<f64>,
+    y: f64,
+    at: usize,
+}
+
+impl Default for Best {
+    fn default() -> Self {
+        Best {
+            u: Vec::new(),
+            x: Vec::new(),
+            y: f64::INFINITY,
+            at: 0,
+        }
+    }
+}
+
+impl Best {
+    fn offer(&mut self, u: &[f64], x: Vec<f64>, y: f64, at: usize) {
+        if y < self.y {
+            self.u = u.to_vec();
+            self.x = x;
+            self.y = y;
+            self.at = at;
+        }
+    }
 }
 
 /// One fold of a cross-validated calibration.
@@ -818,7 +1132,7 @@ pub fn cross_validate(
     method: SurveyMethod,
     cfg: &SurveyConfig,
 ) -> Result<CrossValidation> {
-    let problem = SurveyProblem::new(data, model)?;
+    let problem = SurveyProblem::from_config(data, model, cfg)?;
     let folds = spatial_block_folds(data, cfg.cv_folds, cfg.block_size, cfg.seed)?;
     let mut pooled: Vec<Option<FrozenClass>> = vec![None; data.inputs.len()];
     let mut out = Vec::with_capacity(cfg.cv_folds);
@@ -828,7 +1142,7 @@ pub fn cross_validate(
             .collect();
         let test: Vec<usize> = (0..folds.len()).filter(|&i| folds[i] == Some(f)).collect();
         let seed = mix_seed(cfg.seed, 1 + f as u64);
-        let calibration = calibrate(&problem, &train, method, cfg.bounds(model), cfg, seed)?;
+        let calibration = calibrate(&problem, &train, method, cfg, seed)?;
         let test_score = problem.score(&calibration.params, &test)?;
         let map = problem.class_map(&calibration.params)?;
         for &i in &test {
@@ -869,17 +1183,10 @@ pub fn run_survey_calibration_on(data: &SurveyData, cfg: &SurveyConfig) -> Resul
     let uniform_e1 = fn_problem.score(&vec![1.0; data.n_clusters()], &all)?;
     let mut calibrations = Vec::new();
     for (m, &model) in cfg.models.iter().enumerate() {
-        let problem = SurveyProblem::new(data, model)?;
+        let problem = SurveyProblem::from_config(data, model, cfg)?;
         for (k, &method) in cfg.methods.iter().enumerate() {
             let seed = mix_seed(cfg.seed, 1000 + (m * 10 + k) as u64);
-            calibrations.push(calibrate(
-                &problem,
-                &all,
-                method,
-                cfg.bounds(model),
-                cfg,
-                seed,
-            )?);
+            calibrations.push(calibrate(&problem, &all, method, cfg, seed)?);
         }
     }
     let mut cross_validation = Vec::new();

@@ -1,0 +1,326 @@
+//! Local refinement inside a fixed evaluation budget.
+//!
+//! - [`CompassSearch`]: a coordinate (compass) pattern search in the unit cube
+//!   (Kolda, Lewis & Torczon 2003, SIAM Review 45:385): poll `x +- step e_j`
+//!   one coordinate at a time, move to the first point that improves the value,
+//!   halve the step after a full poll without improvement. After a move, the
+//!   successful direction is polled first again, so a run of improvements along
+//!   one coordinate costs one evaluation each.
+//!
+//! The survey calibration ([`crate::empirical::survey::calibrate`]) ends its
+//! Bayesian optimisation with a compass search from the best point, inside the
+//! same evaluation budget: the global phase finds the basin, the local phase
+//! resolves the optimum to a finer scale than the Gaussian-process surrogate
+//! does with few points. Like every [`Optimizer`], it minimises the values it
+//! is told.
+
+use super::optimizer::Optimizer;
+use crate::{Error, Result};
+
+/// One poll direction: coordinate and sign.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Direction {
+    coord: usize,
+    sign: f64,
+}
+
+/// Settings of the local phase.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompassConfig {
+    /// First step length (unit-cube coordinates).
+    pub initial_step: f64,
+    /// When the step falls below this length it is reset to `initial_step`
+    /// (a restart around the same centre).
+    pub min_step: f64,
+    /// Factor (>= 1) applied to the step after a successful move, capped at
+    /// 0.5; 1 keeps the step.
+    pub expand: f64,
+}
+
+impl Default for CompassConfig {
+    fn default() -> Self {
+        CompassConfig {
+            initial_step: 0.02,
+            min_step: 1e-4,
+            expand: 2.0,
+        }
+    }
+}
+
+impl CompassConfig {
+    fn validate(&self) -> Result<()> {
+        if !(self.initial_step.is_finite()
+            && self.initial_step > 0.0
+            && self.initial_step <= 1.0
+            && self.min_step > 0.0
+            && self.min_step < self.initial_step
+            && self.expand.is_finite()
+            && self.expand >= 1.0)
+        {
+            return Err(Error::Parameter {
+                name: "compass step".into(),
+                message: format!(
+                    "need 0 < min_step < initial_step <= 1 and expand >= 1, got {}, {} and {}",
+                    self.min_step, self.initial_step, self.expand
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Coordinate pattern search from a known point (see the module documentation).
+pub struct CompassSearch {
+    dim: usize,
+    cfg: CompassConfig,
+    center: Vec<f64>,
+    f_center: f64,
+    step: f64,
+    /// Directions of the current poll not yet proposed, in order.
+    poll: Vec<Direction>,
+    /// Directions proposed by the last `ask`.
+    outstanding: Vec<Direction>,
+    /// Direction of the last successful move, polled first.
+    last_success: Option<Direction>,
+    moves: usize,
+    /// Coordinates in poll order.
+    order: Vec<usize>,
+}
+
+impl CompassSearch {
+    /// A search around `center` (unit cube) whose value is `f_center`.
+    pub fn new(center: Vec<f64>, f_center: f64, cfg: CompassConfig) -> Result<Self> {
+        cfg.validate()?;
+        if center.is_empty() || center.iter().any(|v| !(0.0..=1.0).contains(v)) {
+            return Err(Error::Parameter {
+                name: "compass centre".into(),
+                message: format!("need a non-empty point of [0, 1]^d, got {center:?}"),
+            });
+        }
+        if !f_center.is_finite() {
+            return Err(Error::Parameter {
+                name: "compass centre value".into(),
+                message: format!("must be finite, got {f_center}"),
+            });
+        }
+        let dim = center.len();
+        Ok(CompassSearch {
+            dim,
+            cfg,
+            center,
+            f_center,
+            step: cfg.initial_step,
+            poll: Vec::new(),
+            outstanding: Vec::new(),
+            last_success: None,
+            moves: 0,
+            order: (0..dim).collect(),
+        })
+    }
+
+    /// Poll the coordinates in `order` (a permutation of `0..d`, most
+    /// influential first) instead of `0, 1, ..., d - 1`.
+    pub fn with_order(mut self, order: Vec<usize>) -> Result<Self> {
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        if sorted != (0..self.dim).collect::<Vec<_>>() {
+            return Err(Error::Parameter {
+                name: "compass order".into(),
+                message: format!("{order:?} is not a permutation of 0..{}", self.dim),
+            });
+        }
+        self.order = order;
+        Ok(self)
+    }
+
+    /// Current centre and its value.
+    pub fn center(&self) -> (&[f64], f64) {
+        (&self.center, self.f_center)
+    }
+
+    /// Current step length.
+    pub fn step(&self) -> f64 {
+        self.step
+    }
+
+    /// Number of accepted moves.
+    pub fn moves(&self) -> usize {
+        self.moves
+    }
+
+    fn point(&self, d: Direction) -> Vec<f64> {
+        let mut p = self.center.clone();
+        p[d.coord] = (p[d.coord] + d.sign * self.step).clamp(0.0, 1.0);
+        p
+    }
+
+    /// The poll of the current step: the last successful direction first, then
+    /// every coordinate in poll order, `+` before `-`. Directions that the box
+    /// clamps back onto the centre are left out.
+    fn build_poll(&mut self) {
+        let mut dirs = Vec::with_capacity(2 * self.dim);
+        if let Some(d) = self.last_success {
+            dirs.push(d);
+        }
+        for &coord in &self.order {
+            for sign in [1.0, -1.0] {
+                let d = Direction { coord, sign };
+                if Some(d) != self.last_success {
+                    dirs.push(d);
+                }
+            }
+        }
+        dirs.retain(|&d| self.point(d)[d.coord] != self.center[d.coord]);
+        // Proposals are popped from the back.
+        dirs.reverse();
+        self.poll = dirs;
+    }
+
+    fn shrink(&mut self) {
+        self.step *= 0.5;
+        if self.step < self.cfg.min_step {
+            self.step = self.cfg.initial_step;
+        }
+        self.last_success = None;
+    }
+}
+
+impl Optimizer for CompassSearch {
+    fn name(&self) -> &str {
+        "compass"
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn ask(&mut self, q: usize) -> Result<Vec<Vec<f64>>> {
+        if !self.outstanding.is_empty() {
+            return Err(Error::Other(
+                "compass: ask before the previous points were told".into(),
+            ));
+        }
+        // A poll can be empty only when every direction is clamped, which a
+        // smaller step resolves within a few halvings (the centre is inside the box).
+        for _ in 0..64 {
+            if !self.poll.is_empty() {
+                break;
+            }
+            self.build_poll();
+            if self.poll.is_empty() {
+                self.shrink();
+            }
+        }
+        let n = q.max(1).min(self.poll.len());
+        if n == 0 {
+            return Err(Error::Other("compass: no point to poll".into()));
+        }
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            if let Some(d) = self.poll.pop() {
+                out.push(self.point(d));
+                self.outstanding.push(d);
+            }
+        }
+        Ok(out)
+    }
+    fn tell(&mut self, xs: &[Vec<f64>], ys: &[f64]) -> Result<()> {
+        if xs.len() != self.outstanding.len() || ys.len() != xs.len() {
+            return Err(Error::Other(format!(
+                "compass: told {} points and {} values for {} proposed",
+                xs.len(),
+                ys.len(),
+                self.outstanding.len()
+            )));
+        }
+        if let Some(y) = ys.iter().find(|y| !y.is_finite()) {
+            return Err(Error::Other(format!("compass: value {y} is not finite")));
+        }
+        let best = ys
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(k, &y)| (k, y));
+        let dirs = std::mem::take(&mut self.outstanding);
+        match best {
+            Some((k, y)) if y < self.f_center => {
+                self.center = xs[k].clone();
+                self.f_center = y;
+                self.last_success = Some(dirs[k]);
+                self.moves += 1;
+                self.step = (self.step * self.cfg.expand).min(0.5);
+                self.poll.clear();
+            }
+            _ => {
+                if self.poll.is_empty() {
+                    self.shrink();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drive(opt: &mut dyn Optimizer, f: impl Fn(&[f64]) -> f64, n: usize) -> f64 {
+        let mut best = f64::INFINITY;
+        let mut count = 0;
+        while count < n {
+            let xs = opt.ask(1).unwrap();
+            let ys: Vec<f64> = xs.iter().map(|x| f(x)).collect();
+            best = ys.iter().fold(best, |a, &b| a.min(b));
+            count += xs.len();
+            opt.tell(&xs, &ys).unwrap();
+        }
+        best
+    }
+
+    #[test]
+    fn compass_converges_on_a_separable_quadratic() {
+        // Minimum 0 at (0.3, 0.71, 0.5); start at the centre of the box.
+        let f =
+            |x: &[f64]| (x[0] - 0.3).powi(2) + 4.0 * (x[1] - 0.71).powi(2) + (x[2] - 0.5).powi(2);
+        let x0 = vec![0.5; 3];
+        let cfg = CompassConfig {
+            initial_step: 0.1,
+            min_step: 1e-6,
+            expand: 1.0,
+        };
+        let mut c = CompassSearch::new(x0.clone(), f(&x0), cfg).unwrap();
+        let best = drive(&mut c, f, 120);
+        assert!(best < 1e-6, "best {best}");
+        let (x, fx) = c.center();
+        assert_eq!(fx, best);
+        assert!(
+            (x[0] - 0.3).abs() < 1e-3 && (x[1] - 0.71).abs() < 1e-3,
+            "{x:?}"
+        );
+    }
+
+    #[test]
+    fn compass_stays_in_the_box_and_rejects_bad_input() {
+        // Minimum outside the box at x = 1.2: the search ends on the face x = 1.
+        let f = |x: &[f64]| (x[0] - 1.2).powi(2) + (x[1] - 0.5).powi(2);
+        let x0 = vec![0.9, 0.5];
+        let mut c = CompassSearch::new(x0.clone(), f(&x0), CompassConfig::default()).unwrap();
+        for _ in 0..40 {
+            let xs = c.ask(2).unwrap();
+            assert!(xs.iter().flatten().all(|v| (0.0..=1.0).contains(v)));
+            let ys: Vec<f64> = xs.iter().map(|x| f(x)).collect();
+            c.tell(&xs, &ys).unwrap();
+        }
+        assert_eq!(c.center().0[0], 1.0);
+        assert!(CompassSearch::new(vec![1.5], 0.0, CompassConfig::default()).is_err());
+        assert!(CompassSearch::new(vec![0.5], f64::NAN, CompassConfig::default()).is_err());
+        let bad = CompassConfig {
+            initial_step: 0.01,
+            min_step: 0.1,
+            expand: 2.0,
+        };
+        assert!(CompassSearch::new(vec![0.5], 0.0, bad).is_err());
+        // Telling values for points that were not proposed is an error.
+        let mut c = CompassSearch::new(vec![0.5], 0.0, CompassConfig::default()).unwrap();
+        assert!(c.tell(&[vec![0.1]], &[1.0]).is_err());
+    }
+}
