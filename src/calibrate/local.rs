@@ -259,6 +259,100 @@ impl Optimizer for CompassSearch {
     }
 }
 
+/// A global optimiser whose last evaluations go to a [`CompassSearch`] from
+/// the best point it found: the global phase is told every value until
+/// `switch_after` evaluations have been told, then the local phase starts at
+/// the best (lowest) value seen so far. Failed evaluations (non-finite
+/// values) count as the worst possible value in the local phase.
+pub struct ThenCompass {
+    global: Box<dyn Optimizer>,
+    switch_after: usize,
+    cfg: CompassConfig,
+    told: usize,
+    best: Option<(Vec<f64>, f64)>,
+    local: Option<CompassSearch>,
+    asked_local: bool,
+}
+
+impl ThenCompass {
+    /// `global` for the first `switch_after` evaluations, then a compass search with `cfg`.
+    pub fn new(
+        global: Box<dyn Optimizer>,
+        switch_after: usize,
+        cfg: CompassConfig,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        Ok(ThenCompass {
+            global,
+            switch_after,
+            cfg,
+            told: 0,
+            best: None,
+            local: None,
+            asked_local: false,
+        })
+    }
+
+    /// Whether the local phase has started.
+    pub fn in_local_phase(&self) -> bool {
+        self.local.is_some()
+    }
+}
+
+impl Optimizer for ThenCompass {
+    fn name(&self) -> &str {
+        self.global.name()
+    }
+    fn dim(&self) -> usize {
+        self.global.dim()
+    }
+    fn ask(&mut self, q: usize) -> Result<Vec<Vec<f64>>> {
+        if self.local.is_none() && self.told >= self.switch_after {
+            if let Some((x, f)) = &self.best {
+                self.local = Some(CompassSearch::new(x.clone(), *f, self.cfg)?);
+            }
+        }
+        match &mut self.local {
+            Some(l) => {
+                self.asked_local = true;
+                l.ask(q)
+            }
+            None => {
+                self.asked_local = false;
+                self.global.ask(q)
+            }
+        }
+    }
+    fn tell(&mut self, xs: &[Vec<f64>], ys: &[f64]) -> Result<()> {
+        for (x, &y) in xs.iter().zip(ys) {
+            if y.is_finite() && self.best.as_ref().is_none_or(|(_, b)| y < *b) {
+                self.best = Some((x.clone(), y));
+            }
+        }
+        self.told += xs.len();
+        match (&mut self.local, self.asked_local) {
+            (Some(l), true) => {
+                let ys: Vec<f64> = ys
+                    .iter()
+                    .map(|&y| if y.is_finite() { y } else { f64::MAX })
+                    .collect();
+                l.tell(xs, &ys)
+            }
+            _ => self.global.tell(xs, ys),
+        }
+    }
+    fn last_ask_seconds(&self) -> f64 {
+        if self.asked_local {
+            0.0
+        } else {
+            self.global.last_ask_seconds()
+        }
+    }
+    fn last_ask_used_model(&self) -> bool {
+        !self.asked_local && self.global.last_ask_used_model()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,5 +416,43 @@ mod tests {
         // Telling values for points that were not proposed is an error.
         let mut c = CompassSearch::new(vec![0.5], 0.0, CompassConfig::default()).unwrap();
         assert!(c.tell(&[vec![0.1]], &[1.0]).is_err());
+    }
+
+    #[test]
+    fn then_compass_switches_after_the_global_budget_and_improves_on_it() {
+        use crate::calibrate::optimizer::OptimizerKind;
+        // Minimum 0 at x = (0.3, 0.7, 0.55, 0.1).
+        let target = [0.3, 0.7, 0.55, 0.1];
+        let f = |x: &[f64]| -> f64 { x.iter().zip(&target).map(|(a, b)| (a - b).powi(2)).sum() };
+        let run = |local: bool| -> (f64, bool) {
+            let global = OptimizerKind::Random.build(4, 60, 5).unwrap();
+            let mut opt = ThenCompass::new(
+                global,
+                if local { 20 } else { usize::MAX },
+                CompassConfig {
+                    initial_step: 0.05,
+                    min_step: 1e-3,
+                    expand: 2.0,
+                },
+            )
+            .unwrap();
+            let mut best = f64::INFINITY;
+            let mut told = 0;
+            while told < 60 {
+                let xs = opt.ask(3).unwrap();
+                let ys: Vec<f64> = xs.iter().map(|x| f(x)).collect();
+                best = ys.iter().copied().fold(best, f64::min);
+                told += xs.len();
+                opt.tell(&xs, &ys).unwrap();
+            }
+            (best, opt.in_local_phase())
+        };
+        let (global_only, switched_never) = run(false);
+        let (with_local, switched) = run(true);
+        assert!(!switched_never && switched);
+        assert!(
+            with_local < 0.1 * global_only,
+            "local phase {with_local} vs random search alone {global_only}"
+        );
     }
 }

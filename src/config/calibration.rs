@@ -22,6 +22,7 @@
 //! n_init = 8                         # initial Latin-hypercube design of BO
 //! wall_clock_minutes = 30.0          # optional
 //! stagnation = 20                    # optional, evaluations without improvement
+//! local_evaluations = 0               # optional, last evaluations spent on a compass search
 //! top_k = 13
 //! tiebreak_weight = 0.01             # per C of permafrost-margin misfit
 //! truth = { seed = 11, spread = 0.3 }  # optional: make a missing reference from hidden parameters
@@ -75,6 +76,10 @@ pub struct CalibrationSection {
     pub wall_clock_minutes: Option<f64>,
     /// Stop after this many evaluations without improvement.
     pub stagnation: Option<usize>,
+    /// The last evaluations of the budget go to a compass search from the
+    /// best point found so far (0: the optimiser uses the whole budget).
+    #[serde(default)]
+    pub local_evaluations: usize,
     /// Ensemble size.
     #[serde(default = "top_k")]
     pub top_k: usize,
@@ -236,6 +241,15 @@ pub(crate) fn resolve(path: &Path, r: &RawCalibration) -> Result<CalibrationExpe
         return Err(err(
             "budget",
             format!("{}: need at least 2 evaluations", c.budget),
+        ));
+    }
+    if c.local_evaluations + 2 > c.budget && c.local_evaluations > 0 {
+        return Err(err(
+            "local_evaluations",
+            format!(
+                "{} leaves fewer than 2 of the {} evaluations to the optimiser",
+                c.local_evaluations, c.budget
+            ),
         ));
     }
     if c.q == 0 {

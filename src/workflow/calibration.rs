@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::domain::{CellStats, DomainSetup, Overrides};
+use crate::calibrate::local::{CompassConfig, ThenCompass};
 use crate::calibrate::optimizer::{BayesOpt, BoConfig, Optimizer, OptimizerKind};
 use crate::calibrate::outputs::{write_all, OutputPaths};
 use crate::calibrate::registry::{write_atomic, ParamSet, ParamSpace, Registry, Scope};
@@ -619,6 +620,28 @@ pub fn run_calibration_on(
             },
         )?),
         other => other.build(space.dim(), sec.budget.saturating_sub(1).max(1), exp.seed)?,
+    };
+    // Optionally end with a local compass search (unit-cube step 0.05,
+    // halved down to 1e-3) from the best point of the global phase.
+    let inner: Box<dyn Optimizer> = if sec.local_evaluations > 0 {
+        let global_evals = sec.budget.saturating_sub(sec.local_evaluations);
+        // The global phase is told the default point only under BO (see StartAt).
+        let switch_after = if kind == OptimizerKind::Bo {
+            global_evals
+        } else {
+            global_evals.saturating_sub(1)
+        };
+        Box::new(ThenCompass::new(
+            inner,
+            switch_after,
+            CompassConfig {
+                initial_step: 0.05,
+                min_step: 1e-3,
+                expand: 2.0,
+            },
+        )?)
+    } else {
+        inner
     };
     let x0 = space.to_unit(&space.base)?;
     let mut opt = StartAt::new(x0, inner, kind == OptimizerKind::Bo, exp.seed);
