@@ -29,28 +29,8 @@ fn command(experiment: &Path, out: &Path) -> Command {
     c
 }
 
-/// Rows of an evaluation log by id, without the wall-time column `seconds`;
-/// panics on an id logged twice.
 fn rows(log: &Path) -> BTreeMap<usize, Vec<String>> {
-    let mut rdr = csv::Reader::from_path(log).unwrap();
-    let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
-    let seconds = header.iter().position(|h| h == "seconds").unwrap();
-    let mut out = BTreeMap::new();
-    for rec in rdr.records() {
-        let rec = rec.unwrap();
-        let id: usize = rec[0].parse().unwrap();
-        let fields: Vec<String> = rec
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != seconds)
-            .map(|(_, f)| f.to_string())
-            .collect();
-        assert!(
-            out.insert(id, fields).is_none(),
-            "evaluation {id} logged twice"
-        );
-    }
-    out
+    common::evallog::rows_by_id(log)
 }
 
 /// Complete (newline-terminated) data rows of a log.

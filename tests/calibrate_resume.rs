@@ -2,6 +2,8 @@
 //! that the evaluation log ends with every evaluation exactly once and equals
 //! the log of an uninterrupted run with the same seed.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -36,27 +38,8 @@ fn command(log: &Path, sleep_ms: u64) -> Command {
     c
 }
 
-/// Rows of a log by id, without the timing column; panics on a duplicate id.
 fn rows(log: &Path) -> BTreeMap<usize, Vec<String>> {
-    let mut rdr = csv::Reader::from_path(log).unwrap();
-    let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
-    let seconds = header.iter().position(|h| h == "seconds").unwrap();
-    let mut out = BTreeMap::new();
-    for rec in rdr.records() {
-        let rec = rec.unwrap();
-        let id: usize = rec[0].parse().unwrap();
-        let fields: Vec<String> = rec
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != seconds)
-            .map(|(_, f)| f.to_string())
-            .collect();
-        assert!(
-            out.insert(id, fields).is_none(),
-            "evaluation {id} logged twice"
-        );
-    }
-    out
+    common::evallog::rows_by_id(log)
 }
 
 fn data_rows(log: &Path) -> usize {

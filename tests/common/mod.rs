@@ -2,6 +2,7 @@
 //! small private reader of the Tanggula Noah ASCII forcing.
 #![allow(dead_code)]
 
+pub mod evallog;
 pub mod twin;
 
 use std::path::PathBuf;
