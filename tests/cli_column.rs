@@ -133,6 +133,33 @@ fn point_run_writes_daily_and_annual_and_rejects_bad_input() {
     write_exp("freeze_curve = \"koren2000\"", &forcing);
     let (ok, _, err) = calimap(&["run", exp.to_str().unwrap()]);
     assert!(!ok && err.contains("koren2000"), "{err}");
+    // The namelist's sfcdif_option = 1 selects the MYJ surface layer, which
+    // has its own thermal roughness: asking for yang08 names the conflict.
+    write_exp("thermal_roughness = \"yang08\"", &forcing);
+    let (ok, _, err) = calimap(&["run", exp.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains("model.thermal_roughness") && err.contains("sfcdif_option"),
+        "{err}"
+    );
+    write_exp("surface_layer = \"sfcdif\"", &forcing);
+    let (ok, _, err) = calimap(&["run", exp.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains("surface_layer") && err.contains("chen97"),
+        "{err}"
+    );
+    assert!(files_in(&out_bad).iter().all(|f| f == "manifest.json"));
+    // The Monin-Obukhov iteration chosen explicitly runs and gives other
+    // exchange coefficients than the namelist's MYJ default.
+    write_exp(
+        "surface_layer = \"chen97\"\nthermal_roughness = \"yang08\"",
+        &forcing,
+    );
+    let (ok, _, err) = calimap(&["run", exp.to_str().unwrap(), "--quiet"]);
+    assert!(ok, "{err}");
+    let daily_chen = std::fs::read_to_string(out_bad.join("daily.csv")).unwrap();
+    assert_eq!(daily_chen.lines().count(), 1 + 1371);
+    assert_ne!(daily_chen, daily, "surface layer option had no effect");
+    std::fs::remove_dir_all(&out_bad).unwrap();
     write_exp("soil_classes = [7, 7, 7, 7, 9, 7, 7, 7, 7, 7, 12, 12, 12, 13, 13, 13, 13, 13, 13, 33]\nlayers = [0.045, 0.046, 0.075, 0.123, 0.204, 0.336, 0.371, 0.3, 0.5, 0.5, 0.7, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0]", &forcing);
     let (ok, _, err) = calimap(&["run", exp.to_str().unwrap()]);
     assert!(!ok && err.contains("unknown soil class 33"), "{err}");

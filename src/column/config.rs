@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::tables::{GeneralParams, SoilClass, SoilTable, VegClass, VegTable};
 use crate::physics::hydrology::{GravityScheme, IceImpedance};
+use crate::physics::sfcdif_myj::SurfaceLayer;
 use crate::physics::snow::SnowAlbedoScheme;
 use crate::physics::surface::ThermalRoughness;
 use crate::physics::thermal::{CoarseConductivity, ConductivityScheme, FreezeCurve};
@@ -34,8 +35,11 @@ pub enum LowerBoundary {
 pub struct PhysicsOptions {
     /// Supercooled water curve: "koren99" | "niu06" | "free_water".
     pub freeze_curve: FreezeCurve,
-    /// Thermal roughness: "czil" | "yang08".
+    /// Thermal roughness of the `chen97` surface layer: "czil" | "yang08".
     pub thermal_roughness: ThermalRoughness,
+    /// Surface-layer scheme: "chen97" (default) | "myj" | "myj_local_czil"
+    /// (Noah `sfcdif_option = 1`, with `iz0tlnd = 0` or 1).
+    pub surface_layer: SurfaceLayer,
     /// Lower thermal boundary.
     pub lower_boundary: LowerBoundary,
     /// Thermal conductivity: "peters_lidard" | "noah_tibet".
@@ -65,6 +69,10 @@ impl PhysicsOptions {
                 self.thermal_roughness =
                     ThermalRoughness::from_name(value, czil).ok_or_else(|| bad("thermal roughness (czil, yang08)"))?
             }
+            "surface_layer" => {
+                self.surface_layer = SurfaceLayer::from_name(value)
+                    .ok_or_else(|| bad("surface layer (chen97, myj, myj_local_czil)"))?
+            }
             "conductivity" => {
                 self.conductivity =
                     ConductivityScheme::from_name(value).ok_or_else(|| bad("conductivity scheme (peters_lidard, noah_tibet)"))?
@@ -81,7 +89,7 @@ impl PhysicsOptions {
             _ => {
                 return Err(Error::Parameter {
                     name: key.to_string(),
-                    message: "unknown physics option (freeze_curve, thermal_roughness, conductivity, ice_impedance, snow_albedo, soil_gravity)".into(),
+                    message: "unknown physics option (freeze_curve, thermal_roughness, surface_layer, conductivity, ice_impedance, snow_albedo, soil_gravity)".into(),
                 })
             }
         }
@@ -196,6 +204,7 @@ impl ColumnConfig {
             options: PhysicsOptions {
                 freeze_curve: FreezeCurve::NOAH_KOREN99,
                 thermal_roughness: ThermalRoughness::Zilitinkevich { czil: general.czil },
+                surface_layer: SurfaceLayer::Chen97,
                 lower_boundary: LowerBoundary::FixedTemperature {
                     tbot,
                     zbot: -general.zbot,
@@ -402,6 +411,19 @@ impl ColumnConfig {
     /// Check layer structure, classes and parameter ranges once, before a run.
     pub fn validate(&self) -> Result<()> {
         let perr = |name: String, message: String| Err(Error::Parameter { name, message });
+        if matches!(self.options.surface_layer, SurfaceLayer::Myj { .. })
+            && matches!(
+                self.options.thermal_roughness,
+                ThermalRoughness::Yang08 { .. }
+            )
+        {
+            return perr(
+                "thermal_roughness".into(),
+                "the myj surface layer computes its thermal roughness itself (Zilitinkevich with CZIL); \
+                 yang08 applies to the chen97 surface layer"
+                    .into(),
+            );
+        }
         let n = self.thickness.len();
         if n < 2 {
             return perr(

@@ -14,6 +14,7 @@ use crate::physics::canopy::{self, CanopyParams, CanopyWeather, TranspirationInp
 use crate::physics::hydrology::{
     self, RichardsConfig, RichardsInput, RichardsWork, SoilHydraulics,
 };
+use crate::physics::sfcdif_myj::{exchange_myj, MyjInput, SurfaceLayer};
 use crate::physics::snow;
 use crate::physics::surface::{self, Exchange, SurfaceForcing, L_SUBLIM, L_VAPOR};
 use crate::physics::thermal::{self, PhaseState, RetentionParams, C_WATER, T_FREEZE};
@@ -45,6 +46,13 @@ pub struct ColumnState {
     pub canopy_water: f64,
     /// Ground heat flux of the last step (W m-2, positive into the ground), Noah SSOIL.
     pub ground_flux: f64,
+    /// Exchange conductances for momentum and heat of the last step (m s-1),
+    /// Noah CM and CH; the `myj` surface layer starts from them (1e-4 at the start).
+    pub akms: f64,
+    pub akhs: f64,
+    /// Skin specific humidity of the last step (kg kg-1), Noah Q1; `None`
+    /// before the first step (the air's humidity is used then).
+    pub q_skin: Option<f64>,
     /// What `t_soil` and `sh2o` were diagnosed from, per layer: the enthalpy,
     /// the total water and the slope dT/dH there. A layer whose enthalpy and
     /// water are bit for bit unchanged starts the next step from its
@@ -512,6 +520,9 @@ impl ColumnModel {
             snow_age: 0.0,
             canopy_water: cmc,
             ground_flux: 0.0,
+            akms: 1e-4,
+            akhs: 1e-4,
+            q_skin: None,
         }
     }
 
@@ -692,15 +703,42 @@ impl ColumnModel {
 
         // 2. Exchange coefficients (Noah SFCDIF) from the previous skin temperature.
         let theta_air = f.t_air + 0.0098 * c.z_temp;
-        let ex: Exchange = surface::exchange_coefficients(
-            c.z_wind,
-            c.z_temp,
-            f.wind,
-            theta_air,
-            st.t_skin,
-            z0,
-            c.options.thermal_roughness,
-        );
+        let mut rib = None;
+        let ex: Exchange = match c.options.surface_layer {
+            SurfaceLayer::Chen97 => surface::exchange_coefficients(
+                c.z_wind,
+                c.z_temp,
+                f.wind,
+                theta_air,
+                st.t_skin,
+                z0,
+                c.options.thermal_roughness,
+            ),
+            SurfaceLayer::Myj { local_czil } => {
+                let m = exchange_myj(
+                    &MyjInput {
+                        z_temp: c.z_temp,
+                        z_wind: c.z_wind,
+                        z0,
+                        z0_base: z0_free,
+                        p_sfc: f.p_air,
+                        t_skin: st.t_skin,
+                        t_air: f.t_air,
+                        q_skin: st.q_skin.unwrap_or(f.q_air),
+                        q_air: f.q_air,
+                        wind: f.wind,
+                        czil: c.general.czil,
+                        local_czil,
+                    },
+                    st.akms,
+                    st.akhs,
+                );
+                st.akms = m.akms;
+                st.akhs = m.akhs;
+                rib = Some(m.rib);
+                m.exchange(f.wind)
+            }
+        };
         out.ch = ex.ch_wind;
         let sf = SurfaceForcing {
             t_air: f.t_air,
@@ -792,7 +830,18 @@ impl ColumnModel {
             }
             esnow = cover * etp;
         } else if etp < 0.0 {
-            // Dew or frost: onto the snow where it covers the ground, else to the surface water.
+            // Dew or frost: onto the snow where it covers the ground, else to
+            // the surface water. Over snow in a stable surface layer with the
+            // MYJ scheme's Richardson number, Noah's SNOPAC weakens frost
+            // deposition by (1 - RIB) on the snow-covered part.
+            let mut etp = etp;
+            if let Some(rib) = rib.filter(|&r| has_snow && r >= 0.1) {
+                let fdown = (1.0 - sa.albedo) * f.sw_down + sa.emissivity * f.lw_down;
+                if fdown > 150.0 {
+                    etp =
+                        ((etp * (1.0 - rib)).min(0.0) * cover / 0.98 + etp * (0.98 - cover)) / 0.98;
+                }
+            }
             esnow = cover * etp;
             dew = -(1.0 - cover) * etp;
         }
@@ -971,6 +1020,10 @@ impl ColumnModel {
         out.water_source = rf.floor_source;
         st.ground_flux = out.ground;
         out.t_skin = st.t_skin;
+        // Skin humidity for the next step's stability (Noah Q1 = Q2 + E / (rho C_h)).
+        let evap = edir + ec + ett + esnow - dew;
+        let rho = sf.air_density();
+        st.q_skin = Some((f.q_air + evap / (rho * ex.ch_wind.max(1e-6))).max(0.0));
 
         // 7. Balance checks.
         let h1 = self.column_enthalpy(st);

@@ -48,9 +48,15 @@ pub struct ModelSection {
     /// Supercooled-water curve: `koren99` or `niu06`.
     #[serde(default = "default_freeze_curve")]
     pub freeze_curve: String,
-    /// Thermal roughness: `czil` (Zilitinkevich) or `yang08` (Yang et al. 2008).
-    #[serde(default = "default_thermal_roughness")]
-    pub thermal_roughness: String,
+    /// Thermal roughness of the `chen97` surface layer: `czil` (Zilitinkevich)
+    /// or `yang08` (Yang et al. 2008, the default); the `myj` surface layer
+    /// takes `czil` (its own stability-dependent Zilitinkevich form).
+    pub thermal_roughness: Option<String>,
+    /// Surface-layer scheme: `chen97` (Monin-Obukhov iteration), `myj` or
+    /// `myj_local_czil` (Noah 3.4.1 SFCDIF_MYJ with `iz0tlnd` 0 or 1). Default:
+    /// the Noah forcing file's `sfcdif_option` / `iz0tlnd` where it has them,
+    /// else `chen97`.
+    pub surface_layer: Option<String>,
     /// Lower boundary: `tbot` (fixed temperature at ZBOT) or `geothermal` (heat flux).
     #[serde(default = "default_lower_boundary")]
     pub lower_boundary: String,
@@ -74,9 +80,6 @@ fn default_model_name() -> String {
 }
 fn default_freeze_curve() -> String {
     "koren99".into()
-}
-fn default_thermal_roughness() -> String {
-    "yang08".into()
 }
 fn default_lower_boundary() -> String {
     "tbot".into()
@@ -411,11 +414,20 @@ pub fn validate_model(path: &Path, m: &ModelSection) -> Result<()> {
     };
     check("name", &m.name, &["noah-tibet"])?;
     check("freeze_curve", &m.freeze_curve, &["koren99", "niu06"])?;
-    check(
-        "thermal_roughness",
-        &m.thermal_roughness,
-        &["czil", "yang08"],
-    )?;
+    if let Some(t) = &m.thermal_roughness {
+        check("thermal_roughness", t, &["czil", "yang08"])?;
+    }
+    if let Some(sl) = &m.surface_layer {
+        check("surface_layer", sl, &["chen97", "myj", "myj_local_czil"])?;
+        if sl.starts_with("myj") && m.thermal_roughness.as_deref() == Some("yang08") {
+            return Err(Error::config(
+                path,
+                "model.thermal_roughness",
+                "yang08 applies to surface_layer = \"chen97\"; the myj surface layer computes its \
+                 thermal roughness itself (set thermal_roughness = \"czil\" or leave it out)",
+            ));
+        }
+    }
     check("lower_boundary", &m.lower_boundary, &["tbot", "geothermal"])?;
     if m.lower_boundary == "geothermal" && m.geothermal_flux.is_none() {
         return Err(Error::config(

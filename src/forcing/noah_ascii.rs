@@ -95,9 +95,11 @@ pub struct NoahHeader {
     pub usemonalb: bool,
     /// `Rdlai2d`: read LAI from the forcing (default false).
     pub rdlai2d: bool,
-    /// `sfcdif_option`: surface-layer scheme, 0 Noah SFCDIF, 1 MYJ (default 0).
+    /// `sfcdif_option`: surface-layer scheme, 1 selects Noah's MYJ surface
+    /// layer (`surface_layer = "myj"`) unless the experiment chooses one (default 0).
     pub sfcdif_option: i64,
-    /// `iz0tlnd`: thermal roughness option, 0 Zilitinkevich CZIL (default 0).
+    /// `iz0tlnd`: thermal roughness option of the MYJ surface layer, 0 CZIL,
+    /// 1 the roughness-dependent coefficient (default 0).
     pub iz0tlnd: i64,
     /// `Albedo_monthly`: background albedo, January to December (-), if given.
     pub albedo_monthly: Option<[f64; 12]>,

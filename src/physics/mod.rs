@@ -2,6 +2,7 @@
 
 pub mod canopy;
 pub mod hydrology;
+pub mod sfcdif_myj;
 pub mod snow;
 pub mod surface;
 pub mod thermal;

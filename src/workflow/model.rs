@@ -187,7 +187,37 @@ pub fn column_config(
             .map_err(|e| Error::config(experiment, format!("model.{key}"), e.to_string()))
     };
     opt("freeze_curve", &model.freeze_curve, &mut cfg)?;
-    opt("thermal_roughness", &model.thermal_roughness, &mut cfg)?;
+    // Surface layer: the experiment's choice, else the Noah namelist's
+    // sfcdif_option / iz0tlnd, else the Monin-Obukhov iteration.
+    let surface_layer = match (&model.surface_layer, header) {
+        (Some(s), _) => s.clone(),
+        (None, Some(h)) if h.sfcdif_option == 1 => if h.iz0tlnd == 1 {
+            "myj_local_czil"
+        } else {
+            "myj"
+        }
+        .to_string(),
+        _ => "chen97".to_string(),
+    };
+    let myj = surface_layer.starts_with("myj");
+    let roughness = match &model.thermal_roughness {
+        Some(t) if myj && t == "yang08" => {
+            return Err(Error::config(
+                experiment,
+                "model.thermal_roughness",
+                format!(
+                    "yang08 applies to the chen97 surface layer, but the surface layer is {surface_layer}{}; \
+                     set thermal_roughness = \"czil\" or surface_layer = \"chen97\"",
+                    if model.surface_layer.is_none() { " (from the forcing file's sfcdif_option = 1)" } else { "" }
+                ),
+            ))
+        }
+        Some(t) => t.clone(),
+        None if myj => "czil".to_string(),
+        None => "yang08".to_string(),
+    };
+    opt("surface_layer", &surface_layer, &mut cfg)?;
+    opt("thermal_roughness", &roughness, &mut cfg)?;
     if model.lower_boundary == "geothermal" {
         let flux = model.geothermal_flux.unwrap_or(0.06);
         cfg.options.lower_boundary = LowerBoundary::GeothermalFlux { flux };
