@@ -49,7 +49,7 @@ fn tanggula_noah_ascii() {
     assert_eq!(h.glacial_veg_category, 24);
     assert_eq!(h.air_temperature_level, 2.0);
     assert_eq!(h.wind_level, 10.0);
-    assert_eq!(h.sfcdif_option, 1);
+    assert_eq!(h.sfcdif_option, Some(1));
     assert!(!h.usemonalb && !h.sea_ice_point);
     assert_eq!(h.max_snow_albedo, Some(0.75));
     assert_eq!(h.shdfac_monthly.unwrap()[7], 0.96);

@@ -38,7 +38,8 @@ pub struct PhysicsOptions {
     /// Thermal roughness of the `chen97` surface layer: "czil" | "yang08".
     pub thermal_roughness: ThermalRoughness,
     /// Surface-layer scheme: "chen97" (default) | "myj" | "myj_local_czil"
-    /// (Noah `sfcdif_option = 1`, with `iz0tlnd = 0` or 1).
+    /// (Noah `sfcdif_option = 1`, with `iz0tlnd = 0` or 1) | "y08"
+    /// (Noah-Tibet `sfcdif_option = 0`).
     pub surface_layer: SurfaceLayer,
     /// Lower thermal boundary.
     pub lower_boundary: LowerBoundary,
@@ -71,7 +72,7 @@ impl PhysicsOptions {
             }
             "surface_layer" => {
                 self.surface_layer = SurfaceLayer::from_name(value)
-                    .ok_or_else(|| bad("surface layer (chen97, myj, myj_local_czil)"))?
+                    .ok_or_else(|| bad("surface layer (chen97, myj, myj_local_czil, y08)"))?
             }
             "conductivity" => {
                 self.conductivity =

@@ -15,6 +15,7 @@ use crate::physics::hydrology::{
     self, RichardsConfig, RichardsInput, RichardsWork, SoilHydraulics,
 };
 use crate::physics::sfcdif_myj::{exchange_myj, MyjInput, SurfaceLayer};
+use crate::physics::sfcdif_y08::{exchange_y08, Y08Input};
 use crate::physics::snow;
 use crate::physics::surface::{self, Exchange, SurfaceForcing, L_SUBLIM, L_VAPOR};
 use crate::physics::thermal::{self, PhaseState, RetentionParams, C_WATER, T_FREEZE};
@@ -738,6 +739,21 @@ impl ColumnModel {
                 rib = Some(m.rib);
                 m.exchange(f.wind)
             }
+            SurfaceLayer::Y08 => {
+                let y = exchange_y08(&Y08Input {
+                    z0m: z0,
+                    z_wind: c.z_wind,
+                    z_temp: c.z_temp,
+                    wind: f.wind,
+                    t_skin: st.t_skin,
+                    t_air: f.t_air,
+                    q_air: f.q_air,
+                    p_sfc: f.p_air,
+                });
+                st.akhs = y.ch_wind;
+                rib = Some(y.rib);
+                y.exchange(f.wind)
+            }
         };
         out.ch = ex.ch_wind;
         let sf = SurfaceForcing {
@@ -832,7 +848,7 @@ impl ColumnModel {
         } else if etp < 0.0 {
             // Dew or frost: onto the snow where it covers the ground, else to
             // the surface water. Over snow in a stable surface layer with the
-            // MYJ scheme's Richardson number, Noah's SNOPAC weakens frost
+            // surface layer's Richardson number (MYJ, Y08), Noah's SNOPAC weakens frost
             // deposition by (1 - RIB) on the snow-covered part.
             let mut etp = etp;
             if let Some(rib) = rib.filter(|&r| has_snow && r >= 0.1) {

@@ -53,9 +53,10 @@ pub struct ModelSection {
     /// takes `czil` (its own stability-dependent Zilitinkevich form).
     pub thermal_roughness: Option<String>,
     /// Surface-layer scheme: `chen97` (Monin-Obukhov iteration), `myj` or
-    /// `myj_local_czil` (Noah 3.4.1 SFCDIF_MYJ with `iz0tlnd` 0 or 1). Default:
-    /// the Noah forcing file's `sfcdif_option` / `iz0tlnd` where it has them,
-    /// else `chen97`.
+    /// `myj_local_czil` (Noah 3.4.1 SFCDIF_MYJ with `iz0tlnd` 0 or 1), `y08`
+    /// (Noah-Tibet's Yang et al. bare-soil scheme). Default: the Noah forcing
+    /// file's `sfcdif_option` (1 `myj`, 0 `y08`) / `iz0tlnd` where it has
+    /// them, else `chen97`.
     pub surface_layer: Option<String>,
     /// Lower boundary: `tbot` (fixed temperature at ZBOT) or `geothermal` (heat flux).
     #[serde(default = "default_lower_boundary")]
@@ -418,7 +419,11 @@ pub fn validate_model(path: &Path, m: &ModelSection) -> Result<()> {
         check("thermal_roughness", t, &["czil", "yang08"])?;
     }
     if let Some(sl) = &m.surface_layer {
-        check("surface_layer", sl, &["chen97", "myj", "myj_local_czil"])?;
+        check(
+            "surface_layer",
+            sl,
+            &["chen97", "myj", "myj_local_czil", "y08"],
+        )?;
         if sl.starts_with("myj") && m.thermal_roughness.as_deref() == Some("yang08") {
             return Err(Error::config(
                 path,

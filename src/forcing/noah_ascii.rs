@@ -95,9 +95,10 @@ pub struct NoahHeader {
     pub usemonalb: bool,
     /// `Rdlai2d`: read LAI from the forcing (default false).
     pub rdlai2d: bool,
-    /// `sfcdif_option`: surface-layer scheme, 1 selects Noah's MYJ surface
-    /// layer (`surface_layer = "myj"`) unless the experiment chooses one (default 0).
-    pub sfcdif_option: i64,
+    /// `sfcdif_option`, if given: the surface layer unless the experiment
+    /// chooses one; 1 Noah's MYJ (`surface_layer = "myj"`), 0 Noah-Tibet's
+    /// Yang et al. scheme (`"y08"`).
+    pub sfcdif_option: Option<i64>,
     /// `iz0tlnd`: thermal roughness option of the MYJ surface layer, 0 CZIL,
     /// 1 the roughness-dependent coefficient (default 0).
     pub iz0tlnd: i64,
@@ -718,7 +719,7 @@ fn header_from_namelist(nl: &mut Namelist<'_>) -> Result<NoahHeader> {
         green_vegetation_max: nl.f64_opt("Green_Vegetation_Max")?,
         usemonalb: nl.bool_opt("Usemonalb")?.unwrap_or(false),
         rdlai2d: nl.bool_opt("Rdlai2d")?.unwrap_or(false),
-        sfcdif_option: nl.int_opt("sfcdif_option")?.unwrap_or(0),
+        sfcdif_option: nl.int_opt("sfcdif_option")?,
         iz0tlnd: nl.int_opt("iz0tlnd")?.unwrap_or(0),
         albedo_monthly: nl.monthly("Albedo_monthly")?,
         shdfac_monthly: nl.monthly("Shdfac_monthly")?,

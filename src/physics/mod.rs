@@ -3,6 +3,7 @@
 pub mod canopy;
 pub mod hydrology;
 pub mod sfcdif_myj;
+pub mod sfcdif_y08;
 pub mod snow;
 pub mod surface;
 pub mod thermal;

@@ -37,15 +37,19 @@ pub enum SurfaceLayer {
     /// Noah 3.4.1 `SFCDIF_MYJ` ([`exchange_myj`]); `local_czil` is Noah's
     /// `iz0tlnd = 1` (roughness-dependent Zilitinkevich coefficient).
     Myj { local_czil: bool },
+    /// Noah-Tibet's bare-soil scheme of Yang et al. (2001, 2002, 2008) with
+    /// Hogstrom (1996) profiles ([`super::sfcdif_y08::exchange_y08`]).
+    Y08,
 }
 
 impl SurfaceLayer {
-    /// Parse an option name: `chen97`, `myj` or `myj_local_czil`.
+    /// Parse an option name: `chen97`, `myj`, `myj_local_czil` or `y08`.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "chen97" => Some(Self::Chen97),
             "myj" => Some(Self::Myj { local_czil: false }),
             "myj_local_czil" => Some(Self::Myj { local_czil: true }),
+            "y08" => Some(Self::Y08),
             _ => None,
         }
     }

@@ -191,12 +191,13 @@ pub fn column_config(
     // sfcdif_option / iz0tlnd, else the Monin-Obukhov iteration.
     let surface_layer = match (&model.surface_layer, header) {
         (Some(s), _) => s.clone(),
-        (None, Some(h)) if h.sfcdif_option == 1 => if h.iz0tlnd == 1 {
+        (None, Some(h)) if h.sfcdif_option == Some(1) => if h.iz0tlnd == 1 {
             "myj_local_czil"
         } else {
             "myj"
         }
         .to_string(),
+        (None, Some(h)) if h.sfcdif_option == Some(0) => "y08".to_string(),
         _ => "chen97".to_string(),
     };
     let myj = surface_layer.starts_with("myj");
