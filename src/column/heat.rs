@@ -41,6 +41,13 @@ pub trait ThermalMedium {
     fn state_near(&self, i: usize, h: f64, _near: &PhaseState) -> PhaseState {
         self.state(i, h)
     }
+    /// [`Self::state_near`] for an enthalpy `h` that differs from that of
+    /// `near` by little, e.g. the last correction of an iteration: a medium
+    /// may then update `near` to first order where that stays within its
+    /// inversion tolerance.
+    fn state_update(&self, i: usize, h: f64, near: &PhaseState) -> PhaseState {
+        self.state_near(i, h, near)
+    }
     /// Enthalpy (J m-3) of layer `i` at temperature `t` (K).
     fn enthalpy(&self, i: usize, t: f64) -> f64;
     /// Thermal conductivity (W m-1 K-1) of layer `i` in state `s`.
@@ -418,7 +425,7 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
         let out = if i + 1 < n { flux[i + 1] } else { bot_flux };
         h[i] = h_old[i] + dt * (flux[i] - out) / dz[i];
         if (h[i] - h_state[i]).abs() > h_skip[i] {
-            states[i] = medium.state_near(i, h[i], &states[i]);
+            states[i] = medium.state_update(i, h[i], &states[i]);
         }
     }
     report.top_flux = top_flux;
@@ -612,6 +619,9 @@ impl ThermalMedium for SoilMedium<'_> {
     }
     fn state_near(&self, i: usize, h: f64, near: &PhaseState) -> PhaseState {
         self.freeze[i].invert_near(h, near)
+    }
+    fn state_update(&self, i: usize, h: f64, near: &PhaseState) -> PhaseState {
+        self.freeze[i].update_near(h, near)
     }
     fn enthalpy(&self, i: usize, t: f64) -> f64 {
         let l = &self.layers[i];

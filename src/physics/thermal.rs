@@ -306,6 +306,45 @@ impl FreezeLayer {
         self.invert(h, Some(hint))
     }
 
+    /// The state at enthalpy `h` (J m-3) of the layer found from the state
+    /// `near` of the same layer at a nearby enthalpy without evaluating the
+    /// curve, when that is as close as [`Self::invert`] would get: on the
+    /// Koren (1999) phase-change branch, with `h` within [`NEWTON_FINISH`]
+    /// of the enthalpy of `near`, one Newton step from `near` lands within
+    /// 1e-4 J m-3 of the root (the bound [`Self::invert`] uses to end its own
+    /// iteration), and the temperature moves by dT/dH times the enthalpy
+    /// change. In every other case this is [`Self::invert_near`].
+    pub fn update_near(&self, h: f64, near: &PhaseState) -> PhaseState {
+        let smc = self.smc;
+        let l = near.liq;
+        if matches!(self.curve, FreezeCurve::Koren99 { .. })
+            && near.dt_dh > 0.0
+            && l > self.lmin
+            && l < smc
+            && h > self.h_min
+            && h < self.h_on
+        {
+            let c = heat_capacity(smc, l, self.p.porosity, self.c_solid);
+            let dt = near.t - T_FREEZE;
+            let denom = 1.0 - c * near.dt_dh;
+            if denom > 0.0 {
+                let dhdl = ((C_WATER - C_ICE) * dt + L_VOL) / denom;
+                let g = c * dt - L_VOL * (smc - l) - h;
+                if g.abs() < NEWTON_FINISH {
+                    let x = l - g / dhdl;
+                    if x > self.lmin && x < smc {
+                        return PhaseState {
+                            t: near.t - near.dt_dh * g,
+                            liq: x,
+                            dt_dh: near.dt_dh,
+                        };
+                    }
+                }
+            }
+        }
+        self.invert_near(h, near)
+    }
+
     /// The state at enthalpy `h` (J m-3); `hint` is a liquid content (m3 m-3)
     /// near the answer, e.g. the previous iterate's, that starts the Newton
     /// iteration on the phase-change branch. Same result as [`invert_enthalpy`].
