@@ -16,7 +16,11 @@
 //! chord iteration), which converges through the kinks of free-water freezing.
 //! Finally every layer's enthalpy is set from the converged fluxes, so the
 //! column's enthalpy change equals the boundary fluxes times dt to round-off
-//! whatever the iteration tolerance. Interface conductances are the harmonic
+//! whatever the iteration tolerance; the states there follow from the last
+//! iterate's, by one first-order Newton update where that lands within the
+//! inversion tolerance ([`thermal::FreezeLayer::update_near`]), else by a
+//! full inversion. Each iteration visits the layers once (states, fluxes and
+//! residuals together) on buffers sliced to the layer count. Interface conductances are the harmonic
 //! means of the two half layers (series resistances); conductivities are
 //! those of the state at the start of the step, as in Noah's HRT.
 

@@ -1074,6 +1074,43 @@ mod freeze_layer_tests {
     }
 
     #[test]
+    fn update_near_matches_a_full_inversion() {
+        let p = RetentionParams {
+            porosity: 0.434,
+            b: 4.74,
+            psi_sat: 0.141,
+        };
+        for curve in [FreezeCurve::NOAH_KOREN99, FreezeCurve::NiuYang06] {
+            let fl = FreezeLayer::new(curve, 0.3, &p, 2.0e6);
+            for k in 0..400 {
+                let h = -1.2e8 + k as f64 * 3.0e5;
+                let near = fl.invert(h, None);
+                // Steps the first-order update takes (|dh| < 1 J m-3) and
+                // steps it leaves to the full inversion.
+                for dh in [-0.99, -0.3, 1e-3, 0.5, 0.99, -40.0, 3.0e3, -2.0e6] {
+                    let exact = fl.invert(h + dh, None);
+                    let s = fl.update_near(h + dh, &near);
+                    assert!((s.t - exact.t).abs() < 1e-9, "{curve:?} h {h} dh {dh}");
+                    // Both within the inversion tolerance (liquid within 3e-12 m3 m-3 of the root).
+                    assert!(
+                        (s.liq - exact.liq).abs() < 1e-11,
+                        "{curve:?} h {h} dh {dh}: {} {} near {near:?}",
+                        s.liq,
+                        exact.liq
+                    );
+                    if s.liq > fl.lmin && s.liq < 0.3 {
+                        // On the curve at the enthalpy asked for, within the
+                        // inversion tolerance (1e-3 J m-3).
+                        let tc = temperature_at_liquid(curve, s.liq, 0.3, &p);
+                        let hc = enthalpy(tc, 0.3, s.liq, p.porosity, 2.0e6);
+                        assert!((hc - h - dh).abs() < 1e-3, "{curve:?} h {h} dh {dh}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn freeze_layer_inversion_from_nearby_state() {
         let p = RetentionParams {
             porosity: 0.434,
