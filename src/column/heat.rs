@@ -16,7 +16,11 @@
 //! chord iteration), which converges through the kinks of free-water freezing.
 //! Finally every layer's enthalpy is set from the converged fluxes, so the
 //! column's enthalpy change equals the boundary fluxes times dt to round-off
-//! whatever the iteration tolerance. Interface conductances are the harmonic
+//! whatever the iteration tolerance; the states there follow from the last
+//! iterate's, by one first-order Newton update where that lands within the
+//! inversion tolerance ([`thermal::FreezeLayer::update_near`]), else by a
+//! full inversion. Each iteration visits the layers once (states, fluxes and
+//! residuals together) on buffers sliced to the layer count. Interface conductances are the harmonic
 //! means of the two half layers (series resistances); conductivities are
 //! those of the state at the start of the step, as in Noah's HRT.
 
@@ -40,6 +44,13 @@ pub trait ThermalMedium {
     /// [`Self::state`] given a nearby state (e.g. the previous iterate) to start from.
     fn state_near(&self, i: usize, h: f64, _near: &PhaseState) -> PhaseState {
         self.state(i, h)
+    }
+    /// [`Self::state_near`] for an enthalpy `h` that differs from that of
+    /// `near` by little, e.g. the last correction of an iteration: a medium
+    /// may then update `near` to first order where that stays within its
+    /// inversion tolerance.
+    fn state_update(&self, i: usize, h: f64, near: &PhaseState) -> PhaseState {
+        self.state_near(i, h, near)
     }
     /// Enthalpy (J m-3) of layer `i` at temperature `t` (K).
     fn enthalpy(&self, i: usize, t: f64) -> f64;
@@ -214,10 +225,51 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
         ));
     }
     work.resize(n);
-    work.h_old.copy_from_slice(h);
+    // Every buffer sliced to the layer count once, so that the loops below
+    // index without bounds checks.
+    let HeatWork {
+        a,
+        b,
+        c,
+        d,
+        x,
+        w,
+        h_old,
+        h_prev,
+        t_prev,
+        t,
+        slope,
+        kface,
+        flux,
+        h_state,
+        h_skip,
+    } = work;
+    let (a, b, c, d, x, w) = (
+        &mut a[..n],
+        &mut b[..n],
+        &mut c[..n],
+        &mut d[..n],
+        &mut x[..n],
+        &mut w[..n],
+    );
+    let (h_old, h_prev, t_prev, t, slope) = (
+        &mut h_old[..n],
+        &mut h_prev[..n],
+        &mut t_prev[..n],
+        &mut t[..n],
+        &mut slope[..n],
+    );
+    let (kface, flux, h_state, h_skip) = (
+        &mut kface[..n + 1],
+        &mut flux[..n],
+        &mut h_state[..n],
+        &mut h_skip[..n],
+    );
+    let (dz, h, states) = (&dz[..n], &mut h[..n], &mut states[..n]);
+    h_old.copy_from_slice(h);
     let mut report = HeatStepReport::default();
     let mut top_flux = 0.0;
-    let mut top_dflux;
+    let mut top_dflux = 0.0;
     let mut top_dmax = 0.0f64;
     let mut bot_flux = 0.0;
     let mut bot_k;
@@ -239,43 +291,43 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
             ));
         }
         states[i] = s;
-        work.h_state[i] = h[i];
-        work.kface[i] = medium.conductivity(i, &s);
+        h_state[i] = h[i];
+        kface[i] = medium.conductivity(i, &s);
     }
-    let k_top_half = 2.0 * work.kface[0] / dz[0];
-    let k_bottom_layer = work.kface[n - 1];
-    let mut kprev = work.kface[0];
+    let k_top_half = 2.0 * kface[0] / dz[0];
+    let k_bottom_layer = kface[n - 1];
+    let mut kprev = kface[0];
     for i in 1..n {
-        let kcur = work.kface[i];
-        work.kface[i] = 1.0 / (0.5 * dz[i - 1] / kprev + 0.5 * dz[i] / kcur);
+        let kcur = kface[i];
+        kface[i] = 1.0 / (0.5 * dz[i - 1] / kprev + 0.5 * dz[i] / kcur);
         kprev = kcur;
     }
     // A temperature error e in layer i moves its residual by at most
     // e (conductances around it); the top layer's includes the skin's, bounded
     // here by 100 W m-2 K-1 beyond the half layer.
     for i in 0..n {
-        let mut g = if i == 0 {
-            k_top_half + 100.0
-        } else {
-            work.kface[i]
-        };
+        let mut g = if i == 0 { k_top_half + 100.0 } else { kface[i] };
         g += if i + 1 < n {
-            work.kface[i + 1]
+            kface[i + 1]
         } else {
             k_bottom_layer / dz[i]
         };
         let e = 0.1 * opts.tol / (g * medium.max_dt_dh(i));
-        work.h_skip[i] = if e.is_finite() {
+        h_skip[i] = if e.is_finite() {
             e.min(STATE_REUSE_DH)
         } else {
             0.0
         };
     }
     for iter in 0..=opts.max_iter {
-        // States at the current iterate (those of the first were found above).
+        // One pass over the layers: the states at the current iterate (those
+        // of the first were found above), the flux entering each layer from
+        // above (flux[i]; the top one from the boundary) and the residual of
+        // the layer above.
+        let mut res_max = 0.0f64;
         for i in 0..n {
-            if iter > 0 && (h[i] - work.h_state[i]).abs() > work.h_skip[i] {
-                work.h_state[i] = h[i];
+            if iter > 0 && (h[i] - h_state[i]).abs() > h_skip[i] {
+                h_state[i] = h[i];
                 let s = medium.state_near(i, h[i], &states[i]);
                 if !s.t.is_finite() {
                     return Err(Error::model(
@@ -285,38 +337,33 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
                 }
                 states[i] = s;
             }
-            work.t[i] = states[i].t;
-            work.slope[i] = states[i].dt_dh;
+            t[i] = states[i].t;
+            slope[i] = states[i].dt_dh;
+            if i == 0 {
+                let (ft, dft) = top.flux(t[0], k_top_half);
+                top_flux = ft;
+                top_dflux = dft;
+                flux[0] = ft;
+            } else {
+                flux[i] = kface[i] * (t[i - 1] - t[i]);
+                let r = flux[i - 1] - flux[i] - dz[i - 1] * (h[i - 1] - h_old[i - 1]) / dt;
+                d[i - 1] = r;
+                res_max = res_max.max(r.abs());
+            }
         }
-        let (ft, dft) = top.flux(work.t[0], k_top_half);
-        top_flux = ft;
-        top_dflux = dft;
         match bottom {
-            BottomBoundary::Temperature { t, distance } => {
+            BottomBoundary::Temperature { t: tb, distance } => {
                 bot_k = k_bottom_layer / distance;
-                bot_flux = bot_k * (work.t[n - 1] - t);
+                bot_flux = bot_k * (t[n - 1] - tb);
             }
             BottomBoundary::Flux { upward } => {
                 bot_k = 0.0;
                 bot_flux = -upward;
             }
         }
-        // Flux entering each layer from above: flux[i].
-        work.flux[0] = top_flux;
-        for i in 1..n {
-            work.flux[i] = work.kface[i] * (work.t[i - 1] - work.t[i]);
-        }
-        let mut res_max = 0.0f64;
-        for i in 0..n {
-            let out = if i + 1 < n {
-                work.flux[i + 1]
-            } else {
-                bot_flux
-            };
-            let r = work.flux[i] - out - dz[i] * (h[i] - work.h_old[i]) / dt;
-            work.d[i] = r;
-            res_max = res_max.max(r.abs());
-        }
+        let r = flux[n - 1] - bot_flux - dz[n - 1] * (h[n - 1] - h_old[n - 1]) / dt;
+        d[n - 1] = r;
+        res_max = res_max.max(r.abs());
         report.iterations = iter;
         report.residual = res_max;
         if !res_max.is_finite() {
@@ -334,59 +381,55 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
         // iterates (bounded by the largest possible slope): this ends the
         // two-cycles Newton can fall into across the kinks of T(H).
         let chord = iter >= opts.newton_iter;
-        for i in 0..n {
-            if chord {
-                let dh = h[i] - work.h_prev[i];
+        if chord {
+            for i in 0..n {
+                let dh = h[i] - h_prev[i];
                 let smax = medium.max_dt_dh(i);
-                work.slope[i] = if dh.abs() > 1e-9 * (1.0 + h[i].abs()) {
-                    ((work.t[i] - work.t_prev[i]) / dh).clamp(0.0, smax)
+                slope[i] = if dh.abs() > 1e-9 * (1.0 + h[i].abs()) {
+                    ((t[i] - t_prev[i]) / dh).clamp(0.0, smax)
                 } else {
-                    work.slope[i].clamp(0.0, smax)
+                    slope[i].clamp(0.0, smax)
                 };
             }
-            work.h_prev[i] = h[i];
-            work.t_prev[i] = work.t[i];
-        }
-        if chord {
             // Largest conductance the boundary has shown: a monotone (damped) linearisation.
             top_dmax = top_dmax.max(-top_dflux);
         } else {
             top_dmax = -top_dflux;
         }
+        if iter + 1 >= opts.newton_iter {
+            // The chord iterations need the previous iterate.
+            h_prev.copy_from_slice(h);
+            t_prev.copy_from_slice(t);
+        }
         for i in 0..n {
             let mut diag = dz[i] / dt;
             if i == 0 {
-                diag += top_dmax * work.slope[0];
+                diag += top_dmax * slope[0];
             } else {
-                diag += work.kface[i] * work.slope[i];
-                work.a[i] = -work.kface[i] * work.slope[i - 1];
+                diag += kface[i] * slope[i];
+                a[i] = -kface[i] * slope[i - 1];
             }
             if i + 1 < n {
-                diag += work.kface[i + 1] * work.slope[i];
-                work.c[i] = -work.kface[i + 1] * work.slope[i + 1];
+                diag += kface[i + 1] * slope[i];
+                c[i] = -kface[i + 1] * slope[i + 1];
             } else {
-                diag += bot_k * work.slope[i];
-                work.c[i] = 0.0;
+                diag += bot_k * slope[i];
+                c[i] = 0.0;
             }
-            work.b[i] = diag;
+            b[i] = diag;
         }
-        work.a[0] = 0.0;
-        let (a, b, c, d, x, w) = (&work.a, &work.b, &work.c, &work.d, &mut work.x, &mut work.w);
+        a[0] = 0.0;
         solve_tridiagonal(a, b, c, d, x, w)?;
         for i in 0..n {
-            h[i] += work.x[i];
+            h[i] += x[i];
         }
     }
     // Enthalpy from the final fluxes: exact conservation.
     for i in 0..n {
-        let out = if i + 1 < n {
-            work.flux[i + 1]
-        } else {
-            bot_flux
-        };
-        h[i] = work.h_old[i] + dt * (work.flux[i] - out) / dz[i];
-        if (h[i] - work.h_state[i]).abs() > work.h_skip[i] {
-            states[i] = medium.state_near(i, h[i], &states[i]);
+        let out = if i + 1 < n { flux[i + 1] } else { bot_flux };
+        h[i] = h_old[i] + dt * (flux[i] - out) / dz[i];
+        if (h[i] - h_state[i]).abs() > h_skip[i] {
+            states[i] = medium.state_update(i, h[i], &states[i]);
         }
     }
     report.top_flux = top_flux;
@@ -580,6 +623,9 @@ impl ThermalMedium for SoilMedium<'_> {
     }
     fn state_near(&self, i: usize, h: f64, near: &PhaseState) -> PhaseState {
         self.freeze[i].invert_near(h, near)
+    }
+    fn state_update(&self, i: usize, h: f64, near: &PhaseState) -> PhaseState {
+        self.freeze[i].update_near(h, near)
     }
     fn enthalpy(&self, i: usize, t: f64) -> f64 {
         let l = &self.layers[i];

@@ -490,7 +490,12 @@ struct Matrix {
 }
 
 impl RichardsWork {
+    /// Size every buffer to `n` layers. Each step writes every entry before
+    /// reading it, so buffers of the right length are left as they are.
     fn resize(&mut self, n: usize) {
+        if self.m.a.len() == n && self.coef_state.len() == n {
+            return;
+        }
         for v in [
             &mut self.m.a,
             &mut self.m.b,

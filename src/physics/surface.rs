@@ -128,12 +128,15 @@ pub fn exchange_coefficients(
     let mut z0h = z0m;
     let mut cm = 0.0;
     let mut ch = 0.0;
+    // ln(z_temp / z0h) of the current z0h, carried from one pass to the next.
+    let mut ln_zh = (z_temp / z0h).ln();
     for _ in 0..10 {
         let (inv_l_in, z0h_in) = (inv_l, z0h);
         let fm = ln_zm - psi_m(z_wind * inv_l) + psi_m(z0m * inv_l);
         ustar = (k * u / fm.max(0.1)).max(1e-3);
         // Thermal roughness needs T*, which needs z0h: use the previous T*.
-        let fh0 = (z_temp / z0h).ln() - psi_h(z_temp * inv_l) + psi_h(z0h * inv_l);
+        let psi_h_zt = psi_h(z_temp * inv_l);
+        let fh0 = ln_zh - psi_h_zt + psi_h(z0h * inv_l);
         let tstar = k * dth / fh0.max(0.1);
         z0h = match rough {
             ThermalRoughness::Zilitinkevich { czil } => {
@@ -144,7 +147,8 @@ pub fn exchange_coefficients(
             }
         }
         .clamp(1e-10, z0m);
-        let fh = (z_temp / z0h).ln() - psi_h(z_temp * inv_l) + psi_h(z0h * inv_l);
+        ln_zh = (z_temp / z0h).ln();
+        let fh = ln_zh - psi_h_zt + psi_h(z0h * inv_l);
         let fh = fh.max(0.1);
         let fm = fm.max(0.1);
         cm = k * k / (fm * fm);

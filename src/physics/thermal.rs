@@ -306,6 +306,45 @@ impl FreezeLayer {
         self.invert(h, Some(hint))
     }
 
+    /// The state at enthalpy `h` (J m-3) of the layer found from the state
+    /// `near` of the same layer at a nearby enthalpy without evaluating the
+    /// curve, when that is as close as [`Self::invert`] would get: on the
+    /// Koren (1999) phase-change branch, with `h` within [`NEWTON_FINISH`]
+    /// of the enthalpy of `near`, one Newton step from `near` lands within
+    /// 1e-4 J m-3 of the root (the bound [`Self::invert`] uses to end its own
+    /// iteration), and the temperature moves by dT/dH times the enthalpy
+    /// change. In every other case this is [`Self::invert_near`].
+    pub fn update_near(&self, h: f64, near: &PhaseState) -> PhaseState {
+        let smc = self.smc;
+        let l = near.liq;
+        if matches!(self.curve, FreezeCurve::Koren99 { .. })
+            && near.dt_dh > 0.0
+            && l > self.lmin
+            && l < smc
+            && h > self.h_min
+            && h < self.h_on
+        {
+            let c = heat_capacity(smc, l, self.p.porosity, self.c_solid);
+            let dt = near.t - T_FREEZE;
+            let denom = 1.0 - c * near.dt_dh;
+            if denom > 0.0 {
+                let dhdl = ((C_WATER - C_ICE) * dt + L_VOL) / denom;
+                let g = c * dt - L_VOL * (smc - l) - h;
+                if g.abs() < NEWTON_FINISH {
+                    let x = l - g / dhdl;
+                    if x > self.lmin && x < smc {
+                        return PhaseState {
+                            t: near.t - near.dt_dh * g,
+                            liq: x,
+                            dt_dh: near.dt_dh,
+                        };
+                    }
+                }
+            }
+        }
+        self.invert_near(h, near)
+    }
+
     /// The state at enthalpy `h` (J m-3); `hint` is a liquid content (m3 m-3)
     /// near the answer, e.g. the previous iterate's, that starts the Newton
     /// iteration on the phase-change branch. Same result as [`invert_enthalpy`].
@@ -1028,6 +1067,43 @@ mod freeze_layer_tests {
                             (a - b).abs() < 1e-13 * a,
                             "{scheme:?} {kind:?} smc {smc} liq {liq}: {a} vs {b}"
                         );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn update_near_matches_a_full_inversion() {
+        let p = RetentionParams {
+            porosity: 0.434,
+            b: 4.74,
+            psi_sat: 0.141,
+        };
+        for curve in [FreezeCurve::NOAH_KOREN99, FreezeCurve::NiuYang06] {
+            let fl = FreezeLayer::new(curve, 0.3, &p, 2.0e6);
+            for k in 0..400 {
+                let h = -1.2e8 + k as f64 * 3.0e5;
+                let near = fl.invert(h, None);
+                // Steps the first-order update takes (|dh| < 1 J m-3) and
+                // steps it leaves to the full inversion.
+                for dh in [-0.99, -0.3, 1e-3, 0.5, 0.99, -40.0, 3.0e3, -2.0e6] {
+                    let exact = fl.invert(h + dh, None);
+                    let s = fl.update_near(h + dh, &near);
+                    assert!((s.t - exact.t).abs() < 1e-9, "{curve:?} h {h} dh {dh}");
+                    // Both within the inversion tolerance (liquid within 3e-12 m3 m-3 of the root).
+                    assert!(
+                        (s.liq - exact.liq).abs() < 1e-11,
+                        "{curve:?} h {h} dh {dh}: {} {} near {near:?}",
+                        s.liq,
+                        exact.liq
+                    );
+                    if s.liq > fl.lmin && s.liq < 0.3 {
+                        // On the curve at the enthalpy asked for, within the
+                        // inversion tolerance (1e-3 J m-3).
+                        let tc = temperature_at_liquid(curve, s.liq, 0.3, &p);
+                        let hc = enthalpy(tc, 0.3, s.liq, p.porosity, 2.0e6);
+                        assert!((hc - h - dh).abs() < 1e-3, "{curve:?} h {h} dh {dh}");
                     }
                 }
             }
