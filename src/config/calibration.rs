@@ -25,6 +25,10 @@
 //! local_evaluations = 0               # optional, last evaluations spent on a compass search
 //! top_k = 13
 //! tiebreak_weight = 0.01             # per C of permafrost-margin misfit
+//! smoothing = 0.0                    # C; > 0: the optimiser is told a smoothed Kappa
+//! trust_region = false               # BO proposes inside a box around the best point (TuRBO-style)
+//! kpls_dim = 3                       # optional, BO's GP with partial-least-squares length scales
+//! local_step = 0.05                  # first step of the compass phase (unit cube)
 //! truth = { seed = 11, spread = 0.3 }  # optional: make a missing reference from hidden parameters
 //! [ensemble]
 //! enabled = true                     # run the top-K hindcast when the program has one
@@ -86,6 +90,24 @@ pub struct CalibrationSection {
     /// Weight (per C) of the permafrost-margin misfit in the surrogate signal.
     #[serde(default = "tiebreak")]
     pub tiebreak_weight: f64,
+    /// Width `tau` (C) of the logistic permafrost boundary of the smoothed
+    /// Kappa ([`crate::metrics::tiebreak::soft_kappa`]) that the optimiser is
+    /// told instead of the hard Kappa (the tie-breaker is still subtracted);
+    /// 0 (default) tells the hard Kappa. The evaluation log's `value`, the
+    /// ranking and every report stay the hard Kappa.
+    #[serde(default)]
+    pub smoothing: f64,
+    /// Bayesian optimisation proposes each batch inside a box around the best
+    /// point, resized by the batches' success
+    /// ([`crate::calibrate::optimizer::TrustRegion`], default settings).
+    #[serde(default)]
+    pub trust_region: bool,
+    /// Partial-least-squares components of the GP length scales of Bayesian
+    /// optimisation (unset: one length scale per dimension).
+    pub kpls_dim: Option<usize>,
+    /// First step of the compass phase (unit-cube coordinates, in (0, 0.5]).
+    #[serde(default = "local_step")]
+    pub local_step: f64,
     /// Make the reference from hidden parameters when it does not exist.
     pub truth: Option<TruthSection>,
 }
@@ -127,6 +149,9 @@ fn budget() -> usize {
 }
 fn q() -> usize {
     4
+}
+fn local_step() -> f64 {
+    0.05
 }
 fn top_k() -> usize {
     13
@@ -263,6 +288,21 @@ pub(crate) fn resolve(path: &Path, r: &RawCalibration) -> Result<CalibrationExpe
             "tiebreak_weight",
             format!("{} must be >= 0", c.tiebreak_weight),
         ));
+    }
+    if !(c.smoothing.is_finite() && c.smoothing >= 0.0) {
+        return Err(err(
+            "smoothing",
+            format!("{} must be a width >= 0 (C)", c.smoothing),
+        ));
+    }
+    if !(c.local_step > 0.001 && c.local_step <= 0.5) {
+        return Err(err(
+            "local_step",
+            format!("{} must lie in (0.001, 0.5]", c.local_step),
+        ));
+    }
+    if c.kpls_dim == Some(0) {
+        return Err(err("kpls_dim", "must be at least 1".into()));
     }
     if let Some(w) = c.wall_clock_minutes {
         if !(w.is_finite() && w > 0.0) {
