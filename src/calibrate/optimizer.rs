@@ -13,7 +13,8 @@
 //! - [`BayesOpt`]: Gaussian-process EGO through egobox-ego's ask/tell service
 //!   (per-dimension length scales fitted by marginal likelihood, (log) expected
 //!   improvement, initial Latin-hypercube design, q points per iteration by
-//!   kriging believer or constant liar).
+//!   kriging believer or constant liar), optionally inside a trust region
+//!   around the best point ([`TrustRegion`]).
 //!
 //! All are seeded: the same seed and the same sequence of `ask`/`tell` calls
 //! give the same proposals, which is what makes resume-from-log exact.
