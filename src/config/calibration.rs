@@ -415,3 +415,46 @@ pub fn read_screened(path: &Path) -> Result<Vec<String>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Body, Experiment};
+    use std::path::Path;
+
+    const TWIN: &str = include_str!("../../experiments/twin-calibration.toml");
+
+    fn with(key_line: &str) -> crate::Result<Experiment> {
+        let text = TWIN.replacen(
+            "[calibration]\n",
+            &format!("[calibration]\n{key_line}\n"),
+            1,
+        );
+        Experiment::parse(Path::new("experiments/twin-calibration.toml"), &text)
+    }
+
+    #[test]
+    fn optimiser_signal_keys_are_validated() {
+        // The twin file itself: hinge weight 30 and the trust region.
+        let e = Experiment::parse(Path::new("experiments/twin-calibration.toml"), TWIN).unwrap();
+        match &e.body {
+            Body::Calibration(c) => {
+                assert!(c.section.trust_region);
+                assert_eq!(c.section.tiebreak_weight, 30.0);
+                assert_eq!(c.section.smoothing, 0.0);
+                assert_eq!(c.section.local_step, 0.05);
+                assert_eq!(c.section.kpls_dim, None);
+            }
+            _ => panic!("not a calibration"),
+        }
+        assert!(with("smoothing = 0.2").is_ok());
+        assert!(with("kpls_dim = 3").is_ok());
+        for (line, key) in [
+            ("smoothing = -0.1", "calibration.smoothing"),
+            ("local_step = 0.9", "calibration.local_step"),
+            ("kpls_dim = 0", "calibration.kpls_dim"),
+        ] {
+            let msg = with(line).unwrap_err().to_string();
+            assert!(msg.contains(key), "{line}: {msg}");
+        }
+    }
+}
