@@ -10,7 +10,9 @@
 # usage: scripts/twin-benchmark.sh [SEEDS] [BUDGET] [OUT]
 #   SEEDS  number of seeds (default 5), BUDGET evaluations (default 100),
 #   OUT    output folder (default ../out/twin-benchmark)
-# CALIMAP_BIN chooses the binary (default target/release/calimap).
+# CALIMAP_BIN chooses the binary (default target/release/calimap);
+# OPTIMIZERS the optimisers run (default "bo random lhs pso"); a runs.csv
+# already in OUT keeps its rows of optimisers not run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=${1:-5}
@@ -19,9 +21,13 @@ OUT=${3:-../out/twin-benchmark}
 mkdir -p "$OUT"
 BIN=${CALIMAP_BIN:-target/release/calimap}
 [ -x "$BIN" ] || cargo build --release
+OPTIMIZERS=${OPTIMIZERS:-bo random lhs pso}
 TABLE="$OUT/runs.csv"
 echo "optimizer,seed,evaluations,best_kappa,evals_to_0.95,evals_to_0.99,seconds" > "$TABLE.tmp"
-for opt in bo random lhs pso; do
+if [ -f "$TABLE" ]; then
+  awk -F, -v keep=" $OPTIMIZERS " 'NR > 1 && index(keep, " " $1 " ") == 0' "$TABLE" >> "$TABLE.tmp"
+fi
+for opt in $OPTIMIZERS; do
   for seed in $(seq 1 "$SEEDS"); do
     run="$OUT/$opt-seed$seed"
     exp="$OUT/$opt-seed$seed.toml"
@@ -49,12 +55,12 @@ echo
 echo "median over $SEEDS seeds (budget $BUDGET; 'none' counts as budget+1):"
 awk -F, -v budget="$BUDGET" '
   NR == 1 { next }
-  { o = $1; k[o]++; b[o, k[o]] = $4;
+  { o = $1; k[o]++; b[o, k[o]] = $4; r95[o] += ($5 != "none"); r99[o] += ($6 != "none");
     e95[o, k[o]] = ($5 == "none" ? budget + 1 : $5);
     e99[o, k[o]] = ($6 == "none" ? budget + 1 : $6) }
   function median(arr, o, n,   i, j, t, x) {
     for (i = 1; i <= n; i++) x[i] = arr[o, i]
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
     return (n % 2) ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2 }
-  END { printf "%-8s %12s %14s %14s\n", "method", "best Kappa", "evals to 0.95", "evals to 0.99"
-        for (o in k) printf "%-8s %12.4f %14s %14s\n", o, median(b, o, k[o]), median(e95, o, k[o]), median(e99, o, k[o]) }' "$TABLE" | tee "$OUT/summary.txt"
+  END { printf "%-8s %12s %14s %14s %10s %10s\n", "method", "best Kappa", "evals to 0.95", "evals to 0.99", "seeds 0.95", "seeds 0.99"
+        for (o in k) printf "%-8s %12.4f %14s %14s %8d/%d %8d/%d\n", o, median(b, o, k[o]), median(e95, o, k[o]), median(e99, o, k[o]), r95[o], k[o], r99[o], k[o] }' "$TABLE" | tee "$OUT/summary.txt"

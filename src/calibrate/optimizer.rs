@@ -13,7 +13,8 @@
 //! - [`BayesOpt`]: Gaussian-process EGO through egobox-ego's ask/tell service
 //!   (per-dimension length scales fitted by marginal likelihood, (log) expected
 //!   improvement, initial Latin-hypercube design, q points per iteration by
-//!   kriging believer or constant liar).
+//!   kriging believer or constant liar), optionally inside a trust region
+//!   around the best point ([`TrustRegion`]).
 //!
 //! All are seeded: the same seed and the same sequence of `ask`/`tell` calls
 //! give the same proposals, which is what makes resume-from-log exact.
@@ -232,6 +233,78 @@ pub struct BoConfig {
     pub kpls_dim: Option<usize>,
     /// Multistart count of the acquisition optimisation.
     pub n_start: usize,
+    /// Maximise the acquisition only inside a box around the best point,
+    /// resized by the outcome of each batch ([`TrustRegion`]); `None`
+    /// searches the whole unit cube.
+    pub trust_region: Option<TrustRegion>,
+}
+
+/// A trust region for [`BayesOpt`] in the manner of TuRBO-1 (Eriksson et al.
+/// 2019, "Scalable global optimization via local Bayesian optimization",
+/// NeurIPS 32): after the initial design, every batch is proposed inside the
+/// box of side `length` (unit-cube coordinates, clipped to the cube) centred
+/// on the best point told so far. The Gaussian process is still fitted to
+/// every point. A batch that improves the best value (by more than
+/// `1e-3 |best|`) is a success, any other a failure; `success_tolerance`
+/// successes in a row double the side (up to `max_length`),
+/// `failure_tolerance` failures in a row halve it (`None`: `ceil(max(4, d) / q)`
+/// batches, TuRBO's rule), and a side below `min_length` restarts at
+/// `initial_length` around the same best point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrustRegion {
+    /// Side of the first box.
+    pub initial_length: f64,
+    /// Largest side.
+    pub max_length: f64,
+    /// Side below which the box restarts at `initial_length`.
+    pub min_length: f64,
+    /// Improving batches in a row that double the side.
+    pub success_tolerance: usize,
+    /// Non-improving batches in a row that halve the side.
+    pub failure_tolerance: Option<usize>,
+}
+
+impl Default for TrustRegion {
+    fn default() -> Self {
+        TrustRegion {
+            initial_length: 0.8,
+            max_length: 1.6,
+            min_length: 0.5f64.powi(7),
+            success_tolerance: 3,
+            failure_tolerance: None,
+        }
+    }
+}
+
+impl TrustRegion {
+    fn validate(&self) -> Result<()> {
+        let ok = self.min_length > 0.0
+            && self.min_length < self.initial_length
+            && self.initial_length <= self.max_length
+            && self.max_length.is_finite()
+            && self.success_tolerance >= 1
+            && self.failure_tolerance.is_none_or(|f| f >= 1);
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Parameter {
+                name: "trust region".into(),
+                message: format!(
+                    "need 0 < min_length < initial_length <= max_length and tolerances >= 1, got {self:?}"
+                ),
+            })
+        }
+    }
+}
+
+/// The evolving state of a [`TrustRegion`].
+#[derive(Debug, Clone)]
+struct RegionState {
+    cfg: TrustRegion,
+    length: f64,
+    successes: usize,
+    failures: usize,
+    restarts: usize,
 }
 
 impl Default for BoConfig {
@@ -242,6 +315,7 @@ impl Default for BoConfig {
             log_ei: true,
             kpls_dim: None,
             n_start: 20,
+            trust_region: None,
         }
     }
 }
@@ -268,6 +342,8 @@ pub struct BayesOpt {
     last_seconds: f64,
     last_used_model: bool,
     fallback_points: usize,
+    region: Option<RegionState>,
+    last_q: usize,
 }
 
 impl BayesOpt {
@@ -278,6 +354,16 @@ impl BayesOpt {
                 "Bayesian optimisation needs at least one dimension".into(),
             ));
         }
+        if let Some(tr) = &cfg.trust_region {
+            tr.validate()?;
+        }
+        let region = cfg.trust_region.map(|tr| RegionState {
+            cfg: tr,
+            length: tr.initial_length,
+            successes: 0,
+            failures: 0,
+            restarts: 0,
+        });
         let n_init = cfg.n_init.unwrap_or((2 * dim + 1).clamp(5, 20)).max(2);
         let mut init = latin_hypercube(n_init, dim, mix_seed(seed, STREAM_BO_INIT));
         init.reverse();
@@ -293,7 +379,44 @@ impl BayesOpt {
             last_seconds: 0.0,
             last_used_model: false,
             fallback_points: 0,
+            region,
+            last_q: 1,
         })
+    }
+
+    /// Current side of the trust region and the number of its restarts
+    /// (`None` without a trust region).
+    pub fn trust_region_state(&self) -> Option<(f64, usize)> {
+        self.region.as_ref().map(|r| (r.length, r.restarts))
+    }
+
+    /// Index of the best (lowest) value told so far.
+    fn best_index(&self) -> Option<usize> {
+        self.ys
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, _)| i)
+    }
+
+    /// The box the acquisition is maximised in: the unit cube, or the trust
+    /// region around the best point.
+    fn search_box(&self) -> Vec<(f64, f64)> {
+        match (&self.region, self.best_index()) {
+            (Some(r), Some(b)) => self.xs[b]
+                .iter()
+                .map(|&c| {
+                    let lo = (c - 0.5 * r.length).max(0.0);
+                    let hi = (c + 0.5 * r.length).min(1.0);
+                    if hi - lo < 1e-9 {
+                        (lo.min(1.0 - 1e-9), (lo + 1e-9).min(1.0))
+                    } else {
+                        (lo, hi)
+                    }
+                })
+                .collect(),
+            _ => vec![(0.0, 1.0); self.dim],
+        }
     }
 
     /// Size of the initial Latin-hypercube design.
@@ -316,8 +439,9 @@ impl BayesOpt {
         let y = Array2::from_shape_vec((n, 1), self.ys.clone())
             .map_err(|e| Error::Other(e.to_string()))?;
         let mut xlimits = Array2::zeros((d, 2));
-        for i in 0..d {
-            xlimits[[i, 1]] = 1.0;
+        for (i, (lo, hi)) in self.search_box().into_iter().enumerate() {
+            xlimits[[i, 0]] = lo;
+            xlimits[[i, 1]] = hi;
         }
         let strategy = match self.cfg.batch_strategy {
             BatchStrategy::KrigingBeliever => QEiStrategy::KrigingBeliever,
@@ -365,6 +489,7 @@ impl Optimizer for BayesOpt {
     fn ask(&mut self, q: usize) -> Result<Vec<Vec<f64>>> {
         let t0 = Instant::now();
         let q = q.max(1);
+        self.last_q = q;
         self.asks += 1;
         let mut out = Vec::with_capacity(q);
         // Initial design first.
@@ -390,8 +515,13 @@ impl Optimizer for BayesOpt {
             }
             if out.len() < q {
                 let mut rng = StdRng::seed_from_u64(mix_seed(seed, 1));
+                let bx = self.search_box();
                 while out.len() < q {
-                    out.push((0..self.dim).map(|_| rng.random::<f64>()).collect());
+                    out.push(
+                        bx.iter()
+                            .map(|&(lo, hi)| lo + (hi - lo) * rng.random::<f64>())
+                            .collect(),
+                    );
                     self.fallback_points += 1;
                 }
             }
@@ -401,8 +531,35 @@ impl Optimizer for BayesOpt {
     }
     fn tell(&mut self, xs: &[Vec<f64>], ys: &[f64]) -> Result<()> {
         check_tell(self.dim, xs, ys)?;
+        let before = self.best_index().map(|b| self.ys[b]);
         self.xs.extend(xs.iter().cloned());
         self.ys.extend_from_slice(ys);
+        // Resize the trust region after a batch proposed by the model.
+        if let (Some(r), true, Some(best)) = (&mut self.region, self.last_used_model, before) {
+            let batch_best = ys.iter().copied().fold(f64::INFINITY, f64::min);
+            if batch_best < best - 1e-3 * best.abs() {
+                r.successes += 1;
+                r.failures = 0;
+            } else {
+                r.failures += 1;
+                r.successes = 0;
+            }
+            let fail_tol = r
+                .cfg
+                .failure_tolerance
+                .unwrap_or_else(|| self.dim.max(4).div_ceil(self.last_q.max(1)));
+            if r.successes >= r.cfg.success_tolerance {
+                r.length = (2.0 * r.length).min(r.cfg.max_length);
+                r.successes = 0;
+            } else if r.failures >= fail_tol {
+                r.length *= 0.5;
+                r.failures = 0;
+                if r.length < r.cfg.min_length {
+                    r.length = r.cfg.initial_length;
+                    r.restarts += 1;
+                }
+            }
+        }
         Ok(())
     }
     fn last_ask_seconds(&self) -> f64 {
@@ -708,6 +865,78 @@ mod tests {
         let (_, best_c) = drive(&mut c, 20, 4);
         assert_eq!(c.fallback_points(), 0);
         assert!(best_c < 1e-2, "constant liar best {best_c}");
+    }
+
+    #[test]
+    fn trust_region_proposes_inside_its_box_and_shrinks_on_failure() {
+        // A flat function: no batch after the initial design improves, so the
+        // side halves every ceil(max(4, d) / q) = 2 batches (d = 3, q = 2).
+        let d = 3;
+        let tr = TrustRegion {
+            initial_length: 0.4,
+            ..Default::default()
+        };
+        let cfg = BoConfig {
+            n_init: Some(5),
+            trust_region: Some(tr),
+            ..Default::default()
+        };
+        let mut bo = BayesOpt::new(d, 4, cfg).unwrap();
+        // The initial design holds one point with a lower value: the centre.
+        let mut centre = None;
+        let mut told = 0;
+        let mut lengths = Vec::new();
+        while told < 5 + 8 {
+            let xs = bo.ask(2).unwrap();
+            let ys: Vec<f64> = xs
+                .iter()
+                .enumerate()
+                .map(|(k, _)| if told + k == 2 { 0.0 } else { 1.0 })
+                .collect();
+            if told >= 5 {
+                let (len, _) = bo.trust_region_state().unwrap();
+                let c: &Vec<f64> = centre.as_ref().unwrap();
+                for x in &xs {
+                    for (v, cv) in x.iter().zip(c) {
+                        assert!(
+                            (v - cv).abs() <= 0.5 * len + 1e-12,
+                            "{x:?} outside {len} around {c:?}"
+                        );
+                    }
+                }
+                lengths.push(len);
+            }
+            if told <= 2 && told + xs.len() > 2 {
+                centre = Some(xs[2 - told].clone());
+            }
+            told += xs.len();
+            bo.tell(&xs, &ys).unwrap();
+        }
+        assert_eq!(lengths, vec![0.4, 0.4, 0.2, 0.2]);
+        assert_eq!(bo.trust_region_state(), Some((0.1, 0)));
+        // Bad settings are refused.
+        let bad = BoConfig {
+            trust_region: Some(TrustRegion {
+                min_length: 0.9,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(BayesOpt::new(2, 1, bad).is_err());
+    }
+
+    #[test]
+    fn trust_region_bo_finds_sphere_minimum() {
+        let cfg = BoConfig {
+            trust_region: Some(TrustRegion::default()),
+            ..Default::default()
+        };
+        let mut a = BayesOpt::new(4, 3, cfg.clone()).unwrap();
+        let mut b = BayesOpt::new(4, 3, cfg).unwrap();
+        let (pa, best) = drive(&mut a, 40, 2);
+        let (pb, _) = drive(&mut b, 40, 2);
+        assert_eq!(pa, pb);
+        assert!(best < 1e-2, "best {best}");
     }
 
     #[test]

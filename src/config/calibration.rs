@@ -25,6 +25,10 @@
 //! local_evaluations = 0               # optional, last evaluations spent on a compass search
 //! top_k = 13
 //! tiebreak_weight = 0.01             # per C of permafrost-margin misfit
+//! smoothing = 0.0                    # C; > 0: the optimiser is told a smoothed Kappa
+//! trust_region = false               # BO proposes inside a box around the best point (TuRBO-style)
+//! kpls_dim = 3                       # optional, BO's GP with partial-least-squares length scales
+//! local_step = 0.05                  # first step of the compass phase (unit cube)
 //! truth = { seed = 11, spread = 0.3 }  # optional: make a missing reference from hidden parameters
 //! [ensemble]
 //! enabled = true                     # run the top-K hindcast when the program has one
@@ -86,6 +90,24 @@ pub struct CalibrationSection {
     /// Weight (per C) of the permafrost-margin misfit in the surrogate signal.
     #[serde(default = "tiebreak")]
     pub tiebreak_weight: f64,
+    /// Width `tau` (C) of the logistic permafrost boundary of the smoothed
+    /// Kappa ([`crate::metrics::tiebreak::soft_kappa`]) that the optimiser is
+    /// told instead of the hard Kappa (the tie-breaker is still subtracted);
+    /// 0 (default) tells the hard Kappa. The evaluation log's `value`, the
+    /// ranking and every report stay the hard Kappa.
+    #[serde(default)]
+    pub smoothing: f64,
+    /// Bayesian optimisation proposes each batch inside a box around the best
+    /// point, resized by the batches' success
+    /// ([`crate::calibrate::optimizer::TrustRegion`], default settings).
+    #[serde(default)]
+    pub trust_region: bool,
+    /// Partial-least-squares components of the GP length scales of Bayesian
+    /// optimisation (unset: one length scale per dimension).
+    pub kpls_dim: Option<usize>,
+    /// First step of the compass phase (unit-cube coordinates, in (0, 0.5]).
+    #[serde(default = "local_step")]
+    pub local_step: f64,
     /// Make the reference from hidden parameters when it does not exist.
     pub truth: Option<TruthSection>,
 }
@@ -127,6 +149,9 @@ fn budget() -> usize {
 }
 fn q() -> usize {
     4
+}
+fn local_step() -> f64 {
+    0.05
 }
 fn top_k() -> usize {
     13
@@ -264,6 +289,21 @@ pub(crate) fn resolve(path: &Path, r: &RawCalibration) -> Result<CalibrationExpe
             format!("{} must be >= 0", c.tiebreak_weight),
         ));
     }
+    if !(c.smoothing.is_finite() && c.smoothing >= 0.0) {
+        return Err(err(
+            "smoothing",
+            format!("{} must be a width >= 0 (C)", c.smoothing),
+        ));
+    }
+    if !(c.local_step > 0.001 && c.local_step <= 0.5) {
+        return Err(err(
+            "local_step",
+            format!("{} must lie in (0.001, 0.5]", c.local_step),
+        ));
+    }
+    if c.kpls_dim == Some(0) {
+        return Err(err("kpls_dim", "must be at least 1".into()));
+    }
     if let Some(w) = c.wall_clock_minutes {
         if !(w.is_finite() && w > 0.0) {
             return Err(err("wall_clock_minutes", format!("{w} must be > 0")));
@@ -374,4 +414,47 @@ pub fn read_screened(path: &Path) -> Result<Vec<String>> {
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Body, Experiment};
+    use std::path::Path;
+
+    const TWIN: &str = include_str!("../../experiments/twin-calibration.toml");
+
+    fn with(key_line: &str) -> crate::Result<Experiment> {
+        let text = TWIN.replacen(
+            "[calibration]\n",
+            &format!("[calibration]\n{key_line}\n"),
+            1,
+        );
+        Experiment::parse(Path::new("experiments/twin-calibration.toml"), &text)
+    }
+
+    #[test]
+    fn optimiser_signal_keys_are_validated() {
+        // The twin file itself: hinge weight 30 and the trust region.
+        let e = Experiment::parse(Path::new("experiments/twin-calibration.toml"), TWIN).unwrap();
+        match &e.body {
+            Body::Calibration(c) => {
+                assert!(c.section.trust_region);
+                assert_eq!(c.section.tiebreak_weight, 30.0);
+                assert_eq!(c.section.smoothing, 0.0);
+                assert_eq!(c.section.local_step, 0.05);
+                assert_eq!(c.section.kpls_dim, None);
+            }
+            _ => panic!("not a calibration"),
+        }
+        assert!(with("smoothing = 0.2").is_ok());
+        assert!(with("kpls_dim = 3").is_ok());
+        for (line, key) in [
+            ("smoothing = -0.1", "calibration.smoothing"),
+            ("local_step = 0.9", "calibration.local_step"),
+            ("kpls_dim = 0", "calibration.kpls_dim"),
+        ] {
+            let msg = with(line).unwrap_err().to_string();
+            assert!(msg.contains(key), "{line}: {msg}");
+        }
+    }
 }

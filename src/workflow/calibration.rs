@@ -36,7 +36,7 @@ use serde::Serialize;
 
 use super::domain::{CellStats, DomainSetup, Overrides};
 use crate::calibrate::local::{CompassConfig, ThenCompass};
-use crate::calibrate::optimizer::{BayesOpt, BoConfig, Optimizer, OptimizerKind};
+use crate::calibrate::optimizer::{BayesOpt, BoConfig, Optimizer, OptimizerKind, TrustRegion};
 use crate::calibrate::outputs::{write_all, OutputPaths};
 use crate::calibrate::registry::{write_atomic, ParamSet, ParamSpace, Registry, Scope};
 use crate::calibrate::run::{calibrate, BatchObjective, CalibrationOptions, Direction, Evaluation};
@@ -47,7 +47,7 @@ use crate::domain::distributed::{AnyEngine, EngineHandle, LocalEngine};
 use crate::io::geotiff::{read_geotiff, write_geotiff, Raster, RasterGrid};
 use crate::metrics::kappa::{score_class_codes, ClassScheme, KappaWeights};
 use crate::metrics::region::disagreement_mask;
-use crate::metrics::tiebreak::margin_misfit;
+use crate::metrics::tiebreak::{margin_misfit, soft_kappa};
 use crate::{Error, Result};
 
 /// Nodata code of the class maps written here.
@@ -149,9 +149,11 @@ pub fn score(
 }
 
 /// The map objective: Kappa of the target-year class map against the
-/// reference on the calibration cells (maximised). The surrogate signal is
-/// `kappa - w * misfit` with the mean permafrost-margin misfit (C) as a
-/// continuous tie-breaker; metrics are OA and the misfit.
+/// reference on the calibration cells (maximised). The surrogate signal (what
+/// the optimiser is told, the log's `surrogate` column) is
+/// `K - w * misfit`, with the mean permafrost-margin misfit (C) as a
+/// continuous tie-breaker and `K` the hard Kappa, or with `smoothing > 0` the
+/// smoothed Kappa of that width ([`soft_kappa`]); metrics are OA and the misfit.
 pub struct MapKappa<'a> {
     /// The domain.
     pub setup: &'a DomainSetup,
@@ -169,6 +171,8 @@ pub struct MapKappa<'a> {
     pub scheme: ClassScheme,
     /// Tie-breaker weight per C.
     pub weight: f64,
+    /// Width (C) of the smoothed Kappa told to the optimiser; 0: the hard Kappa.
+    pub smoothing: f64,
     /// Called after each domain run with (evaluations done in the batch, batch size).
     pub progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync + 'a>>,
     /// The engine the domain runs go through (rayon, or MPI ranks).
@@ -195,10 +199,26 @@ impl MapKappa<'_> {
                 Err(e) => return Evaluation::failed(e.clone()),
             }
         }
-        match score(&self.reference, &sim, &margins, self.scheme) {
-            Ok((kappa, oa, misfit)) => Evaluation {
+        let told = |kappa: f64| -> Result<f64> {
+            if self.smoothing > 0.0 {
+                soft_kappa(
+                    &self.reference,
+                    None,
+                    &sim,
+                    &margins,
+                    self.scheme,
+                    self.smoothing,
+                )
+            } else {
+                Ok(kappa)
+            }
+        };
+        match score(&self.reference, &sim, &margins, self.scheme)
+            .and_then(|(kappa, oa, misfit)| Ok((kappa, oa, misfit, told(kappa)?)))
+        {
+            Ok((kappa, oa, misfit, k_told)) => Evaluation {
                 value: kappa,
-                surrogate_value: kappa - self.weight * misfit,
+                surrogate_value: k_told - self.weight * misfit,
                 metrics: vec![oa, misfit],
                 status: crate::calibrate::run::EvalStatus::Ok,
                 seconds: 0.0,
@@ -606,6 +626,7 @@ pub fn run_calibration_on(
         year: sec.year,
         scheme,
         weight: sec.tiebreak_weight,
+        smoothing: sec.smoothing,
         progress: None,
         engine: EngineHandle::new(engine),
     };
@@ -616,13 +637,15 @@ pub fn run_calibration_on(
             exp.seed,
             BoConfig {
                 n_init: sec.n_init,
+                kpls_dim: sec.kpls_dim,
+                trust_region: sec.trust_region.then(TrustRegion::default),
                 ..Default::default()
             },
         )?),
         other => other.build(space.dim(), sec.budget.saturating_sub(1).max(1), exp.seed)?,
     };
-    // Optionally end with a local compass search (unit-cube step 0.05,
-    // halved down to 1e-3) from the best point of the global phase.
+    // Optionally end with a local compass search (unit-cube step
+    // `local_step`, halved down to 1e-3) from the best point of the global phase.
     let inner: Box<dyn Optimizer> = if sec.local_evaluations > 0 {
         let global_evals = sec.budget.saturating_sub(sec.local_evaluations);
         // The global phase is told the default point only under BO (see StartAt).
@@ -635,7 +658,7 @@ pub fn run_calibration_on(
             inner,
             switch_after,
             CompassConfig {
-                initial_step: 0.05,
+                initial_step: sec.local_step,
                 min_step: 1e-3,
                 expand: 2.0,
             },
