@@ -503,3 +503,75 @@ fn boundary_consistency_and_weighted_objective() {
     cfg.boundary_weight = 1.5;
     assert!(cfg.validate().is_err());
 }
+
+/// Kappa over seeds of every model and method of an experiment file on the
+/// whole real survey (`CALIMAP_SURVEY_EXPERIMENT`, default the frost-number
+/// experiment; `CALIMAP_SURVEY_SEEDS` as `1-10` or `1,4,7`, default `1-10`).
+/// Prints one line per run (best Kappa, the Kappa at the end of the Bayesian
+/// phase, the evaluation that first reached the best, seconds) and the median
+/// per model and method. Run with `-- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn qtp_survey_seed_sweep() {
+    let Some(_) = survey_dir() else { return };
+    let file = std::env::var_os("CALIMAP_SURVEY_EXPERIMENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("experiments/qtp-survey-frost-number.toml")
+        });
+    let seeds: Vec<u64> = match std::env::var("CALIMAP_SURVEY_SEEDS") {
+        Ok(s) => s
+            .split(',')
+            .flat_map(|part| match part.split_once('-') {
+                Some((a, b)) => {
+                    (a.trim().parse::<u64>().unwrap()..=b.trim().parse::<u64>().unwrap()).collect()
+                }
+                None => vec![part.trim().parse::<u64>().unwrap()],
+            })
+            .collect(),
+        Err(_) => (1..=10).collect(),
+    };
+    let cfg = SurveyConfig::from_toml_file(&file).unwrap();
+    let data = SurveyData::load(&cfg.data_dir).unwrap();
+    let cells = data.valid_cells();
+    for &model in &cfg.models {
+        let problem = SurveyProblem::from_config(&data, model, &cfg).unwrap();
+        for &method in &cfg.methods {
+            let mut k = Vec::new();
+            for &s in &seeds {
+                let c = calibrate(&problem, &cells, method, &cfg, s).unwrap();
+                let global = match method {
+                    SurveyMethod::BayesOpt => cfg.bo_evaluations - cfg.bo_local_evaluations,
+                    SurveyMethod::ParticleSwarm => c.evaluations,
+                };
+                println!(
+                    "{model:?} {method:?} seed {s}: kappa {:.4} oa {:.4} (global phase {:.4}) evals {} best_at {} {:.1}s",
+                    c.train.kappa,
+                    c.train.oa,
+                    c.trace[global - 1],
+                    c.evaluations,
+                    c.best_at,
+                    c.seconds
+                );
+                k.push(c.train.kappa);
+            }
+            let mut sorted = k.clone();
+            sorted.sort_by(f64::total_cmp);
+            let n = sorted.len();
+            let median = if n % 2 == 1 {
+                sorted[n / 2]
+            } else {
+                0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
+            };
+            println!(
+                "SUMMARY {model:?} {method:?} seeds {}: median {median:.4} mean {:.4} min {:.4} max {:.4} per seed {}",
+                n,
+                k.iter().sum::<f64>() / n as f64,
+                sorted[0],
+                sorted[n - 1],
+                k.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>().join(" ")
+            );
+        }
+    }
+}

@@ -306,6 +306,35 @@ impl BayesOpt {
         self.fallback_points
     }
 
+    /// Points told so far, in order.
+    pub fn told_points(&self) -> &[Vec<f64>] {
+        &self.xs
+    }
+
+    /// Replace the values of every point told so far (same order, one value
+    /// per point), so that the next surrogate is fitted to a changed objective
+    /// of the same points, e.g. a smoothing width annealed over the run. No
+    /// point is evaluated again.
+    pub fn retell(&mut self, ys: &[f64]) -> Result<()> {
+        if ys.len() != self.ys.len() {
+            return Err(Error::Other(format!(
+                "retell: {} values for {} told points",
+                ys.len(),
+                self.ys.len()
+            )));
+        }
+        check_tell(self.dim, &self.xs, ys)?;
+        self.ys.copy_from_slice(ys);
+        Ok(())
+    }
+
+    /// Drop the rest of the initial Latin-hypercube design: the next asks
+    /// maximise the acquisition on the points already told (at least two
+    /// distinct ones are needed, else they fall back to uniform points).
+    pub fn skip_initial_design(&mut self) {
+        self.init.clear();
+    }
+
     fn suggest(&self, q: usize, seed: u64) -> Result<Vec<Vec<f64>>> {
         use egobox_ego::{EgorServiceBuilder, InfillStrategy, QEiStrategy, RuntimeFlags};
         use ndarray::Array2;
