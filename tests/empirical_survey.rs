@@ -355,8 +355,9 @@ fn experiment_file_parses_and_resolves_paths() {
     );
 }
 
-/// Spatial block cross-validation of the frost-number calibration on the real
-/// survey, printing each optimiser's result as soon as it is done (several minutes).
+/// Spatial block cross-validation of every model and optimiser of the
+/// experiment file on the real survey, printing each result as soon as it is
+/// done (several minutes).
 /// `CALIMAP_SURVEY_EXPERIMENT` may name the experiment file; its `cv_folds` and
 /// `block_size` apply. Run with `-- --ignored --nocapture`.
 #[test]
@@ -372,10 +373,15 @@ fn qtp_survey_cross_validation() {
         });
     let cfg = SurveyConfig::from_toml_file(&file).unwrap();
     let data = SurveyData::load(&cfg.data_dir).unwrap();
-    for &method in &[SurveyMethod::ParticleSwarm, SurveyMethod::BayesOpt] {
-        let cv = cross_validate(&data, SurveyModel::FrostNumber, method, &cfg).unwrap();
+    for (&model, &method) in cfg
+        .models
+        .iter()
+        .flat_map(|m| cfg.methods.iter().map(move |k| (m, k)))
+    {
+        let cv = cross_validate(&data, model, method, &cfg).unwrap();
         println!(
-            "CV {:?} ({} folds, {} x {} blocks): mean test kappa {:.4} oa {:.4}; pooled test kappa {:.4} oa {:.4} (n {})",
+            "CV {:?} {:?} ({} folds, {} x {} blocks): mean test kappa {:.4} oa {:.4}; pooled test kappa {:.4} oa {:.4} (n {})",
+            model,
             method,
             cv.folds.len(),
             cfg.block_size,
@@ -573,5 +579,57 @@ fn qtp_survey_seed_sweep() {
                 k.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>().join(" ")
             );
         }
+    }
+}
+
+/// Where the smoothed Kappa peaks on the real survey, per smoothing width:
+/// long coordinate line searches (thousands of evaluations, far beyond any
+/// calibration budget) on the smoothed Kappa from `E = 1`, printing the hard
+/// Kappa at the smoothed optimum. Run with `-- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn qtp_survey_smoothed_optimum() {
+    use calimap::calibrate::local::{LineConfig, LineSearch};
+    use calimap::calibrate::optimizer::Optimizer;
+    let Some(dir) = survey_dir() else { return };
+    let data = SurveyData::load(&dir).unwrap();
+    let cells = data.valid_cells();
+    let problem = SurveyProblem::new(&data, SurveyModel::FrostNumber).unwrap();
+    for tau in [0.03, 0.01, 0.003, 0.001, 0.0003] {
+        let f = |u: &[f64]| {
+            1.0 - problem
+                .soft_kappa(&problem.to_physical(u), &cells, tau)
+                .unwrap()
+        };
+        let x0 = vec![0.5; data.n_clusters()];
+        let mut ls = LineSearch::new(
+            x0.clone(),
+            f(&x0),
+            LineConfig {
+                initial_step: 0.02,
+                min_step: 1e-5,
+                max_per_line: 8,
+            },
+        )
+        .unwrap();
+        let mut best_hard = 0.0f64;
+        for _ in 0..4000 {
+            let xs = ls.ask(1).unwrap();
+            let ys: Vec<f64> = xs.iter().map(|u| f(u)).collect();
+            let h = problem
+                .score(&problem.to_physical(&xs[0]), &cells)
+                .unwrap()
+                .kappa;
+            best_hard = best_hard.max(h);
+            ls.tell(&xs, &ys).unwrap();
+        }
+        let (c, fc) = ls.center();
+        let x = problem.to_physical(c);
+        let hard = problem.score(&x, &cells).unwrap().kappa;
+        println!(
+            "tau {tau}: smoothed kappa {:.4}, hard kappa there {hard:.4}, best hard on the way {best_hard:.4}, E {:.4?}",
+            1.0 - fc,
+            x
+        );
     }
 }

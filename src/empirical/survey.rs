@@ -212,6 +212,13 @@ pub struct SurveyConfig {
     /// `trust_region` local phase.
     #[serde(default = "default_bo_local_radius")]
     pub bo_local_radius: f64,
+    /// Weight `a` of the hard objective in the value told to the local phase,
+    /// `1 - [a J + (1 - a) J_tau]` with `J_tau` the objective smoothed at
+    /// `bo_local_smoothing`: with `a > 0` the local search follows the hard
+    /// Kappa that is reported, the smoothed part ordering the points of one
+    /// plateau. 0 (the default) tells the smoothed objective alone.
+    #[serde(default)]
+    pub bo_local_hard_weight: f64,
     /// Step expansion after a successful move of the `compass` local phase (>= 1).
     #[serde(default = "default_bo_local_expand")]
     pub bo_local_expand: f64,
@@ -271,6 +278,7 @@ impl SurveyConfig {
             bo_local_method: LocalMethod::default(),
             bo_local_radius: default_bo_local_radius(),
             bo_local_expand: default_bo_local_expand(),
+            bo_local_hard_weight: 0.0,
             bo_local_smoothing: default_bo_local_smoothing(),
             bo_local_evaluations: default_bo_local_evaluations(),
             bo_local_step: default_bo_local_step(),
@@ -411,6 +419,12 @@ impl SurveyConfig {
             return Err(bad(
                 "bo_local_radius",
                 format!("must be in (0, 0.5], got {}", self.bo_local_radius),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.bo_local_hard_weight) {
+            return Err(bad(
+                "bo_local_hard_weight",
+                format!("must be in [0, 1], got {}", self.bo_local_hard_weight),
             ));
         }
         if !(self.bo_local_expand.is_finite() && self.bo_local_expand >= 1.0) {
@@ -1144,6 +1158,7 @@ fn bayes_then_local(
         return Ok(());
     }
     let tau = cfg.bo_local_smoothing;
+    let mix = cfg.bo_local_hard_weight;
     match cfg.bo_local_method {
         LocalMethod::Compass => {
             // A compass search from the best point so far on the smoothed
@@ -1151,7 +1166,7 @@ fn bayes_then_local(
             // width comes from its stored margins.
             let order = run.problem.influence_order(run.cells);
             let centre = run.best.u.clone();
-            let f0 = run.told(&run.records[run.best.at - 1], tau);
+            let f0 = run.told_mixed(&run.records[run.best.at - 1], tau, mix);
             let mut local = CompassSearch::new(
                 centre,
                 f0,
@@ -1164,13 +1179,13 @@ fn bayes_then_local(
             .with_order(order)?;
             while run.trace.len() < budget {
                 let xs = local.ask(q.min(budget - run.trace.len()))?;
-                let ys: Vec<f64> = xs.iter().map(|u| run.evaluate(u, tau)).collect();
+                let ys: Vec<f64> = xs.iter().map(|u| run.evaluate_mixed(u, tau, mix)).collect();
                 local.tell(&xs, &ys)?;
             }
         }
         LocalMethod::Line => {
             let order = run.problem.influence_order(run.cells);
-            let f0 = run.told(&run.records[run.best.at - 1], tau);
+            let f0 = run.told_mixed(&run.records[run.best.at - 1], tau, mix);
             let mut local = LineSearch::new(
                 run.best.u.clone(),
                 f0,
@@ -1183,21 +1198,21 @@ fn bayes_then_local(
             .with_order(order)?;
             while run.trace.len() < budget {
                 let xs = local.ask(1)?;
-                let ys: Vec<f64> = xs.iter().map(|u| run.evaluate(u, tau)).collect();
+                let ys: Vec<f64> = xs.iter().map(|u| run.evaluate_mixed(u, tau, mix)).collect();
                 local.tell(&xs, &ys)?;
             }
         }
         LocalMethod::TrustRegion => {
             let mut radius = cfg.bo_local_radius;
             let mut rebuilds = 0u64;
-            let mut region = TrustRegion::around(run, radius, tau, mix_seed(seed, 0x7472))?;
+            let mut region = TrustRegion::around(run, radius, tau, mix, mix_seed(seed, 0x7472))?;
             let mut fails = 0;
             while run.trace.len() < budget {
                 let at = run.best.at;
                 let xs = region.bo.ask(q.min(budget - run.trace.len()))?;
                 let ys: Vec<f64> = xs
                     .iter()
-                    .map(|v| run.evaluate(&region.to_unit(v), tau))
+                    .map(|v| run.evaluate_mixed(&region.to_unit(v), tau, mix))
                     .collect();
                 region.bo.tell(&xs, &ys)?;
                 if run.best.at != at {
@@ -1213,7 +1228,8 @@ fn bayes_then_local(
                 }
                 // The region follows the best point (and its new radius).
                 rebuilds += 1;
-                region = TrustRegion::around(run, radius, tau, mix_seed(seed, 0x7472 + rebuilds))?;
+                region =
+                    TrustRegion::around(run, radius, tau, mix, mix_seed(seed, 0x7472 + rebuilds))?;
             }
         }
     }
@@ -1229,7 +1245,7 @@ struct TrustRegion {
 }
 
 impl TrustRegion {
-    fn around(run: &Run<'_, '_>, radius: f64, tau: f64, seed: u64) -> Result<Self> {
+    fn around(run: &Run<'_, '_>, radius: f64, tau: f64, mix: f64, seed: u64) -> Result<Self> {
         let c = &run.best.u;
         let lo: Vec<f64> = c.iter().map(|&v| (v - radius).max(0.0)).collect();
         let hi: Vec<f64> = c.iter().map(|&v| (v + radius).min(1.0)).collect();
@@ -1260,7 +1276,7 @@ impl TrustRegion {
                         .map(|(v, (a, w))| ((v - a) / w).clamp(0.0, 1.0))
                         .collect(),
                 );
-                ys.push(run.told(r, tau));
+                ys.push(run.told_mixed(r, tau, mix));
             }
         }
         if !xs.is_empty() {
@@ -1318,6 +1334,24 @@ impl Run<'_, '_> {
                 1.0 - ((1.0 - self.w) * k + self.w * r.boundary.unwrap_or(0.0))
             }
             _ => 2.0,
+        }
+    }
+
+    /// [`Run::told`] mixed with the hard value: `a y + (1 - a) told(tau)`.
+    fn told_mixed(&self, r: &Record, tau: f64, a: f64) -> f64 {
+        if a <= 0.0 {
+            self.told(r, tau)
+        } else {
+            a * r.y + (1.0 - a) * self.told(r, tau)
+        }
+    }
+
+    /// [`Run::evaluate`] returning [`Run::told_mixed`].
+    fn evaluate_mixed(&mut self, u: &[f64], tau: f64, a: f64) -> f64 {
+        self.evaluate(u, tau);
+        match self.records.last() {
+            Some(r) => self.told_mixed(r, tau, a),
+            None => 2.0,
         }
     }
 
