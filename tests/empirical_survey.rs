@@ -187,6 +187,68 @@ fn synthetic_survey_optimisers_find_the_known_factors() {
 }
 
 #[test]
+fn synthetic_survey_bo_variants_keep_the_budget_and_find_the_factors() {
+    use calimap::empirical::survey::LocalMethod;
+    let data = synthetic(30, 40, &[0.8, 1.25]);
+    let problem = SurveyProblem::new(&data, SurveyModel::FrostNumber).unwrap();
+    let cells = data.valid_cells();
+    let mut cfg = SurveyConfig::new("unused");
+    cfg.bo_evaluations = 30;
+    cfg.bo_local_evaluations = 10;
+    cfg.bo_n_init = Some(6);
+    // Annealed smoothing and every local phase, each within the budget; the
+    // soft Kappa recomputed from stored margins equals the one recomputed
+    // from the parameters.
+    cfg.bo_smoothing_final = Some(0.002);
+    for method in [
+        LocalMethod::Compass,
+        LocalMethod::Line,
+        LocalMethod::TrustRegion,
+    ] {
+        cfg.bo_local_method = method;
+        let bo = calibrate(&problem, &cells, SurveyMethod::BayesOpt, &cfg, 5).unwrap();
+        assert_eq!(bo.evaluations, 30, "{method:?}");
+        assert_eq!(bo.trace.len(), 30);
+        assert!(bo.train.kappa > 0.9, "{method:?}: {bo:?}");
+        assert!(bo.trace.windows(2).all(|w| w[1] >= w[0]));
+        // The local phase does not lose the best point of the Bayesian phase.
+        assert!(bo.trace[29] >= bo.trace[19]);
+    }
+    let m = problem.margins(&[0.9, 1.1], &cells).unwrap();
+    let a = problem.soft_kappa(&[0.9, 1.1], &cells, 0.003).unwrap();
+    let b = problem.soft_kappa_of_margins(&m, &cells, 0.003).unwrap();
+    assert_eq!(a, b);
+    assert!(problem
+        .soft_kappa_of_margins(&m[1..], &cells, 0.003)
+        .is_err());
+    // Bad settings are rejected.
+    for bad in [
+        SurveyConfig {
+            bo_smoothing_final: Some(0.0),
+            ..cfg.clone()
+        },
+        SurveyConfig {
+            bo_smoothing: 0.0,
+            ..cfg.clone()
+        },
+        SurveyConfig {
+            bo_n_init: Some(1),
+            ..cfg.clone()
+        },
+        SurveyConfig {
+            bo_local_radius: 0.0,
+            ..cfg.clone()
+        },
+        SurveyConfig {
+            bo_local_hard_weight: 1.5,
+            ..cfg.clone()
+        },
+    ] {
+        assert!(bad.validate().is_err(), "{bad:?}");
+    }
+}
+
+#[test]
 fn spatial_folds_group_blocks_and_cover_every_cell_once() {
     let data = synthetic(30, 40, &[0.8, 1.25]);
     let folds = spatial_block_folds(&data, 4, 8, 11).unwrap();

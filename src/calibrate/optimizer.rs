@@ -685,6 +685,35 @@ mod tests {
         assert_ne!(pts, latin_hypercube(n, 3, 6));
     }
 
+    #[test]
+    fn bo_retell_replaces_values_and_skip_starts_the_model_at_once() {
+        let mut bo = BayesOpt::new(
+            2,
+            7,
+            BoConfig {
+                n_init: Some(6),
+                ..BoConfig::default()
+            },
+        )
+        .unwrap();
+        let xs = vec![vec![0.1, 0.2], vec![0.8, 0.6], vec![0.4, 0.9]];
+        let ys: Vec<f64> = xs.iter().map(|x| sphere(x)).collect();
+        bo.tell(&xs, &ys).unwrap();
+        assert!(bo.retell(&ys[..2]).is_err());
+        assert!(bo.retell(&[0.0, f64::NAN, 1.0]).is_err());
+        // Negated values: the told points keep their order, the values change.
+        let neg: Vec<f64> = ys.iter().map(|v| -v).collect();
+        bo.retell(&neg).unwrap();
+        assert_eq!(bo.told_points(), &xs[..]);
+        assert_eq!(bo.ys, neg);
+        // Without the rest of the initial design the next ask fits the model.
+        bo.skip_initial_design();
+        let p = bo.ask(1).unwrap();
+        assert_eq!(p.len(), 1);
+        assert!(bo.last_ask_used_model());
+        assert!(p[0].iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
     fn sphere(x: &[f64]) -> f64 {
         x.iter().map(|v| (v - 0.3) * (v - 0.3)).sum()
     }
