@@ -187,6 +187,68 @@ fn synthetic_survey_optimisers_find_the_known_factors() {
 }
 
 #[test]
+fn synthetic_survey_bo_variants_keep_the_budget_and_find_the_factors() {
+    use calimap::empirical::survey::LocalMethod;
+    let data = synthetic(30, 40, &[0.8, 1.25]);
+    let problem = SurveyProblem::new(&data, SurveyModel::FrostNumber).unwrap();
+    let cells = data.valid_cells();
+    let mut cfg = SurveyConfig::new("unused");
+    cfg.bo_evaluations = 30;
+    cfg.bo_local_evaluations = 10;
+    cfg.bo_n_init = Some(6);
+    // Annealed smoothing and every local phase, each within the budget; the
+    // soft Kappa recomputed from stored margins equals the one recomputed
+    // from the parameters.
+    cfg.bo_smoothing_final = Some(0.002);
+    for method in [
+        LocalMethod::Compass,
+        LocalMethod::Line,
+        LocalMethod::TrustRegion,
+    ] {
+        cfg.bo_local_method = method;
+        let bo = calibrate(&problem, &cells, SurveyMethod::BayesOpt, &cfg, 5).unwrap();
+        assert_eq!(bo.evaluations, 30, "{method:?}");
+        assert_eq!(bo.trace.len(), 30);
+        assert!(bo.train.kappa > 0.9, "{method:?}: {bo:?}");
+        assert!(bo.trace.windows(2).all(|w| w[1] >= w[0]));
+        // The local phase does not lose the best point of the Bayesian phase.
+        assert!(bo.trace[29] >= bo.trace[19]);
+    }
+    let m = problem.margins(&[0.9, 1.1], &cells).unwrap();
+    let a = problem.soft_kappa(&[0.9, 1.1], &cells, 0.003).unwrap();
+    let b = problem.soft_kappa_of_margins(&m, &cells, 0.003).unwrap();
+    assert_eq!(a, b);
+    assert!(problem
+        .soft_kappa_of_margins(&m[1..], &cells, 0.003)
+        .is_err());
+    // Bad settings are rejected.
+    for bad in [
+        SurveyConfig {
+            bo_smoothing_final: Some(0.0),
+            ..cfg.clone()
+        },
+        SurveyConfig {
+            bo_smoothing: 0.0,
+            ..cfg.clone()
+        },
+        SurveyConfig {
+            bo_n_init: Some(1),
+            ..cfg.clone()
+        },
+        SurveyConfig {
+            bo_local_radius: 0.0,
+            ..cfg.clone()
+        },
+        SurveyConfig {
+            bo_local_hard_weight: 1.5,
+            ..cfg.clone()
+        },
+    ] {
+        assert!(bad.validate().is_err(), "{bad:?}");
+    }
+}
+
+#[test]
 fn spatial_folds_group_blocks_and_cover_every_cell_once() {
     let data = synthetic(30, 40, &[0.8, 1.25]);
     let folds = spatial_block_folds(&data, 4, 8, 11).unwrap();
@@ -355,8 +417,9 @@ fn experiment_file_parses_and_resolves_paths() {
     );
 }
 
-/// Spatial block cross-validation of the frost-number calibration on the real
-/// survey, printing each optimiser's result as soon as it is done (several minutes).
+/// Spatial block cross-validation of every model and optimiser of the
+/// experiment file on the real survey, printing each result as soon as it is
+/// done (several minutes).
 /// `CALIMAP_SURVEY_EXPERIMENT` may name the experiment file; its `cv_folds` and
 /// `block_size` apply. Run with `-- --ignored --nocapture`.
 #[test]
@@ -372,10 +435,15 @@ fn qtp_survey_cross_validation() {
         });
     let cfg = SurveyConfig::from_toml_file(&file).unwrap();
     let data = SurveyData::load(&cfg.data_dir).unwrap();
-    for &method in &[SurveyMethod::ParticleSwarm, SurveyMethod::BayesOpt] {
-        let cv = cross_validate(&data, SurveyModel::FrostNumber, method, &cfg).unwrap();
+    for (&model, &method) in cfg
+        .models
+        .iter()
+        .flat_map(|m| cfg.methods.iter().map(move |k| (m, k)))
+    {
+        let cv = cross_validate(&data, model, method, &cfg).unwrap();
         println!(
-            "CV {:?} ({} folds, {} x {} blocks): mean test kappa {:.4} oa {:.4}; pooled test kappa {:.4} oa {:.4} (n {})",
+            "CV {:?} {:?} ({} folds, {} x {} blocks): mean test kappa {:.4} oa {:.4}; pooled test kappa {:.4} oa {:.4} (n {})",
+            model,
             method,
             cv.folds.len(),
             cfg.block_size,
@@ -502,4 +570,128 @@ fn boundary_consistency_and_weighted_objective() {
     assert_eq!(*c.trace.last().unwrap(), c.objective);
     cfg.boundary_weight = 1.5;
     assert!(cfg.validate().is_err());
+}
+
+/// Kappa over seeds of every model and method of an experiment file on the
+/// whole real survey (`CALIMAP_SURVEY_EXPERIMENT`, default the frost-number
+/// experiment; `CALIMAP_SURVEY_SEEDS` as `1-10` or `1,4,7`, default `1-10`).
+/// Prints one line per run (best Kappa, the Kappa at the end of the Bayesian
+/// phase, the evaluation that first reached the best, seconds) and the median
+/// per model and method. Run with `-- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn qtp_survey_seed_sweep() {
+    let Some(_) = survey_dir() else { return };
+    let file = std::env::var_os("CALIMAP_SURVEY_EXPERIMENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("experiments/qtp-survey-frost-number.toml")
+        });
+    let seeds: Vec<u64> = match std::env::var("CALIMAP_SURVEY_SEEDS") {
+        Ok(s) => s
+            .split(',')
+            .flat_map(|part| match part.split_once('-') {
+                Some((a, b)) => {
+                    (a.trim().parse::<u64>().unwrap()..=b.trim().parse::<u64>().unwrap()).collect()
+                }
+                None => vec![part.trim().parse::<u64>().unwrap()],
+            })
+            .collect(),
+        Err(_) => (1..=10).collect(),
+    };
+    let cfg = SurveyConfig::from_toml_file(&file).unwrap();
+    let data = SurveyData::load(&cfg.data_dir).unwrap();
+    let cells = data.valid_cells();
+    for &model in &cfg.models {
+        let problem = SurveyProblem::from_config(&data, model, &cfg).unwrap();
+        for &method in &cfg.methods {
+            let mut k = Vec::new();
+            for &s in &seeds {
+                let c = calibrate(&problem, &cells, method, &cfg, s).unwrap();
+                let global = match method {
+                    SurveyMethod::BayesOpt => cfg.bo_evaluations - cfg.bo_local_evaluations,
+                    SurveyMethod::ParticleSwarm => c.evaluations,
+                };
+                println!(
+                    "{model:?} {method:?} seed {s}: kappa {:.4} oa {:.4} (global phase {:.4}) evals {} best_at {} {:.1}s",
+                    c.train.kappa,
+                    c.train.oa,
+                    c.trace[global - 1],
+                    c.evaluations,
+                    c.best_at,
+                    c.seconds
+                );
+                k.push(c.train.kappa);
+            }
+            let mut sorted = k.clone();
+            sorted.sort_by(f64::total_cmp);
+            let n = sorted.len();
+            let median = if n % 2 == 1 {
+                sorted[n / 2]
+            } else {
+                0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
+            };
+            println!(
+                "SUMMARY {model:?} {method:?} seeds {}: median {median:.4} mean {:.4} min {:.4} max {:.4} per seed {}",
+                n,
+                k.iter().sum::<f64>() / n as f64,
+                sorted[0],
+                sorted[n - 1],
+                k.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>().join(" ")
+            );
+        }
+    }
+}
+
+/// Where the smoothed Kappa peaks on the real survey, per smoothing width:
+/// long coordinate line searches (thousands of evaluations, far beyond any
+/// calibration budget) on the smoothed Kappa from `E = 1`, printing the hard
+/// Kappa at the smoothed optimum. Run with `-- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn qtp_survey_smoothed_optimum() {
+    use calimap::calibrate::local::{LineConfig, LineSearch};
+    use calimap::calibrate::optimizer::Optimizer;
+    let Some(dir) = survey_dir() else { return };
+    let data = SurveyData::load(&dir).unwrap();
+    let cells = data.valid_cells();
+    let problem = SurveyProblem::new(&data, SurveyModel::FrostNumber).unwrap();
+    for tau in [0.03, 0.01, 0.003, 0.001, 0.0003] {
+        let f = |u: &[f64]| {
+            1.0 - problem
+                .soft_kappa(&problem.to_physical(u), &cells, tau)
+                .unwrap()
+        };
+        let x0 = vec![0.5; data.n_clusters()];
+        let mut ls = LineSearch::new(
+            x0.clone(),
+            f(&x0),
+            LineConfig {
+                initial_step: 0.02,
+                min_step: 1e-5,
+                max_per_line: 8,
+            },
+        )
+        .unwrap();
+        let mut best_hard = 0.0f64;
+        for _ in 0..4000 {
+            let xs = ls.ask(1).unwrap();
+            let ys: Vec<f64> = xs.iter().map(|u| f(u)).collect();
+            let h = problem
+                .score(&problem.to_physical(&xs[0]), &cells)
+                .unwrap()
+                .kappa;
+            best_hard = best_hard.max(h);
+            ls.tell(&xs, &ys).unwrap();
+        }
+        let (c, fc) = ls.center();
+        let x = problem.to_physical(c);
+        let hard = problem.score(&x, &cells).unwrap().kappa;
+        println!(
+            "tau {tau}: smoothed kappa {:.4}, hard kappa there {hard:.4}, best hard on the way {best_hard:.4}, E {:.4?}",
+            1.0 - fc,
+            x
+        );
+    }
 }

@@ -429,6 +429,35 @@ impl BayesOpt {
         self.fallback_points
     }
 
+    /// Points told so far, in order.
+    pub fn told_points(&self) -> &[Vec<f64>] {
+        &self.xs
+    }
+
+    /// Replace the values of every point told so far (same order, one value
+    /// per point), so that the next surrogate is fitted to a changed objective
+    /// of the same points, e.g. a smoothing width annealed over the run. No
+    /// point is evaluated again.
+    pub fn retell(&mut self, ys: &[f64]) -> Result<()> {
+        if ys.len() != self.ys.len() {
+            return Err(Error::Other(format!(
+                "retell: {} values for {} told points",
+                ys.len(),
+                self.ys.len()
+            )));
+        }
+        check_tell(self.dim, &self.xs, ys)?;
+        self.ys.copy_from_slice(ys);
+        Ok(())
+    }
+
+    /// Drop the rest of the initial Latin-hypercube design: the next asks
+    /// maximise the acquisition on the points already told (at least two
+    /// distinct ones are needed, else they fall back to uniform points).
+    pub fn skip_initial_design(&mut self) {
+        self.init.clear();
+    }
+
     fn suggest(&self, q: usize, seed: u64) -> Result<Vec<Vec<f64>>> {
         use egobox_ego::{EgorServiceBuilder, InfillStrategy, QEiStrategy, RuntimeFlags};
         use ndarray::Array2;
@@ -811,6 +840,35 @@ mod tests {
         }
         assert_eq!(pts, latin_hypercube(n, 3, 5));
         assert_ne!(pts, latin_hypercube(n, 3, 6));
+    }
+
+    #[test]
+    fn bo_retell_replaces_values_and_skip_starts_the_model_at_once() {
+        let mut bo = BayesOpt::new(
+            2,
+            7,
+            BoConfig {
+                n_init: Some(6),
+                ..BoConfig::default()
+            },
+        )
+        .unwrap();
+        let xs = vec![vec![0.1, 0.2], vec![0.8, 0.6], vec![0.4, 0.9]];
+        let ys: Vec<f64> = xs.iter().map(|x| sphere(x)).collect();
+        bo.tell(&xs, &ys).unwrap();
+        assert!(bo.retell(&ys[..2]).is_err());
+        assert!(bo.retell(&[0.0, f64::NAN, 1.0]).is_err());
+        // Negated values: the told points keep their order, the values change.
+        let neg: Vec<f64> = ys.iter().map(|v| -v).collect();
+        bo.retell(&neg).unwrap();
+        assert_eq!(bo.told_points(), &xs[..]);
+        assert_eq!(bo.ys, neg);
+        // Without the rest of the initial design the next ask fits the model.
+        bo.skip_initial_design();
+        let p = bo.ask(1).unwrap();
+        assert_eq!(p.len(), 1);
+        assert!(bo.last_ask_used_model());
+        assert!(p[0].iter().all(|v| (0.0..=1.0).contains(v)));
     }
 
     fn sphere(x: &[f64]) -> f64 {
