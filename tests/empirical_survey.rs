@@ -32,6 +32,17 @@ fn survey_dir() -> Option<PathBuf> {
 
 /// Kappa of a 2 x 2 confusion matrix as the FROSTNUM/COP reference computes it:
 /// po = (n11 + n22) / n, pe = sum_k row_k col_k / n^2.
+/// The experiment file of the real-survey measurements:
+/// `CALIMAP_SURVEY_EXPERIMENT`, default the frost-number experiment.
+fn experiment_file() -> PathBuf {
+    std::env::var_os("CALIMAP_SURVEY_EXPERIMENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("experiments/qtp-survey-frost-number.toml")
+        })
+}
+
 fn kappa_2x2(n: [[f64; 2]; 2]) -> (f64, f64) {
     let total = n[0][0] + n[0][1] + n[1][0] + n[1][1];
     let po = (n[0][0] + n[1][1]) / total;
@@ -337,12 +348,7 @@ fn survey_rejects_bad_rasters() {
 fn qtp_survey_experiment() {
     let Some(_) = survey_dir() else { return };
     // CALIMAP_SURVEY_EXPERIMENT may name another experiment file with a [survey] table.
-    let file = std::env::var_os("CALIMAP_SURVEY_EXPERIMENT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("experiments/qtp-survey-frost-number.toml")
-        });
+    let file = experiment_file();
     let cfg = SurveyConfig::from_toml_file(&file).unwrap();
     let report = calimap::empirical::survey::run_survey_calibration(&cfg).unwrap();
     println!(
@@ -428,12 +434,7 @@ fn experiment_file_parses_and_resolves_paths() {
 fn qtp_survey_cross_validation() {
     use calimap::empirical::survey::cross_validate;
     let Some(_) = survey_dir() else { return };
-    let file = std::env::var_os("CALIMAP_SURVEY_EXPERIMENT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("experiments/qtp-survey-frost-number.toml")
-        });
+    let file = experiment_file();
     let cfg = SurveyConfig::from_toml_file(&file).unwrap();
     let data = SurveyData::load(&cfg.data_dir).unwrap();
     for (&model, &method) in cfg
@@ -583,12 +584,7 @@ fn boundary_consistency_and_weighted_objective() {
 #[ignore]
 fn qtp_survey_seed_sweep() {
     let Some(_) = survey_dir() else { return };
-    let file = std::env::var_os("CALIMAP_SURVEY_EXPERIMENT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("experiments/qtp-survey-frost-number.toml")
-        });
+    let file = experiment_file();
     let seeds: Vec<u64> = match std::env::var("CALIMAP_SURVEY_SEEDS") {
         Ok(s) => s
             .split(',')

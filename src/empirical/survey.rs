@@ -811,6 +811,12 @@ impl<'a> SurveyProblem<'a> {
     /// Hard Kappa of the two-class map given by `margins` (`margins[k]`
     /// belongs to `cells[k]`) against the survey.
     pub fn hard_kappa_of_margins(&self, margins: &[f64], cells: &[usize]) -> Result<f64> {
+        Ok(self.score_margins(margins, cells)?.kappa)
+    }
+
+    /// Kappa and OA of the two-class map given by `margins` (`margins[k]`
+    /// belongs to `cells[k]`) against the survey.
+    fn score_margins(&self, margins: &[f64], cells: &[usize]) -> Result<MapScore> {
         if margins.len() != cells.len() {
             return Err(Error::Other(format!(
                 "Kappa: {} margins for {} cells",
@@ -824,19 +830,13 @@ impl<'a> SurveyProblem<'a> {
                 cm.add(r.code() as i64, class_from_margin(v).code() as i64);
             }
         }
-        Ok(score_matrix(&cm)?.kappa)
+        score_matrix(&cm)
     }
 
     /// Kappa and OA of the model with `params` on `cells`.
     pub fn score(&self, params: &[f64], cells: &[usize]) -> Result<MapScore> {
         let m = self.margins(params, cells)?;
-        let mut cm = ConfusionMatrix::new(&[1, 2])?;
-        for (&i, &v) in cells.iter().zip(&m) {
-            if let Some(r) = self.data.survey[i] {
-                cm.add(r.code() as i64, class_from_margin(v).code() as i64);
-            }
-        }
-        score_matrix(&cm)
+        self.score_margins(&m, cells)
     }
 
     /// Smoothed Kappa on `cells`: each cell counts as permafrost with probability

@@ -163,18 +163,14 @@ impl MyjExchange {
     /// coefficients relative to the wind speed floored at 1e-3 m s-1).
     pub fn exchange(&self, wind: f64) -> Exchange {
         let u = wind.max(1e-3);
-        Exchange {
-            cm: self.akms / u,
-            ch: self.akhs / u,
-            ch_wind: self.akhs,
-            ustar: self.ustar,
-            z0h: self.z0h,
-            obukhov: if self.inv_obukhov == 0.0 {
-                f64::INFINITY
-            } else {
-                1.0 / self.inv_obukhov
-            },
-        }
+        Exchange::from_inverse_obukhov(
+            self.akms / u,
+            self.akhs / u,
+            self.akhs,
+            self.ustar,
+            self.z0h,
+            self.inv_obukhov,
+        )
     }
 }
 

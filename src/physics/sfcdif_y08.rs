@@ -76,18 +76,14 @@ impl Y08Exchange {
     /// As the column's [`Exchange`].
     pub fn exchange(&self, wind: f64) -> Exchange {
         let u = wind.max(0.01);
-        Exchange {
-            cm: self.c_u * self.c_u,
-            ch: self.ch_wind / u,
-            ch_wind: self.ch_wind,
-            ustar: self.ustar,
-            z0h: self.z0h,
-            obukhov: if self.inv_obukhov == 0.0 {
-                f64::INFINITY
-            } else {
-                1.0 / self.inv_obukhov
-            },
-        }
+        Exchange::from_inverse_obukhov(
+            self.c_u * self.c_u,
+            self.ch_wind / u,
+            self.ch_wind,
+            self.ustar,
+            self.z0h,
+            self.inv_obukhov,
+        )
     }
 }
 

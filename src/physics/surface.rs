@@ -103,6 +103,32 @@ pub struct Exchange {
     pub obukhov: f64,
 }
 
+impl Exchange {
+    /// An exchange with Obukhov length `1 / inv_obukhov` (infinite when
+    /// `inv_obukhov` is 0, i.e. neutral).
+    pub fn from_inverse_obukhov(
+        cm: f64,
+        ch: f64,
+        ch_wind: f64,
+        ustar: f64,
+        z0h: f64,
+        inv_obukhov: f64,
+    ) -> Self {
+        Exchange {
+            cm,
+            ch,
+            ch_wind,
+            ustar,
+            z0h,
+            obukhov: if inv_obukhov == 0.0 {
+                f64::INFINITY
+            } else {
+                1.0 / inv_obukhov
+            },
+        }
+    }
+}
+
 /// Monin-Obukhov exchange coefficients for wind at `z_wind` (m) and
 /// temperature at `z_temp` (m) above a surface of momentum roughness `z0m`
 /// (m), air potential temperature `theta_air` (K) and skin temperature
@@ -229,18 +255,7 @@ pub fn exchange_coefficients_passes(
     }
     let inv_l = fx;
     (
-        Exchange {
-            cm,
-            ch,
-            ch_wind: ch * u,
-            ustar,
-            z0h,
-            obukhov: if inv_l == 0.0 {
-                f64::INFINITY
-            } else {
-                1.0 / inv_l
-            },
-        },
+        Exchange::from_inverse_obukhov(cm, ch, ch * u, ustar, z0h, inv_l),
         passes,
     )
 }
