@@ -66,6 +66,24 @@ fn ten_year_energy_and_water_closure_tanggula() {
         max_surface < 1e-2,
         "surface energy balance residual {max_surface} W m-2"
     );
+    // The thaw-equivalent maximum (calibration's margin) is the temperature
+    // maximum wherever a layer thawed and below 0 C wherever it did not;
+    // below 0 C it is at most the temperature (the latent heat of any ice
+    // left lowers it).
+    for y in &years {
+        assert_eq!(y.thaw_max.len(), y.t_max.len(), "year {}", y.year);
+        for (i, (&q, &t)) in y.thaw_max.iter().zip(&y.t_max).enumerate() {
+            if t > 0.0 {
+                assert!((q - t).abs() < 1e-9, "{} layer {i}: {q} vs {t}", y.year);
+            } else {
+                assert!(
+                    q <= 0.0 && q <= t + 1e-9,
+                    "{} layer {i}: {q} vs {t}",
+                    y.year
+                );
+            }
+        }
+    }
     // Plausible permafrost site: the deep ground stays near or below 0 C.
     let last = years.last().unwrap();
     assert!(

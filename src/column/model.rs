@@ -558,6 +558,23 @@ impl ColumnModel {
         r_mid.iter().map(|rm| t_surface + q * rm).collect()
     }
 
+    /// Thaw-equivalent temperature of each layer (C) into `out`: the layer's
+    /// enthalpy divided by its heat capacity with all its water liquid. It
+    /// equals the temperature when the layer holds no ice and is below 0 C
+    /// while any ice is left, falling by the latent heat of that ice; unlike
+    /// the temperature it keeps moving through the zero curtain. See
+    /// [`crate::diagnostics::AnnualProfileStats::thaw_max`].
+    pub fn thaw_equivalent_celsius(&self, st: &ColumnState, out: &mut [f64]) {
+        for (((q, h), w), l) in out
+            .iter_mut()
+            .zip(&st.enthalpy)
+            .zip(&st.smc)
+            .zip(&self.thermal)
+        {
+            *q = h / thermal::heat_capacity(*w, *w, l.retention.porosity, l.c_solid);
+        }
+    }
+
     /// Total column enthalpy (J m-2).
     pub fn column_enthalpy(&self, st: &ColumnState) -> f64 {
         st.enthalpy.iter().zip(&self.dz).map(|(h, d)| h * d).sum()

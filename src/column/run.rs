@@ -192,6 +192,7 @@ pub fn run(
     let mut years = Vec::new();
     let mut acc: Option<YearAccumulator> = None;
     let mut temps = vec![0.0; depths.len()];
+    let mut thaw = vec![0.0; depths.len()];
     for (i, f) in forcing.steps.iter().enumerate() {
         let t = forcing.time(i);
         let fl = m.step(st, f, forcing.dt, t).map_err(|e| {
@@ -211,8 +212,10 @@ pub fn run(
         for (x, tk) in temps.iter_mut().zip(&st.t_soil) {
             *x = tk - T_FREEZE;
         }
+        m.thaw_equivalent_celsius(st, &mut thaw);
         if let Some(a) = acc.as_mut() {
             a.add(&temps, forcing.dt);
+            a.add_thaw_equivalent(&thaw);
         }
     }
     if let Some(done) = acc.and_then(|a| a.finish()) {

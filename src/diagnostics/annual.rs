@@ -40,7 +40,13 @@
 //!      point by latent heat, has not been shown to freeze);
 //!   3. *non-frozen* otherwise.
 //! - **Margin** (C): `min_i m_i`, continuous across the permafrost threshold
-//!   (<= 0 exactly when the class is permafrost).
+//!   (<= 0 exactly when the class is permafrost). Where both years carry the
+//!   annual maximum thaw-equivalent temperature (`thaw_max`: enthalpy over the
+//!   all-liquid heat capacity, negative while ice is left), the margin is
+//!   taken from its two-year maximum instead. It has the same sign, but it
+//!   keeps moving while a layer sits in the zero curtain (temperature a few
+//!   thousandths below 0 C while its ice melts), where the temperature margin
+//!   is flat.
 
 use super::{AnnualDiagnostics, AnnualProfileStats, FrozenClass};
 use crate::{Error, Result};
@@ -153,7 +159,11 @@ fn check_stats(s: &AnnualProfileStats, what: &str) -> Result<()> {
     if n == 0 {
         return Err(Error::Other(format!("{what} year {}: no layers", s.year)));
     }
-    if s.t_mean.len() != n || s.t_max.len() != n || s.t_min.len() != n {
+    if s.t_mean.len() != n
+        || s.t_max.len() != n
+        || s.t_min.len() != n
+        || !(s.thaw_max.is_empty() || s.thaw_max.len() == n)
+    {
         return Err(Error::Other(format!(
             "{what} year {}: {} depths but {} means, {} maxima and {} minima",
             s.year,
@@ -224,7 +234,18 @@ fn compute(
             None => cur.t_max[i],
         })
         .collect();
-    let margin = two_year_max.iter().copied().fold(f64::NAN, f64::min);
+    let thaw_tracked =
+        cur.thaw_max.len() == n && prev.is_none_or(|p| p.thaw_max.len() == n && p.t_max.len() == n);
+    let margin = if thaw_tracked {
+        (0..n)
+            .map(|i| match prev {
+                Some(p) => cur.thaw_max[i].max(p.thaw_max[i]),
+                None => cur.thaw_max[i],
+            })
+            .fold(f64::NAN, f64::min)
+    } else {
+        two_year_max.iter().copied().fold(f64::NAN, f64::min)
+    };
     let class = if two_year_max.iter().any(|&m| m <= 0.0) {
         FrozenClass::Permafrost
     } else if cur.t_min.iter().any(|&t| t < 0.0) {
@@ -272,8 +293,39 @@ mod tests {
             t_mean: t_mean.to_vec(),
             t_max: t_max.to_vec(),
             t_min: t_min.to_vec(),
+            thaw_max: Vec::new(),
             seconds: 365.0 * 86400.0,
         }
+    }
+
+    #[test]
+    fn thaw_equivalent_margin_moves_through_the_zero_curtain() {
+        // The 3 m layer sits in the zero curtain in both years (t_max
+        // -0.002 C) with ice left: -1.5 C of latent heat in 2010, -0.4 C
+        // in 2011. The temperature margin cannot tell the years apart;
+        // the thaw-equivalent margin can, with the same class.
+        let mut prev = stats(
+            2010,
+            [0.0; 6],
+            [8.0, 3.0, 1.0, -0.002, 0.1, 0.2],
+            [-9.0, -5.0, -2.0, -1.0, -0.8, -0.6],
+        );
+        let mut cur = prev.clone();
+        cur.year = 2011;
+        prev.thaw_max = vec![8.0, 3.0, 1.0, -1.5, 0.1, 0.2];
+        cur.thaw_max = vec![8.0, 3.0, 1.0, -0.4, 0.1, 0.2];
+        let d = annual_diagnostics(&cur, Some(&prev));
+        assert_eq!(d.class, FrozenClass::Permafrost);
+        assert!(close(d.margin, -0.4));
+        // Without thaw maxima in either year the temperature margin is used.
+        let mut bare = prev.clone();
+        bare.thaw_max.clear();
+        let d = annual_diagnostics(&cur, Some(&bare));
+        assert!(close(d.margin, -0.002));
+        // Ragged thaw maxima are an error naming the year.
+        cur.thaw_max.pop();
+        let e = try_annual_diagnostics(&cur, None, None).unwrap_err();
+        assert!(e.to_string().contains("2011"), "{e}");
     }
 
     #[test]

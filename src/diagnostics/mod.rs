@@ -58,8 +58,10 @@ pub struct AnnualDiagnostics {
     pub magt: f64,
     /// The frozen-ground class.
     pub class: FrozenClass,
-    /// A continuous permafrost margin (C): the lowest annual maximum temperature of
-    /// any layer (below 0 means a layer stayed frozen). Calibration uses it as a
+    /// A continuous permafrost margin (C): over the layers, the lowest two-year
+    /// maximum of the thaw-equivalent temperature where the statistics carry
+    /// it (see [`AnnualProfileStats::thaw_max`]), else of the temperature; at or
+    /// below 0 exactly when the class is permafrost. Calibration uses it as a
     /// tie-breaker where the class alone is piecewise constant.
     pub margin: f64,
 }
@@ -77,6 +79,16 @@ pub struct AnnualProfileStats {
     pub t_max: Vec<f64>,
     /// Annual minimum temperature per layer (C).
     pub t_min: Vec<f64>,
+    /// Annual maximum thaw-equivalent temperature per layer (C), empty when not
+    /// tracked. The thaw-equivalent temperature of a layer is its enthalpy
+    /// (relative to 0 C with all water liquid) divided by its heat capacity
+    /// with all water liquid: equal to the temperature when the layer holds no
+    /// ice, negative while any ice is left, and continuous through the zero
+    /// curtain, where the temperature itself stays within hundredths of a
+    /// degree of 0 C while the ice melts. Its maximum is above 0 C exactly
+    /// when `t_max` is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thaw_max: Vec<f64>,
     /// Seconds of the year that were simulated (a partial first or last year has fewer).
     pub seconds: f64,
 }
@@ -89,6 +101,7 @@ pub struct YearAccumulator {
     sum: Vec<f64>,
     t_max: Vec<f64>,
     t_min: Vec<f64>,
+    thaw_max: Vec<f64>,
     seconds: f64,
 }
 
@@ -102,6 +115,7 @@ impl YearAccumulator {
             sum: vec![0.0; n],
             t_max: vec![f64::NEG_INFINITY; n],
             t_min: vec![f64::INFINITY; n],
+            thaw_max: Vec::new(),
             seconds: 0.0,
         }
     }
@@ -121,6 +135,17 @@ impl YearAccumulator {
         self.seconds += dt;
     }
 
+    /// Track the annual maximum of the layers' thaw-equivalent temperatures
+    /// `thaw_c` (C; see [`AnnualProfileStats::thaw_max`]) at one time step.
+    pub fn add_thaw_equivalent(&mut self, thaw_c: &[f64]) {
+        if self.thaw_max.is_empty() {
+            self.thaw_max = vec![f64::NEG_INFINITY; thaw_c.len()];
+        }
+        for (m, &q) in self.thaw_max.iter_mut().zip(thaw_c) {
+            *m = m.max(q);
+        }
+    }
+
     /// Finish the year; `None` if no step was added.
     pub fn finish(&self) -> Option<AnnualProfileStats> {
         if self.seconds <= 0.0 {
@@ -132,6 +157,7 @@ impl YearAccumulator {
             t_mean: self.sum.iter().map(|s| s / self.seconds).collect(),
             t_max: self.t_max.clone(),
             t_min: self.t_min.clone(),
+            thaw_max: self.thaw_max.clone(),
             seconds: self.seconds,
         })
     }

@@ -320,7 +320,9 @@ pub fn run_cells_on<E: Engine + ?Sized>(
 // ---------------------------------------------------------------------------
 
 const MAGIC: &[u8; 16] = b"calimap-tiles-v1";
-const BLOCK: &[u8; 4] = b"BLK1";
+/// Block marker; blocks of version 1 (still read) carry no thaw-equivalent maxima.
+const BLOCK: &[u8; 4] = b"BLK2";
+const BLOCK_V1: &[u8; 4] = b"BLK1";
 const END: &[u8; 4] = b"END1";
 
 /// What a tile or checkpoint file holds, and for which run.
@@ -387,6 +389,14 @@ fn encode_block(t: &TileResult) -> Result<Vec<u8>> {
                             }
                             put_f64s(&mut w, v);
                         }
+                        if !s.thaw_max.is_empty() && s.thaw_max.len() != s.depths.len() {
+                            return Err(Error::Other(format!(
+                                "cell ({r}, {c}) year {}: ragged profile statistics",
+                                s.year
+                            )));
+                        }
+                        put_u32(&mut w, s.thaw_max.len())?;
+                        put_f64s(&mut w, &s.thaw_max);
                     }
                 }
                 Err(msg) => {
@@ -438,7 +448,7 @@ impl Cursor<'_> {
     }
 }
 
-fn decode_block_body(c: &mut Cursor<'_>) -> Result<TileResult> {
+fn decode_block_body(c: &mut Cursor<'_>, with_thaw: bool) -> Result<TileResult> {
     let first = u64::from_le_bytes(c.arr()?) as usize;
     let n = c.u32()?;
     let nm = c.u32()?;
@@ -459,12 +469,30 @@ fn decode_block_body(c: &mut Cursor<'_>) -> Result<TileResult> {
                         let year = i32::from_le_bytes(c.arr()?);
                         let seconds = f64::from_le_bytes(c.arr()?);
                         let nl = c.u32()?;
+                        let depths = c.f64s(nl)?;
+                        let t_mean = c.f64s(nl)?;
+                        let t_max = c.f64s(nl)?;
+                        let t_min = c.f64s(nl)?;
+                        let thaw_max = if with_thaw {
+                            let nt = c.u32()?;
+                            if nt != 0 && nt != nl {
+                                return Err(Error::parse(
+                                    c.path,
+                                    None,
+                                    format!("corrupt tile file: {nt} thaw maxima for {nl} layers"),
+                                ));
+                            }
+                            c.f64s(nt)?
+                        } else {
+                            Vec::new()
+                        };
                         stats.push(AnnualProfileStats {
                             year,
-                            depths: c.f64s(nl)?,
-                            t_mean: c.f64s(nl)?,
-                            t_max: c.f64s(nl)?,
-                            t_min: c.f64s(nl)?,
+                            depths,
+                            t_mean,
+                            t_max,
+                            t_min,
+                            thaw_max,
                             seconds,
                         });
                     }
@@ -589,14 +617,14 @@ impl TileReader {
             self.done = true;
             return Ok(None);
         }
-        if &tag != BLOCK {
+        if &tag != BLOCK && &tag != BLOCK_V1 {
             return Err(Error::parse(
                 &self.path,
                 None,
                 "corrupt tile file: bad block marker",
             ));
         }
-        decode_block_body(&mut c).map(Some)
+        decode_block_body(&mut c, &tag == BLOCK).map(Some)
     }
 
     /// Every block, checked to cover the header's cells in order.
@@ -683,6 +711,11 @@ pub fn ensemble_mean_stats(members: &[&CellStats]) -> std::result::Result<CellSt
             t_mean: pick(|s| &s.t_mean),
             t_max: pick(|s| &s.t_max),
             t_min: pick(|s| &s.t_min),
+            thaw_max: if ys.iter().all(|s| s.thaw_max.len() == s0.depths.len()) {
+                pick(|s| &s.thaw_max)
+            } else {
+                Vec::new()
+            },
             seconds: s0.seconds,
         });
     }
@@ -1621,6 +1654,7 @@ mod tests {
             t_mean: vec![-1.1, -0.7, 0.1 + 0.2],
             t_max: vec![9.3, 2.1, -0.3],
             t_min: vec![-17.0, -8.0, -1.7],
+            thaw_max: vec![9.3, 2.1, -4.6],
             seconds: 365.0 * 86400.0,
         };
         let cell = vec![
@@ -1637,8 +1671,17 @@ mod tests {
         // the mean of two profiles is their midpoint, computed per layer
         let mut other = cell.clone();
         other[0].t_max = vec![10.3, 3.1, 0.7];
+        other[0].thaw_max = vec![10.3, 3.1, 0.7];
         let m = ensemble_mean_stats(&[&cell, &other]).unwrap();
         assert_eq!(m[0].t_max, vec![9.8, 2.6, 0.2]);
+        let want = [9.8, 2.6, -1.95];
+        for (a, b) in m[0].thaw_max.iter().zip(want) {
+            assert!((a - b).abs() < 1e-12, "{:?}", m[0].thaw_max);
+        }
+        // a member without thaw maxima leaves the mean without them
+        other[0].thaw_max.clear();
+        let m = ensemble_mean_stats(&[&cell, &other]).unwrap();
+        assert!(m[0].thaw_max.is_empty());
         assert!(ensemble_mean_stats(&[&cell, &cell[..1].to_vec()]).is_err());
     }
 
@@ -1650,22 +1693,30 @@ mod tests {
             t_mean: vec![f64::NAN, -0.0],
             t_max: vec![1e-310, 3.5],
             t_min: vec![-2.0, f64::MIN_POSITIVE],
+            thaw_max: vec![-7.25, 3.5],
             seconds: 31_622_400.0,
+        };
+        let untracked = AnnualProfileStats {
+            thaw_max: Vec::new(),
+            ..s.clone()
         };
         let t = TileResult {
             first: 17,
             cells: vec![(3, 4), (3, 5)],
             outcomes: vec![
                 vec![Ok(vec![s.clone()]), Err("cell (3, 4): diverged ü".into())],
-                vec![Ok(vec![]), Ok(vec![s])],
+                vec![Ok(vec![]), Ok(vec![s, untracked])],
             ],
         };
         let b = encode_block(&t).unwrap();
         let mut r: &[u8] = &b[4..];
-        let back = decode_block_body(&mut Cursor {
-            path: Path::new("x"),
-            r: &mut r,
-        })
+        let back = decode_block_body(
+            &mut Cursor {
+                path: Path::new("x"),
+                r: &mut r,
+            },
+            true,
+        )
         .unwrap();
         assert!(r.is_empty());
         assert_eq!(encode_block(&back).unwrap(), b);
