@@ -11,7 +11,8 @@
 #   SEEDS  number of seeds (default 5), BUDGET evaluations (default 100),
 #   OUT    output folder (default ../out/twin-benchmark)
 # CALIMAP_BIN chooses the binary (default target/release/calimap);
-# OPTIMIZERS the optimisers run (default "bo random lhs pso"); a runs.csv
+# OPTIMIZERS the optimisers run (default "bo random lhs pso"); EXPERIMENT
+# the experiment file (default experiments/twin-calibration.toml); a runs.csv
 # already in OUT keeps its rows of optimisers not run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +37,7 @@ for opt in $OPTIMIZERS; do
         -e "s|^budget = .*|budget = $BUDGET|" \
         -e "s|^output = .*|output = \"$(realpath -m "$run")\"|" \
         -e "s|\"\.\./|\"$(pwd)/|g" \
-        experiments/twin-calibration.toml > "$exp"
+        "${EXPERIMENT:-experiments/twin-calibration.toml}" > "$exp"
     start=$(date +%s)
     "$BIN" run "$exp" --quiet > /dev/null
     secs=$(( $(date +%s) - start ))

@@ -27,6 +27,8 @@
 //! tiebreak_weight = 0.01             # per C of permafrost-margin misfit
 //! smoothing = 0.0                    # C; > 0: the optimiser is told a smoothed Kappa
 //! trust_region = false               # BO proposes inside a box around the best point (TuRBO-style)
+//! trust_region_length = 0.8          # optional, first side of that box (unit cube)
+//! trust_region_failures = 2          # optional, non-improving batches that halve it (default ceil(max(4, d) / q))
 //! kpls_dim = 3                       # optional, BO's GP with partial-least-squares length scales
 //! local_step = 0.05                  # first step of the compass phase (unit cube)
 //! truth = { seed = 11, spread = 0.3 }  # optional: make a missing reference from hidden parameters
@@ -102,6 +104,11 @@ pub struct CalibrationSection {
     /// ([`crate::calibrate::optimizer::TrustRegion`], default settings).
     #[serde(default)]
     pub trust_region: bool,
+    /// First side of the trust region (unit-cube coordinates; default 0.8).
+    pub trust_region_length: Option<f64>,
+    /// Non-improving batches in a row that halve the trust region (default
+    /// `ceil(max(4, d) / q)`, TuRBO's rule, which suits budgets of thousands).
+    pub trust_region_failures: Option<usize>,
     /// Partial-least-squares components of the GP length scales of Bayesian
     /// optimisation (unset: one length scale per dimension).
     pub kpls_dim: Option<usize>,
@@ -301,6 +308,23 @@ pub(crate) fn resolve(path: &Path, r: &RawCalibration) -> Result<CalibrationExpe
             format!("{} must lie in (0.001, 0.5]", c.local_step),
         ));
     }
+    if let Some(l) = c.trust_region_length {
+        if !(l > 0.01 && l <= 1.6) {
+            return Err(err(
+                "trust_region_length",
+                format!("{l} must lie in (0.01, 1.6]"),
+            ));
+        }
+    }
+    if c.trust_region_failures == Some(0) {
+        return Err(err("trust_region_failures", "must be at least 1".into()));
+    }
+    if (c.trust_region_length.is_some() || c.trust_region_failures.is_some()) && !c.trust_region {
+        return Err(err(
+            "trust_region_length",
+            "trust_region_length and trust_region_failures need trust_region = true".into(),
+        ));
+    }
     if c.kpls_dim == Some(0) {
         return Err(err("kpls_dim", "must be at least 1".into()));
     }
@@ -448,10 +472,29 @@ mod tests {
         }
         assert!(with("smoothing = 0.2").is_ok());
         assert!(with("kpls_dim = 3").is_ok());
+        assert!(with("trust_region_failures = 2\ntrust_region_length = 0.4").is_ok());
+        // Trust-region settings without the trust region are an error.
+        let text = TWIN
+            .replace("trust_region = true", "trust_region = false")
+            .replacen(
+                "[calibration]\n",
+                "[calibration]\ntrust_region_failures = 2\n",
+                1,
+            );
+        let e = Experiment::parse(Path::new("x.toml"), &text).unwrap_err();
+        assert!(e.to_string().contains("trust_region"), "{e}");
         for (line, key) in [
             ("smoothing = -0.1", "calibration.smoothing"),
             ("local_step = 0.9", "calibration.local_step"),
             ("kpls_dim = 0", "calibration.kpls_dim"),
+            (
+                "trust_region_length = 2.0",
+                "calibration.trust_region_length",
+            ),
+            (
+                "trust_region_failures = 0",
+                "calibration.trust_region_failures",
+            ),
         ] {
             let msg = with(line).unwrap_err().to_string();
             assert!(msg.contains(key), "{line}: {msg}");

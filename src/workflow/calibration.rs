@@ -638,7 +638,15 @@ pub fn run_calibration_on(
             BoConfig {
                 n_init: sec.n_init,
                 kpls_dim: sec.kpls_dim,
-                trust_region: sec.trust_region.then(TrustRegion::default),
+                trust_region: sec.trust_region.then(|| {
+                    let d = TrustRegion::default();
+                    TrustRegion {
+                        initial_length: sec.trust_region_length.unwrap_or(d.initial_length),
+                        max_length: d.max_length.max(sec.trust_region_length.unwrap_or(0.0)),
+                        failure_tolerance: sec.trust_region_failures.or(d.failure_tolerance),
+                        ..d
+                    }
+                }),
                 ..Default::default()
             },
         )?),
