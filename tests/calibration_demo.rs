@@ -184,6 +184,25 @@ fn twin_experiment_bo_recovers_kappa_above_the_default() {
     ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
+    // The margin maps agree in sign with the class maps: <= 0 C exactly on
+    // the permafrost cells, nodata off land.
+    for which in ["default", "best"] {
+        let classes: calimap::io::geotiff::Raster<u8> =
+            calimap::io::geotiff::read_geotiff(out.join(format!("{which}_2001.tif"))).unwrap();
+        let margins: calimap::io::geotiff::Raster<f32> =
+            calimap::io::geotiff::read_geotiff(out.join(format!("margin_{which}_2001.tif")))
+                .unwrap();
+        let mut land = 0;
+        for (k, (&c, &m)) in classes.data.iter().zip(&margins.data).enumerate() {
+            if classes.is_nodata(c) {
+                assert_eq!(m, -9999.0, "{which} cell {k}");
+                continue;
+            }
+            land += 1;
+            assert_eq!(c == 1, m <= 0.0, "{which} cell {k}: class {c}, margin {m}");
+        }
+        assert!(land > 0);
+    }
     let (name, best) = read_parameter_set(&out.join("best_overrides.toml")).unwrap();
     assert_eq!(name, "best");
     assert_eq!(best.len(), 10, "five soil classes of bexp and quartz");

@@ -15,7 +15,9 @@
 //! 4. rank, write the best parameters (`best.toml`, `best_overrides.toml`),
 //!    the top-K table and members (`top/member<k>.toml`), the convergence plot;
 //! 5. run the best set on every land cell and write the reference, default and
-//!    best maps and their differences (GeoTIFF and PNG) and `summary.json`;
+//!    best maps and their differences (GeoTIFF and PNG), the cells' permafrost
+//!    margins under both sets (`margin_default_<year>.tif`, `margin_best_<year>.tif`,
+//!    C, <= 0 permafrost) and `summary.json`;
 //! 6. with `[ensemble]`, run the top-K hindcast (`ensemble/`);
 //! 7. with `[validation]`, validate the ensemble members and mean (or the best
 //!    set) against boreholes ([`super::validation::validate_calibration`]).
@@ -460,6 +462,23 @@ fn full_raster(
     Raster::new(grid.clone(), data, Some(CLASS_NODATA))
 }
 
+/// The permafrost margin (C, see [`crate::diagnostics::AnnualDiagnostics`])
+/// of every land cell as a Float32 raster, -9999 elsewhere and where a run failed.
+fn margin_raster(
+    grid: &RasterGrid,
+    nx: usize,
+    cells: &[(usize, usize)],
+    margins: &[f64],
+) -> Result<Raster<f32>> {
+    let mut data = vec![-9999.0f32; grid.len()];
+    for (&(r, c), &m) in cells.iter().zip(margins) {
+        if m.is_finite() {
+            data[r * nx + c] = m as f32;
+        }
+    }
+    Raster::new(grid.clone(), data, Some(-9999.0f32))
+}
+
 /// A progress bar over the domain's cell runs (hidden when `quiet`).
 pub fn cell_bar(total: usize, label: &str, quiet: bool) -> indicatif::ProgressBar {
     if quiet {
@@ -564,7 +583,7 @@ pub fn run_calibration_on(
     let progress = move |done: usize, _total: usize| bar.set_position(done as u64);
     let default_runs = setup.run_on(engine, &land, &[Vec::new()], Some(&progress))?;
     pb.finish();
-    let (default_codes, _, default_failed) = member_map(&default_runs[0], sec.year);
+    let (default_codes, default_margins, default_failed) = member_map(&default_runs[0], sec.year);
     if default_failed > 0 {
         return Err(Error::Other(format!(
             "the default parameters fail on {default_failed} of {} cells; fix the domain before calibrating",
@@ -742,7 +761,7 @@ pub fn run_calibration_on(
         Some(&progress),
     )?;
     pb.finish();
-    let (best_codes, _, _) = member_map(&best_runs[0], sec.year);
+    let (best_codes, best_margins, _) = member_map(&best_runs[0], sec.year);
     let best_map = full_raster(&grid, nx, &land, &best_codes)?;
     let kappa_best_all = score_class_codes(
         &land_ref,
@@ -755,6 +774,12 @@ pub fn run_calibration_on(
     )?
     .kappa;
     write_maps(&out, sec.year, &reference, &default_map, &best_map)?;
+    for (name, margins) in [("default", &default_margins), ("best", &best_margins)] {
+        write_geotiff(
+            out.join(format!("margin_{name}_{}.tif", sec.year)),
+            &margin_raster(&grid, nx, &land, margins)?,
+        )?;
+    }
 
     // 6. the top-K ensemble hindcast: per-member and ensemble-mean products
     if c.ensemble.enabled {
