@@ -463,6 +463,7 @@ mod tests {
         match &e.body {
             Body::Calibration(c) => {
                 assert!(c.section.trust_region);
+                assert_eq!(c.section.trust_region_failures, Some(2));
                 assert_eq!(c.section.tiebreak_weight, 30.0);
                 assert_eq!(c.section.smoothing, 0.0);
                 assert_eq!(c.section.local_step, 0.05);
@@ -472,17 +473,26 @@ mod tests {
         }
         assert!(with("smoothing = 0.2").is_ok());
         assert!(with("kpls_dim = 3").is_ok());
-        assert!(with("trust_region_failures = 2\ntrust_region_length = 0.4").is_ok());
-        // Trust-region settings without the trust region are an error.
-        let text = TWIN
-            .replace("trust_region = true", "trust_region = false")
-            .replacen(
-                "[calibration]\n",
-                "[calibration]\ntrust_region_failures = 2\n",
-                1,
-            );
-        let e = Experiment::parse(Path::new("x.toml"), &text).unwrap_err();
-        assert!(e.to_string().contains("trust_region"), "{e}");
+        assert!(with("trust_region_length = 0.4").is_ok());
+        // The twin file's trust_region_failures = 2: zero is refused, and so
+        // is any trust-region setting without the trust region.
+        for (from, to, key) in [
+            (
+                "trust_region_failures = 2",
+                "trust_region_failures = 0",
+                "calibration.trust_region_failures",
+            ),
+            (
+                "trust_region = true",
+                "trust_region = false",
+                "calibration.trust_region_length",
+            ),
+        ] {
+            assert!(TWIN.contains(from));
+            let text = TWIN.replace(from, to);
+            let e = Experiment::parse(Path::new("x.toml"), &text).unwrap_err();
+            assert!(e.to_string().contains(key), "{key}: {e}");
+        }
         for (line, key) in [
             ("smoothing = -0.1", "calibration.smoothing"),
             ("local_step = 0.9", "calibration.local_step"),
@@ -490,10 +500,6 @@ mod tests {
             (
                 "trust_region_length = 2.0",
                 "calibration.trust_region_length",
-            ),
-            (
-                "trust_region_failures = 0",
-                "calibration.trust_region_failures",
             ),
         ] {
             let msg = with(line).unwrap_err().to_string();
