@@ -24,6 +24,9 @@
 //! means of the two half layers (series resistances); conductivities are
 //! those of the state at the start of the step, as in Noah's HRT.
 
+use std::sync::Arc;
+
+use crate::physics::powtable::PowerTable;
 use crate::physics::thermal::{
     self, CoarseConductivity, ConductivityScheme, FreezeCurve, PhaseState, RetentionParams,
     SoilKind,
@@ -533,6 +536,9 @@ pub struct SoilMedium<'a> {
     /// Precomputed conductivity constants per layer (from `layers`, `scheme`
     /// and `coarse`); when absent the conductivity is evaluated from scratch.
     pub conductivity: Option<&'a [thermal::LayerConductivity]>,
+    /// Tabulated freeze-curve powers liq^(-bx) per layer (Koren 1999), as
+    /// given to [`Self::new_in`]; when absent the powers are evaluated exactly.
+    pub powers: Option<&'a [Arc<PowerTable>]>,
 }
 
 impl<'a> SoilMedium<'a> {
@@ -557,12 +563,17 @@ impl<'a> SoilMedium<'a> {
             scheme,
             coarse,
             conductivity: None,
+            powers: None,
         }
     }
 
     /// [`Self::new`] reusing the storage of `buf`, e.g. the relations of a
     /// previous medium returned by [`Self::into_freeze`]: each layer whose
     /// inputs are unchanged keeps its relation, the others are rebuilt.
+    /// With `powers` (one table per layer, of exponent -min(b, blim) for the
+    /// Koren 1999 curve) the relations use the tabulated powers (see
+    /// [`thermal::FreezeLayer::new_from_with`]); `buf` must then come from a
+    /// medium built with the same tables.
     pub fn new_in(
         layers: &'a [SoilLayerThermal],
         smc: &'a [f64],
@@ -570,22 +581,33 @@ impl<'a> SoilMedium<'a> {
         scheme: ConductivityScheme,
         coarse: CoarseConductivity,
         mut buf: Vec<thermal::FreezeLayer>,
+        powers: Option<&'a [Arc<PowerTable>]>,
     ) -> Self {
         let n = layers.len().min(smc.len());
+        let powers = powers.filter(|p| p.len() == layers.len());
         buf.truncate(n);
         for (i, (l, &w)) in layers.iter().zip(smc).enumerate() {
+            let table = powers.map(|p| &*p[i]);
             if i < buf.len() {
-                if !buf[i].built_from(curve, w, &l.retention, l.c_solid) {
-                    buf[i] = thermal::FreezeLayer::new_from(
+                if !buf[i].built_from_with(curve, w, &l.retention, l.c_solid, table) {
+                    buf[i] = thermal::FreezeLayer::new_from_with(
                         curve,
                         w,
                         &l.retention,
                         l.c_solid,
                         Some(&buf[i]),
+                        table,
                     );
                 }
             } else {
-                buf.push(thermal::FreezeLayer::new(curve, w, &l.retention, l.c_solid));
+                buf.push(thermal::FreezeLayer::new_from_with(
+                    curve,
+                    w,
+                    &l.retention,
+                    l.c_solid,
+                    None,
+                    table,
+                ));
             }
         }
         Self {
@@ -596,7 +618,14 @@ impl<'a> SoilMedium<'a> {
             scheme,
             coarse,
             conductivity: None,
+            powers,
         }
+    }
+
+    /// The table of layer `i`, if any.
+    #[inline]
+    fn table(&self, i: usize) -> Option<&PowerTable> {
+        self.powers.map(|p| &*p[i])
     }
 
     /// The per-layer freeze relations, for reuse by [`Self::new_in`].
@@ -619,13 +648,13 @@ impl ThermalMedium for SoilMedium<'_> {
         self.layers.len()
     }
     fn state(&self, i: usize, h: f64) -> PhaseState {
-        self.freeze[i].invert(h, None)
+        self.freeze[i].invert_with(h, None, self.table(i))
     }
     fn state_near(&self, i: usize, h: f64, near: &PhaseState) -> PhaseState {
-        self.freeze[i].invert_near(h, near)
+        self.freeze[i].invert_near_with(h, near, self.table(i))
     }
     fn state_update(&self, i: usize, h: f64, near: &PhaseState) -> PhaseState {
-        self.freeze[i].update_near(h, near)
+        self.freeze[i].update_near_with(h, near, self.table(i))
     }
     fn enthalpy(&self, i: usize, t: f64) -> f64 {
         let l = &self.layers[i];

@@ -1,6 +1,7 @@
 //! The column model: derived parameters, prognostic state, fluxes and one time step.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDateTime};
 
@@ -14,6 +15,7 @@ use crate::physics::canopy::{self, CanopyParams, CanopyWeather, TranspirationInp
 use crate::physics::hydrology::{
     self, RichardsConfig, RichardsInput, RichardsWork, SoilHydraulics,
 };
+use crate::physics::powtable::PowerTable;
 use crate::physics::sfcdif_myj::{exchange_myj, MyjInput, SurfaceLayer};
 use crate::physics::sfcdif_y08::{exchange_y08, Y08Input};
 use crate::physics::snow;
@@ -193,6 +195,12 @@ pub struct ColumnModel {
     root_fraction: Vec<f64>,
     /// Conductivity constants per layer.
     conductivity: Vec<thermal::LayerConductivity>,
+    /// Koren (1999) freeze curve: liq^(-min(b, blim)) tabulated per layer,
+    /// shared between layers of the same exponent; empty for other curves.
+    freeze_powers: Vec<Arc<PowerTable>>,
+    /// r^(b+1) of the Clapp-Hornberger hydraulics tabulated per layer, shared
+    /// between layers of the same exponent.
+    hydraulic_powers: Vec<Arc<PowerTable>>,
 }
 
 const _: () = {
@@ -360,7 +368,51 @@ impl ColumnModel {
                 )
             })
             .collect();
+        let freeze_powers = match cfg.options.freeze_curve {
+            thermal::FreezeCurve::Koren99 { blim, .. } => {
+                let mut shared: Vec<Arc<PowerTable>> = Vec::new();
+                thermal_layers
+                    .iter()
+                    .map(|l| {
+                        let y = -l.retention.b.min(blim);
+                        match shared
+                            .iter()
+                            .find(|t| t.exponent().to_bits() == y.to_bits())
+                        {
+                            Some(t) => t.clone(),
+                            None => {
+                                // Liquid water lies between Noah's 0.02 floor and porosity.
+                                let t = Arc::new(PowerTable::new(y, 0.016, 0.9999));
+                                shared.push(t.clone());
+                                t
+                            }
+                        }
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let mut shared: Vec<Arc<PowerTable>> = Vec::new();
+        let hydraulic_powers = hydraulics
+            .iter()
+            .map(|h| {
+                let y = h.b + 1.0;
+                match shared
+                    .iter()
+                    .find(|t| t.exponent().to_bits() == y.to_bits())
+                {
+                    Some(t) => t.clone(),
+                    None => {
+                        let t = Arc::new(hydrology::hydraulic_power_table(h.b));
+                        shared.push(t.clone());
+                        t
+                    }
+                }
+            })
+            .collect();
         Ok(Self {
+            freeze_powers,
+            hydraulic_powers,
             cfg,
             dz,
             mid,
@@ -390,14 +442,7 @@ impl ColumnModel {
     }
 
     fn medium<'a>(&'a self, smc: &'a [f64]) -> SoilMedium<'a> {
-        SoilMedium::new(
-            &self.thermal,
-            smc,
-            self.cfg.options.freeze_curve,
-            self.cfg.options.conductivity,
-            self.cfg.coarse,
-        )
-        .with_conductivity(&self.conductivity)
+        self.medium_in(smc, Vec::new())
     }
 
     /// Check that an initial condition fits the column (layer counts, ranges).
@@ -607,6 +652,9 @@ impl ColumnModel {
             self.cfg.options.conductivity,
             self.cfg.coarse,
             buf,
+            Some(&self.freeze_powers)
+                .filter(|p| !p.is_empty())
+                .map(|p| &p[..]),
         )
         .with_conductivity(&self.conductivity)
     }
@@ -996,6 +1044,7 @@ impl ColumnModel {
             evaporation: edir,
             transpiration: et_layers,
             dt,
+            powers: Some(&self.hydraulic_powers),
         };
         liq_new.clear();
         liq_new.resize(n, 0.0);

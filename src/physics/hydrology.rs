@@ -22,7 +22,10 @@
 //! minimum (and so creates water), this implementation takes the deficit from
 //! the layers below and reports any remainder as `floor_source`.
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
+use crate::physics::powtable::PowerTable;
 
 /// Density of liquid water, kg m-3 (Noah: 1000).
 pub const RHO_WATER: f64 = 1000.0;
@@ -186,10 +189,19 @@ pub fn wdfcnd_noah(liquid: f64, ice_max: f64, soil: &SoilHydraulics) -> (f64, f6
 /// (r^(b+2), r^(2b+3)) from a single power evaluation, r >= 0.
 #[inline]
 fn cosby_powers(r: f64, b: f64) -> (f64, f64) {
+    cosby_powers_with(r, b, None)
+}
+
+/// [`cosby_powers`] with r^(b+1) from `table` when it is one of exponent b + 1.
+#[inline]
+fn cosby_powers_with(r: f64, b: f64, table: Option<&PowerTable>) -> (f64, f64) {
     if r <= 0.0 {
         return (0.0, 0.0);
     }
-    let p = crate::physics::thermal::pow_pos(r, b + 1.0);
+    let p = match table {
+        Some(t) if t.exponent().to_bits() == (b + 1.0).to_bits() => t.pow(r),
+        _ => crate::physics::thermal::pow_pos(r, b + 1.0),
+    };
     (p * r, p * p * r)
 }
 
@@ -412,6 +424,17 @@ pub struct RichardsInput<'a> {
     pub transpiration: &'a [f64],
     /// Time step, s.
     pub dt: f64,
+    /// Tabulated r^(b+1) per layer (exponent b + 1 of the layer's soil; see
+    /// [`hydraulic_power_table`]) for the diffusivity and conductivity;
+    /// `None` evaluates the powers exactly.
+    pub powers: Option<&'a [Arc<PowerTable>]>,
+}
+
+/// The table of r^(b+1) for relative saturations r in [0.01, 1) that
+/// [`RichardsInput::powers`] takes for a soil of Clapp-Hornberger exponent
+/// `b`: relative error below 3e-7 for b <= 12 (see [`PowerTable`]).
+pub fn hydraulic_power_table(b: f64) -> PowerTable {
+    PowerTable::new(b + 1.0, 0.008, 0.9999)
 }
 
 /// Fluxes of one soil-water step, all kg m-2 s-1 averaged over the step.
@@ -681,6 +704,7 @@ fn srt(
     let pcpdrp = input.water_input / RHO_WATER;
     let edir = input.evaporation / RHO_WATER;
     let et = |k: usize| input.transpiration[k] / RHO_WATER;
+    let powers = input.powers.filter(|p| p.len() == n);
     // Same values as `hydraulic_properties`, with the step-constant ice
     // factors taken from `prepare_ice_factors`.
     for k in 0..n {
@@ -688,7 +712,7 @@ fn srt(
         match cfg.ice_impedance {
             IceImpedance::Noah => {
                 let r = coef[k] / s.porosity;
-                let (pd, pk) = cosby_powers(r, s.b);
+                let (pd, pk) = cosby_powers_with(r, s.b, powers.map(|p| &*p[k]));
                 let mut d = s.dw_sat * pd;
                 if ice_max > 0.0 {
                     let low = if r < 0.05 / s.porosity { d } else { w.dlow[k] };
@@ -699,7 +723,7 @@ fn srt(
             }
             IceImpedance::NiuYang2006 | IceImpedance::NoahTibet => {
                 let r = ((coef[k] + ice[k]) / s.porosity).max(0.01);
-                let (pd, pk) = cosby_powers(r, s.b);
+                let (pd, pk) = cosby_powers_with(r, s.b, powers.map(|p| &*p[k]));
                 w.wdf[k] = w.imp_d[k] * s.dw_sat * pd;
                 w.wcnd[k] = w.imp_k[k] * s.k_sat * pk;
             }
@@ -1145,6 +1169,7 @@ pub fn soil_water_step(
         evaporation: edir,
         transpiration: transpiration_out,
         dt: f.dt,
+        powers: None,
     };
     let soil = richards_step_into(&input, &p.richards, liquid_out, work)?;
     Ok(SoilWaterFluxes {
@@ -1314,6 +1339,7 @@ mod tests {
             evaporation: 0.0,
             transpiration: &et,
             dt: 3600.0,
+            powers: None,
         };
         for scheme in [
             IceImpedance::Noah,
@@ -1372,6 +1398,7 @@ mod tests {
             evaporation: 0.0,
             transpiration: &et,
             dt: 3600.0,
+            powers: None,
         };
         let cfg = RichardsConfig::default();
         let e = richards_step(&input, &cfg).unwrap_err().to_string();

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::powtable::PowerTable;
+
 /// Freezing temperature of pure water (K), Noah's T0.
 pub const T_FREEZE: f64 = 273.15;
 /// Latent heat of fusion (J kg-1), Noah's HLICE / LSUBF.
@@ -194,6 +196,9 @@ pub struct FreezeLayer {
     h_min: f64,
     /// Koren (1999) (porosity / lmin)^bx; NaN for the other curves.
     pow_min: f64,
+    /// Koren (1999) porosity^bx, the factor of a tabulated liq^(-bx); NaN
+    /// for the other curves.
+    por_bx: f64,
 }
 
 impl FreezeLayer {
@@ -213,24 +218,61 @@ impl FreezeLayer {
         c_solid: f64,
         prev: Option<&FreezeLayer>,
     ) -> Self {
+        Self::new_from_with(curve, smc, p, c_solid, prev, None)
+    }
+
+    /// [`Self::new_from`] on the curve whose liq^(-bx) comes from `table`
+    /// (Koren 1999 only; built by [`PowerTable::new`] with exponent -min(b,
+    /// blim)): the relation that [`Self::invert_with`] and the other `_with`
+    /// methods given the same table invert. Other curves ignore the table.
+    pub fn new_from_with(
+        curve: FreezeCurve,
+        smc: f64,
+        p: &RetentionParams,
+        c_solid: f64,
+        prev: Option<&FreezeLayer>,
+        table: Option<&PowerTable>,
+    ) -> Self {
         let c_unf = heat_capacity(smc, smc, p.porosity, c_solid);
         let lmin = min_liquid(curve, smc, p);
         let c_min = heat_capacity(smc, lmin, p.porosity, c_solid);
         let mut pow_min = f64::NAN;
+        let mut por_bx = f64::NAN;
+        let same = |q: &FreezeLayer| q.curve == curve && q.p == *p;
+        let table = match curve {
+            FreezeCurve::Koren99 { blim, .. } => {
+                table.filter(|t| t.exponent().to_bits() == (-p.b.min(blim)).to_bits())
+            }
+            _ => None,
+        };
+        if let (FreezeCurve::Koren99 { blim, .. }, Some(_)) = (curve, table) {
+            por_bx = match prev {
+                Some(q) if same(q) && !q.por_bx.is_nan() => q.por_bx,
+                _ => p.porosity.powf(p.b.min(blim)),
+            };
+        }
         let (h_on, h_min) = if smc > 0.0 {
-            let t_on = temperature_at_liquid(curve, smc, smc, p);
+            let t_on = match (curve, table) {
+                (FreezeCurve::Koren99 { .. }, Some(t)) => {
+                    T_FREEZE / (1.0 + p.psi_sat * GRAVITY / L_FUSION * (por_bx * t.pow(smc)))
+                }
+                _ => temperature_at_liquid(curve, smc, smc, p),
+            };
             let t_min = match curve {
                 FreezeCurve::Koren99 { ck, blim } => {
                     pow_min = match prev {
                         Some(q)
-                            if q.curve == curve
-                                && q.p == *p
+                            if same(q)
                                 && q.lmin.to_bits() == lmin.to_bits()
+                                && q.por_bx.to_bits() == por_bx.to_bits()
                                 && !q.pow_min.is_nan() =>
                         {
                             q.pow_min
                         }
-                        _ => (p.porosity / lmin.max(1e-12)).powf(p.b.min(blim)),
+                        _ => match table {
+                            Some(t) => por_bx * t.pow(lmin.max(1e-12)),
+                            None => (p.porosity / lmin.max(1e-12)).powf(p.b.min(blim)),
+                        },
                     };
                     // depression_factor with the power supplied, in the same order.
                     let ice = (smc - lmin).max(0.0);
@@ -257,11 +299,35 @@ impl FreezeLayer {
             h_on,
             h_min,
             pow_min,
+            por_bx,
+        }
+    }
+
+    /// Temperature (K) and dT/dliq on the curve at liquid `x`, with the
+    /// tabulated power when the relation was built with one.
+    #[inline]
+    fn curve_at(&self, x: f64, table: Option<&PowerTable>) -> (f64, f64) {
+        match (self.curve, table) {
+            (FreezeCurve::Koren99 { ck, blim }, Some(t)) if !self.por_bx.is_nan() => {
+                let bx = self.p.b.min(blim);
+                let ice = (self.smc - x).max(0.0);
+                let l = x.max(1e-12);
+                let a = self.p.psi_sat * GRAVITY / L_FUSION
+                    * (1.0 + ck * ice).powi(2)
+                    * (self.por_bx * t.pow(l));
+                let dlna = -2.0 * ck / (1.0 + ck * ice) - bx / l;
+                (
+                    T_FREEZE / (1.0 + a),
+                    -T_FREEZE * a * dlna / ((1.0 + a) * (1.0 + a)),
+                )
+            }
+            _ => temperature_and_slope_at_liquid(self.curve, x, self.smc, &self.p),
         }
     }
 
     /// Whether this relation is the one [`Self::new`] builds from these inputs
-    /// (compared exactly), so that it can be reused instead of rebuilt.
+    /// (compared exactly, and built without a table), so that it can be
+    /// reused instead of rebuilt.
     pub fn built_from(
         &self,
         curve: FreezeCurve,
@@ -269,7 +335,32 @@ impl FreezeLayer {
         p: &RetentionParams,
         c_solid: f64,
     ) -> bool {
-        self.smc.to_bits() == smc.to_bits()
+        self.por_bx.is_nan()
+            && self.smc.to_bits() == smc.to_bits()
+            && self.c_solid.to_bits() == c_solid.to_bits()
+            && self.curve == curve
+            && self.p == *p
+    }
+
+    /// Whether this relation is the one [`Self::new_from_with`] builds from
+    /// these inputs and a table of `exponent` (`None`: no table), compared
+    /// exactly, so that it can be reused instead of rebuilt.
+    pub fn built_from_with(
+        &self,
+        curve: FreezeCurve,
+        smc: f64,
+        p: &RetentionParams,
+        c_solid: f64,
+        table: Option<&PowerTable>,
+    ) -> bool {
+        let tabulated = match (curve, table) {
+            (FreezeCurve::Koren99 { blim, .. }, Some(t)) => {
+                t.exponent().to_bits() == (-p.b.min(blim)).to_bits()
+            }
+            _ => false,
+        };
+        self.por_bx.is_nan() != tabulated
+            && self.smc.to_bits() == smc.to_bits()
             && self.c_solid.to_bits() == c_solid.to_bits()
             && self.curve == curve
             && self.p == *p
@@ -287,6 +378,16 @@ impl FreezeLayer {
     /// (dH/dliq = ((C_WATER - C_ICE)(T - T0) + L_VOL) / (1 - C dT/dH)). The
     /// answer is the same root as [`Self::invert`]'s; only the start differs.
     pub fn invert_near(&self, h: f64, near: &PhaseState) -> PhaseState {
+        self.invert_near_with(h, near, None)
+    }
+
+    /// [`Self::invert_near`] on the tabulated curve (see [`Self::new_from_with`]).
+    pub fn invert_near_with(
+        &self,
+        h: f64,
+        near: &PhaseState,
+        table: Option<&PowerTable>,
+    ) -> PhaseState {
         let smc = self.smc;
         let l = near.liq;
         let mut hint = l;
@@ -303,7 +404,7 @@ impl FreezeLayer {
                 }
             }
         }
-        self.invert(h, Some(hint))
+        self.invert_with(h, Some(hint), table)
     }
 
     /// The state at enthalpy `h` (J m-3) of the layer found from the state
@@ -315,6 +416,16 @@ impl FreezeLayer {
     /// iteration), and the temperature moves by dT/dH times the enthalpy
     /// change. In every other case this is [`Self::invert_near`].
     pub fn update_near(&self, h: f64, near: &PhaseState) -> PhaseState {
+        self.update_near_with(h, near, None)
+    }
+
+    /// [`Self::update_near`] on the tabulated curve (see [`Self::new_from_with`]).
+    pub fn update_near_with(
+        &self,
+        h: f64,
+        near: &PhaseState,
+        table: Option<&PowerTable>,
+    ) -> PhaseState {
         let smc = self.smc;
         let l = near.liq;
         if matches!(self.curve, FreezeCurve::Koren99 { .. })
@@ -342,13 +453,18 @@ impl FreezeLayer {
                 }
             }
         }
-        self.invert_near(h, near)
+        self.invert_near_with(h, near, table)
     }
 
     /// The state at enthalpy `h` (J m-3); `hint` is a liquid content (m3 m-3)
     /// near the answer, e.g. the previous iterate's, that starts the Newton
     /// iteration on the phase-change branch. Same result as [`invert_enthalpy`].
     pub fn invert(&self, h: f64, hint: Option<f64>) -> PhaseState {
+        self.invert_with(h, hint, None)
+    }
+
+    /// [`Self::invert`] on the tabulated curve (see [`Self::new_from_with`]).
+    pub fn invert_with(&self, h: f64, hint: Option<f64>, table: Option<&PowerTable>) -> PhaseState {
         let smc = self.smc;
         if h >= self.h_on || smc <= 0.0 {
             return PhaseState {
@@ -381,7 +497,7 @@ impl FreezeLayer {
         let mut t = T_FREEZE;
         let mut slope = 0.0;
         for _ in 0..200 {
-            let (tt, dtdl) = temperature_and_slope_at_liquid(curve, x, smc, p);
+            let (tt, dtdl) = self.curve_at(x, table);
             let c = heat_capacity(smc, x, p.porosity, c_solid);
             let hv = c * (tt - T_FREEZE) - L_VOL * (smc - x);
             let dhdl = (C_WATER - C_ICE) * (tt - T_FREEZE) + c * dtdl + L_VOL;
