@@ -19,7 +19,8 @@
 //! whatever the iteration tolerance; the states there follow from the last
 //! iterate's, by one first-order Newton update where that lands within the
 //! inversion tolerance ([`thermal::FreezeLayer::update_near`]), else by a
-//! full inversion. Each iteration visits the layers once (states, fluxes and
+//! full inversion; the same first-order update serves the layers that moved
+//! within an iteration. Each iteration visits the layers once (states, fluxes and
 //! residuals together) on buffers sliced to the layer count. Interface conductances are the harmonic
 //! means of the two half layers (series resistances); conductivities are
 //! those of the state at the start of the step, as in Noah's HRT.
@@ -331,7 +332,7 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
         for i in 0..n {
             if iter > 0 && (h[i] - h_state[i]).abs() > h_skip[i] {
                 h_state[i] = h[i];
-                let s = medium.state_near(i, h[i], &states[i]);
+                let s = medium.state_update(i, h[i], &states[i]);
                 if !s.t.is_finite() {
                     return Err(Error::model(
                         None,

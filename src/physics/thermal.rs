@@ -312,14 +312,12 @@ impl FreezeLayer {
                 let bx = self.p.b.min(blim);
                 let ice = (self.smc - x).max(0.0);
                 let l = x.max(1e-12);
-                let a = self.p.psi_sat * GRAVITY / L_FUSION
-                    * (1.0 + ck * ice).powi(2)
-                    * (self.por_bx * t.pow(l));
-                let dlna = -2.0 * ck / (1.0 + ck * ice) - bx / l;
-                (
-                    T_FREEZE / (1.0 + a),
-                    -T_FREEZE * a * dlna / ((1.0 + a) * (1.0 + a)),
-                )
+                let f = 1.0 + ck * ice;
+                let a = self.p.psi_sat * GRAVITY / L_FUSION * (f * f) * (self.por_bx * t.pow(l));
+                // d ln A / d liq = -2 ck / f - bx / l, over one division.
+                let dlna = -(2.0 * ck * l + bx * f) / (f * l);
+                let inv = 1.0 / (1.0 + a);
+                (T_FREEZE * inv, -T_FREEZE * a * dlna * (inv * inv))
             }
             _ => temperature_and_slope_at_liquid(self.curve, x, self.smc, &self.p),
         }
@@ -501,8 +499,9 @@ impl FreezeLayer {
             let c = heat_capacity(smc, x, p.porosity, c_solid);
             let hv = c * (tt - T_FREEZE) - L_VOL * (smc - x);
             let dhdl = (C_WATER - C_ICE) * (tt - T_FREEZE) + c * dtdl + L_VOL;
+            let inv_dhdl = if dhdl > 0.0 { 1.0 / dhdl } else { 0.0 };
             t = tt;
-            slope = if dhdl > 0.0 { dtdl / dhdl } else { 0.0 };
+            slope = dtdl * inv_dhdl;
             let g = hv - h;
             if g.abs() < 1e-3 {
                 // 1e-3 J m-3: liquid within 3e-12 m3 m-3 of the root.
@@ -514,7 +513,7 @@ impl FreezeLayer {
                 lo = x;
             }
             let mut xn = if dhdl > 0.0 {
-                x - g / dhdl
+                x - g * inv_dhdl
             } else {
                 0.5 * (lo + hi)
             };
