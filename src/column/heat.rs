@@ -623,6 +623,43 @@ impl<'a> SoilMedium<'a> {
         }
     }
 
+    /// [`Self::new_in`] for the same layers, curve, schemes and `powers` that
+    /// built `buf` (e.g. this column's medium before its water step), at new
+    /// water contents `smc`: each relation whose water changed is rebuilt by
+    /// [`thermal::FreezeLayer::with_smc`] without comparing the other inputs.
+    /// A `buf` of another length is rebuilt in full.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_in_same(
+        layers: &'a [SoilLayerThermal],
+        smc: &'a [f64],
+        curve: FreezeCurve,
+        scheme: ConductivityScheme,
+        coarse: CoarseConductivity,
+        mut buf: Vec<thermal::FreezeLayer>,
+        powers: Option<&'a [Arc<PowerTable>]>,
+    ) -> Self {
+        let n = layers.len();
+        if buf.len() != n || smc.len() != n {
+            return Self::new_in(layers, smc, curve, scheme, coarse, buf, powers);
+        }
+        let powers = powers.filter(|p| p.len() == n);
+        for (i, (f, &w)) in buf.iter_mut().zip(smc).enumerate() {
+            if f.smc().to_bits() != w.to_bits() {
+                *f = f.with_smc(w, powers.map(|p| &*p[i]));
+            }
+        }
+        Self {
+            freeze: buf,
+            layers,
+            smc,
+            curve,
+            scheme,
+            coarse,
+            conductivity: None,
+            powers,
+        }
+    }
+
     /// The table of layer `i`, if any.
     #[inline]
     fn table(&self, i: usize) -> Option<&PowerTable> {

@@ -1058,7 +1058,20 @@ impl ColumnModel {
             water_heat += dh * self.dz[i];
             st.smc[i] = ice[i] + liq_new[i];
         }
-        let medium = self.medium_in(&st.smc, std::mem::take(freeze));
+        // The relations left by the heat step are this column's: only their
+        // water changes.
+        let medium = SoilMedium::new_in_same(
+            &self.thermal,
+            &st.smc,
+            c.options.freeze_curve,
+            c.options.conductivity,
+            c.coarse,
+            std::mem::take(freeze),
+            Some(&self.freeze_powers)
+                .filter(|p| !p.is_empty())
+                .map(|p| &p[..]),
+        )
+        .with_conductivity(&self.conductivity);
         for i in 0..n {
             let near = PhaseState {
                 t: st.t_soil[i],

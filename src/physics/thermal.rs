@@ -303,6 +303,41 @@ impl FreezeLayer {
         }
     }
 
+    /// The relation of the same layer holding `smc` (m3 m-3) instead, on the
+    /// same curve with the same parameters and `table` as this one was built
+    /// with: [`Self::new_from_with`] with this relation as `prev`, bit for
+    /// bit, without comparing the inputs again (the caller vouches for them).
+    pub fn with_smc(&self, smc: f64, table: Option<&PowerTable>) -> Self {
+        match (self.curve, table) {
+            (FreezeCurve::Koren99 { ck, .. }, Some(t)) if !self.por_bx.is_nan() && smc > 0.0 => {
+                let p = &self.p;
+                let c_unf = heat_capacity(smc, smc, p.porosity, self.c_solid);
+                let lmin = smc.min(0.02);
+                let c_min = heat_capacity(smc, lmin, p.porosity, self.c_solid);
+                let a0 = p.psi_sat * GRAVITY / L_FUSION;
+                let t_on = T_FREEZE / (1.0 + a0 * (self.por_bx * t.pow(smc)));
+                let pow_min = if lmin.to_bits() == self.lmin.to_bits() && !self.pow_min.is_nan() {
+                    self.pow_min
+                } else {
+                    self.por_bx * t.pow(lmin.max(1e-12))
+                };
+                let ice = (smc - lmin).max(0.0);
+                let t_min = T_FREEZE / (1.0 + a0 * (1.0 + ck * ice).powi(2) * pow_min);
+                Self {
+                    smc,
+                    c_unf,
+                    lmin,
+                    c_min,
+                    h_on: c_unf * (t_on - T_FREEZE),
+                    h_min: c_min * (t_min - T_FREEZE) - L_VOL * (smc - lmin),
+                    pow_min,
+                    ..*self
+                }
+            }
+            _ => Self::new_from_with(self.curve, smc, &self.p, self.c_solid, Some(self), table),
+        }
+    }
+
     /// Temperature (K) and dT/dliq on the curve at liquid `x`, with the
     /// tabulated power when the relation was built with one.
     #[inline]
@@ -362,6 +397,11 @@ impl FreezeLayer {
             && self.c_solid.to_bits() == c_solid.to_bits()
             && self.curve == curve
             && self.p == *p
+    }
+
+    /// Total water (m3 m-3) the relation was built for.
+    pub fn smc(&self) -> f64 {
+        self.smc
     }
 
     /// Smallest heat capacity of the layer (J m-3 K-1): the bound on dT/dH is its inverse.
@@ -1259,6 +1299,28 @@ mod freeze_layer_tests {
                 let b = fl.invert_near(h, &junk);
                 assert!((a.t - b.t).abs() < 1e-8 && (a.liq - b.liq).abs() < 1e-9);
             }
+        }
+    }
+
+    #[test]
+    fn with_smc_is_new_from_with_bit_for_bit() {
+        let p = RetentionParams {
+            porosity: 0.439,
+            b: 5.25,
+            psi_sat: 0.355,
+        };
+        let curve = FreezeCurve::NOAH_KOREN99;
+        let table = PowerTable::new(-p.b.min(5.5), 0.016, 0.9999);
+        let prev = FreezeLayer::new_from_with(curve, 0.3, &p, 2.0e6, None, Some(&table));
+        for smc in [0.3, 0.30001, 0.25, 0.1, 0.021, 0.019, 0.439] {
+            let a = prev.with_smc(smc, Some(&table));
+            let b = FreezeLayer::new_from_with(curve, smc, &p, 2.0e6, Some(&prev), Some(&table));
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "smc {smc}");
+            // Without a table both take the exact powers.
+            let exact = FreezeLayer::new_from(curve, 0.3, &p, 2.0e6, None);
+            let a = exact.with_smc(smc, None);
+            let b = FreezeLayer::new_from(curve, smc, &p, 2.0e6, Some(&exact));
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "smc {smc} exact");
         }
     }
 
