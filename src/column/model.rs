@@ -201,7 +201,13 @@ pub struct ColumnModel {
     /// r^(b+1) of the Clapp-Hornberger hydraulics tabulated per layer, shared
     /// between layers of the same exponent.
     hydraulic_powers: Vec<Arc<PowerTable>>,
+    /// Identity of this model (and its clones) among the models of the
+    /// process, so that a thread's step scratch knows whose relations it holds.
+    id: u64,
 }
+
+/// Source of [`ColumnModel`] identities (from 1).
+static NEXT_MODEL_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
@@ -411,6 +417,7 @@ impl ColumnModel {
             })
             .collect();
         Ok(Self {
+            id: NEXT_MODEL_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             freeze_powers,
             hydraulic_powers,
             cfg,
@@ -644,6 +651,23 @@ impl ColumnModel {
         )
     }
 
+    /// [`Self::medium_in`] for relations `buf` that this model built (see
+    /// [`SoilMedium::new_in_same`]).
+    fn medium_same<'a>(&'a self, smc: &'a [f64], buf: Vec<thermal::FreezeLayer>) -> SoilMedium<'a> {
+        SoilMedium::new_in_same(
+            &self.thermal,
+            smc,
+            self.cfg.options.freeze_curve,
+            self.cfg.options.conductivity,
+            self.cfg.coarse,
+            buf,
+            Some(&self.freeze_powers)
+                .filter(|p| !p.is_empty())
+                .map(|p| &p[..]),
+        )
+        .with_conductivity(&self.conductivity)
+    }
+
     fn medium_in<'a>(&'a self, smc: &'a [f64], buf: Vec<thermal::FreezeLayer>) -> SoilMedium<'a> {
         SoilMedium::new_in(
             &self.thermal,
@@ -687,6 +711,7 @@ impl ColumnModel {
         sc: &mut StepScratch,
     ) -> Result<StepFluxes> {
         let StepScratch {
+            owner,
             freeze,
             states,
             heat: work,
@@ -940,7 +965,15 @@ impl ColumnModel {
         };
         // The state found at the end of the previous step starts the
         // iterations; layers changed since are diagnosed again.
-        let medium = self.medium_in(&st.smc, std::mem::take(freeze));
+        // Relations this model left in the scratch need only their water
+        // compared; those of another model (or none) are checked in full.
+        let medium = if *owner == self.id {
+            self.medium_same(&st.smc, std::mem::take(freeze))
+        } else {
+            self.medium_in(&st.smc, std::mem::take(freeze))
+        };
+        // Until the relations are back in the scratch it holds none.
+        *owner = 0;
         states.clear();
         st.diagnosed.resize(
             n,
@@ -1060,18 +1093,7 @@ impl ColumnModel {
         }
         // The relations left by the heat step are this column's: only their
         // water changes.
-        let medium = SoilMedium::new_in_same(
-            &self.thermal,
-            &st.smc,
-            c.options.freeze_curve,
-            c.options.conductivity,
-            c.coarse,
-            std::mem::take(freeze),
-            Some(&self.freeze_powers)
-                .filter(|p| !p.is_empty())
-                .map(|p| &p[..]),
-        )
-        .with_conductivity(&self.conductivity);
+        let medium = self.medium_same(&st.smc, std::mem::take(freeze));
         for i in 0..n {
             let near = PhaseState {
                 t: st.t_soil[i],
@@ -1088,6 +1110,7 @@ impl ColumnModel {
             };
         }
         *freeze = medium.into_freeze();
+        *owner = self.id;
         out.water_heat = water_heat / dt;
         out.soil_evap = edir;
         out.canopy_evap = ec;
@@ -1122,6 +1145,8 @@ impl ColumnModel {
 /// relations are reused only where their inputs are bit-for-bit unchanged.
 #[derive(Default)]
 struct StepScratch {
+    /// [`ColumnModel`]'s `id` of the model whose relations `freeze` holds (0: none).
+    owner: u64,
     freeze: Vec<thermal::FreezeLayer>,
     states: Vec<PhaseState>,
     heat: HeatWork,
