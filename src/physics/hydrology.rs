@@ -164,8 +164,16 @@ pub const NIU_YANG_A: f64 = 4.0;
 /// with f_ice = min(1, ice / porosity) and `a` the shape parameter.
 pub fn impermeable_fraction(ice: f64, porosity: f64, a: f64) -> f64 {
     let f_ice = (ice / porosity).clamp(0.0, 1.0);
-    ((-a * (1.0 - f_ice)).exp() - (-a).exp()).max(0.0) / (1.0 - (-a).exp())
+    let e_a = if a == NIU_YANG_A {
+        EXP_NEG_NIU_YANG_A
+    } else {
+        (-a).exp()
+    };
+    ((-a * (1.0 - f_ice)).exp() - e_a).max(0.0) / (1.0 - e_a)
 }
+
+/// exp(-NIU_YANG_A), correctly rounded.
+const EXP_NEG_NIU_YANG_A: f64 = 0.018_315_638_888_734_18;
 
 /// Noah LSM 3.4.1 WDFCND: soil water diffusivity (m2 s-1) and hydraulic
 /// conductivity (m s-1) of a layer with liquid content `liquid` (m3 m-3) when
@@ -1311,6 +1319,11 @@ mod tests {
         assert_eq!(fac2_limit(0.439), 0.74);
         assert_eq!(fac2_limit(0.468), 0.90);
         assert_eq!(fac2_limit(0.2), 0.80);
+    }
+
+    #[test]
+    fn niu_yang_exponential_constant() {
+        assert_eq!(EXP_NEG_NIU_YANG_A, (-NIU_YANG_A).exp());
     }
 
     #[test]
