@@ -466,32 +466,36 @@ impl FreezeLayer {
     ) -> PhaseState {
         let smc = self.smc;
         let l = near.liq;
-        if matches!(self.curve, FreezeCurve::Koren99 { .. })
-            && near.dt_dh > 0.0
-            && l > self.lmin
-            && l < smc
-            && h > self.h_min
-            && h < self.h_on
-        {
+        // The Newton step from `near` serves both the first-order answer
+        // and, failing that, the start of the inversion (as in
+        // [`Self::invert_near_with`], same values).
+        let mut hint = l;
+        if near.dt_dh > 0.0 && l > self.lmin && l < smc {
             let c = heat_capacity(smc, l, self.p.porosity, self.c_solid);
             let dt = near.t - T_FREEZE;
             let denom = 1.0 - c * near.dt_dh;
             if denom > 0.0 {
                 let dhdl = ((C_WATER - C_ICE) * dt + L_VOL) / denom;
-                let g = c * dt - L_VOL * (smc - l) - h;
-                if g.abs() < NEWTON_FINISH {
-                    let x = l - g / dhdl;
-                    if x > self.lmin && x < smc {
+                let h_near = c * dt - L_VOL * (smc - l);
+                let g = h_near - h;
+                let x = l + (h - h_near) / dhdl;
+                if x > self.lmin && x < smc {
+                    if matches!(self.curve, FreezeCurve::Koren99 { .. })
+                        && h > self.h_min
+                        && h < self.h_on
+                        && g.abs() < NEWTON_FINISH
+                    {
                         return PhaseState {
                             t: near.t - near.dt_dh * g,
                             liq: x,
                             dt_dh: near.dt_dh,
                         };
                     }
+                    hint = x;
                 }
             }
         }
-        self.invert_near_with(h, near, table)
+        self.invert_with(h, Some(hint), table)
     }
 
     /// The state at enthalpy `h` (J m-3); `hint` is a liquid content (m3 m-3)
