@@ -1081,7 +1081,8 @@ impl ColumnModel {
         };
         liq_new.clear();
         liq_new.resize(n, 0.0);
-        let rf = hydrology::richards_step_into(&rin, &self.richards, liq_new, rwork)?;
+        // Thicknesses and soil parameters were validated by `new`.
+        let rf = hydrology::richards_step_into_trusted(&rin, &self.richards, liq_new, rwork)?;
         let mut water_heat = 0.0;
         for i in 0..n {
             let dliq = liq_new[i] - st.sh2o[i];

@@ -579,7 +579,30 @@ pub fn richards_step_into(
     liquid_out: &mut [f64],
     work: &mut RichardsWork,
 ) -> Result<RichardsFluxes> {
-    validate_input(input, cfg, liquid_out.len())?;
+    validate_input(input, cfg, liquid_out.len(), true)?;
+    step_validated(input, cfg, liquid_out, work)
+}
+
+/// [`richards_step_into`] for a caller that has validated the layer
+/// thicknesses and soil parameters of `input` and the settings `cfg` once
+/// (e.g. a column model at construction): the state, forcing and lengths
+/// are still checked on every call.
+pub(crate) fn richards_step_into_trusted(
+    input: &RichardsInput,
+    cfg: &RichardsConfig,
+    liquid_out: &mut [f64],
+    work: &mut RichardsWork,
+) -> Result<RichardsFluxes> {
+    validate_input(input, cfg, liquid_out.len(), false)?;
+    step_validated(input, cfg, liquid_out, work)
+}
+
+fn step_validated(
+    input: &RichardsInput,
+    cfg: &RichardsConfig,
+    liquid_out: &mut [f64],
+    work: &mut RichardsWork,
+) -> Result<RichardsFluxes> {
     let n = input.dz.len();
     work.resize(n);
 
@@ -614,7 +637,14 @@ pub fn richards_step_into(
     Ok(fluxes)
 }
 
-fn validate_input(input: &RichardsInput, cfg: &RichardsConfig, out_len: usize) -> Result<()> {
+/// Check the input; `params` includes the layer thicknesses, soil
+/// parameters and settings, which do not change between a model's steps.
+fn validate_input(
+    input: &RichardsInput,
+    cfg: &RichardsConfig,
+    out_len: usize,
+    params: bool,
+) -> Result<()> {
     let n = input.dz.len();
     let bad = |name: &str, message: String| Error::Parameter {
         name: format!("richards.{name}"),
@@ -663,13 +693,13 @@ fn validate_input(input: &RichardsInput, cfg: &RichardsConfig, out_len: usize) -
     }
     for k in 0..n {
         let s = &input.soil[k];
-        if !(input.dz[k].is_finite() && input.dz[k] > 0.0) {
+        if params && !(input.dz[k].is_finite() && input.dz[k] > 0.0) {
             return Err(bad(
                 &format!("dz[{k}]"),
                 format!("thickness {} m", input.dz[k]),
             ));
         }
-        if !(s.porosity > 0.0 && s.b > 0.0 && s.k_sat >= 0.0 && s.dw_sat >= 0.0) {
+        if params && !(s.porosity > 0.0 && s.b > 0.0 && s.k_sat >= 0.0 && s.dw_sat >= 0.0) {
             return Err(bad(
                 &format!("soil[{k}]"),
                 "porosity and b must be positive, k_sat and dw_sat non-negative".into(),
