@@ -46,11 +46,19 @@ impl PowerTable {
         let first = e_lo << (52 - SHIFT);
         let last = e_hi << (52 - SHIFT);
         let knot = |j: u64| f64::from_bits(j << SHIFT);
-        let cells = (first..last)
+        // Each knot's value and scaled slope once, shared by its two cells.
+        let values: Vec<(f64, f64)> = (first..=last)
             .map(|j| {
-                let (x0, x1) = (knot(j), knot(j + 1));
+                let x = knot(j);
+                let f = x.powf(y);
+                (x, f)
+            })
+            .collect();
+        let cells = values
+            .windows(2)
+            .map(|w| {
+                let ((x0, f0), (x1, f1)) = (w[0], w[1]);
                 let h = x1 - x0;
-                let (f0, f1) = (x0.powf(y), x1.powf(y));
                 // Derivatives times the cell width: y x^(y - 1) h.
                 let (d0, d1) = (y * f0 / x0 * h, y * f1 / x1 * h);
                 [
