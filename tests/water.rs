@@ -88,6 +88,7 @@ fn step(
         evaporation,
         transpiration,
         dt,
+        powers: None,
     };
     let out = richards_step(&input, cfg).expect("richards step");
     // Water balance of the step, kg m-2.

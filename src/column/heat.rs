@@ -19,11 +19,15 @@
 //! whatever the iteration tolerance; the states there follow from the last
 //! iterate's, by one first-order Newton update where that lands within the
 //! inversion tolerance ([`thermal::FreezeLayer::update_near`]), else by a
-//! full inversion. Each iteration visits the layers once (states, fluxes and
+//! full inversion; the same first-order update serves the layers that moved
+//! within an iteration. Each iteration visits the layers once (states, fluxes and
 //! residuals together) on buffers sliced to the layer count. Interface conductances are the harmonic
 //! means of the two half layers (series resistances); conductivities are
 //! those of the state at the start of the step, as in Noah's HRT.
 
+use std::sync::Arc;
+
+use crate::physics::powtable::PowerTable;
 use crate::physics::thermal::{
     self, CoarseConductivity, ConductivityScheme, FreezeCurve, PhaseState, RetentionParams,
     SoilKind,
@@ -328,7 +332,7 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
         for i in 0..n {
             if iter > 0 && (h[i] - h_state[i]).abs() > h_skip[i] {
                 h_state[i] = h[i];
-                let s = medium.state_near(i, h[i], &states[i]);
+                let s = medium.state_update(i, h[i], &states[i]);
                 if !s.t.is_finite() {
                     return Err(Error::model(
                         None,
@@ -533,6 +537,9 @@ pub struct SoilMedium<'a> {
     /// Precomputed conductivity constants per layer (from `layers`, `scheme`
     /// and `coarse`); when absent the conductivity is evaluated from scratch.
     pub conductivity: Option<&'a [thermal::LayerConductivity]>,
+    /// Tabulated freeze-curve powers liq^(-bx) per layer (Koren 1999), as
+    /// given to [`Self::new_in`]; when absent the powers are evaluated exactly.
+    pub powers: Option<&'a [Arc<PowerTable>]>,
 }
 
 impl<'a> SoilMedium<'a> {
@@ -557,12 +564,17 @@ impl<'a> SoilMedium<'a> {
             scheme,
             coarse,
             conductivity: None,
+            powers: None,
         }
     }
 
     /// [`Self::new`] reusing the storage of `buf`, e.g. the relations of a
     /// previous medium returned by [`Self::into_freeze`]: each layer whose
     /// inputs are unchanged keeps its relation, the others are rebuilt.
+    /// With `powers` (one table per layer, of exponent -min(b, blim) for the
+    /// Koren 1999 curve) the relations use the tabulated powers (see
+    /// [`thermal::FreezeLayer::new_from_with`]); `buf` must then come from a
+    /// medium built with the same tables.
     pub fn new_in(
         layers: &'a [SoilLayerThermal],
         smc: &'a [f64],
@@ -570,22 +582,33 @@ impl<'a> SoilMedium<'a> {
         scheme: ConductivityScheme,
         coarse: CoarseConductivity,
         mut buf: Vec<thermal::FreezeLayer>,
+        powers: Option<&'a [Arc<PowerTable>]>,
     ) -> Self {
         let n = layers.len().min(smc.len());
+        let powers = powers.filter(|p| p.len() == layers.len());
         buf.truncate(n);
         for (i, (l, &w)) in layers.iter().zip(smc).enumerate() {
+            let table = powers.map(|p| &*p[i]);
             if i < buf.len() {
-                if !buf[i].built_from(curve, w, &l.retention, l.c_solid) {
-                    buf[i] = thermal::FreezeLayer::new_from(
+                if !buf[i].built_from_with(curve, w, &l.retention, l.c_solid, table) {
+                    buf[i] = thermal::FreezeLayer::new_from_with(
                         curve,
                         w,
                         &l.retention,
                         l.c_solid,
                         Some(&buf[i]),
+                        table,
                     );
                 }
             } else {
-                buf.push(thermal::FreezeLayer::new(curve, w, &l.retention, l.c_solid));
+                buf.push(thermal::FreezeLayer::new_from_with(
+                    curve,
+                    w,
+                    &l.retention,
+                    l.c_solid,
+                    None,
+                    table,
+                ));
             }
         }
         Self {
@@ -596,7 +619,51 @@ impl<'a> SoilMedium<'a> {
             scheme,
             coarse,
             conductivity: None,
+            powers,
         }
+    }
+
+    /// [`Self::new_in`] for the same layers, curve, schemes and `powers` that
+    /// built `buf` (e.g. this column's medium before its water step), at new
+    /// water contents `smc`: each relation whose water changed is rebuilt by
+    /// [`thermal::FreezeLayer::with_smc`] without comparing the other inputs.
+    /// A `buf` of another length is rebuilt in full.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_in_same(
+        layers: &'a [SoilLayerThermal],
+        smc: &'a [f64],
+        curve: FreezeCurve,
+        scheme: ConductivityScheme,
+        coarse: CoarseConductivity,
+        mut buf: Vec<thermal::FreezeLayer>,
+        powers: Option<&'a [Arc<PowerTable>]>,
+    ) -> Self {
+        let n = layers.len();
+        if buf.len() != n || smc.len() != n {
+            return Self::new_in(layers, smc, curve, scheme, coarse, buf, powers);
+        }
+        let powers = powers.filter(|p| p.len() == n);
+        for (i, (f, &w)) in buf.iter_mut().zip(smc).enumerate() {
+            if f.smc().to_bits() != w.to_bits() {
+                *f = f.with_smc(w, powers.map(|p| &*p[i]));
+            }
+        }
+        Self {
+            freeze: buf,
+            layers,
+            smc,
+            curve,
+            scheme,
+            coarse,
+            conductivity: None,
+            powers,
+        }
+    }
+
+    /// The table of layer `i`, if any.
+    #[inline]
+    fn table(&self, i: usize) -> Option<&PowerTable> {
+        self.powers.map(|p| &*p[i])
     }
 
     /// The per-layer freeze relations, for reuse by [`Self::new_in`].
@@ -619,13 +686,13 @@ impl ThermalMedium for SoilMedium<'_> {
         self.layers.len()
     }
     fn state(&self, i: usize, h: f64) -> PhaseState {
-        self.freeze[i].invert(h, None)
+        self.freeze[i].invert_with(h, None, self.table(i))
     }
     fn state_near(&self, i: usize, h: f64, near: &PhaseState) -> PhaseState {
-        self.freeze[i].invert_near(h, near)
+        self.freeze[i].invert_near_with(h, near, self.table(i))
     }
     fn state_update(&self, i: usize, h: f64, near: &PhaseState) -> PhaseState {
-        self.freeze[i].update_near(h, near)
+        self.freeze[i].update_near_with(h, near, self.table(i))
     }
     fn enthalpy(&self, i: usize, t: f64) -> f64 {
         let l = &self.layers[i];

@@ -1,6 +1,7 @@
 //! The column model: derived parameters, prognostic state, fluxes and one time step.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDateTime};
 
@@ -14,6 +15,7 @@ use crate::physics::canopy::{self, CanopyParams, CanopyWeather, TranspirationInp
 use crate::physics::hydrology::{
     self, RichardsConfig, RichardsInput, RichardsWork, SoilHydraulics,
 };
+use crate::physics::powtable::PowerTable;
 use crate::physics::sfcdif_myj::{exchange_myj, MyjInput, SurfaceLayer};
 use crate::physics::sfcdif_y08::{exchange_y08, Y08Input};
 use crate::physics::snow;
@@ -193,7 +195,19 @@ pub struct ColumnModel {
     root_fraction: Vec<f64>,
     /// Conductivity constants per layer.
     conductivity: Vec<thermal::LayerConductivity>,
+    /// Koren (1999) freeze curve: liq^(-min(b, blim)) tabulated per layer,
+    /// shared between layers of the same exponent; empty for other curves.
+    freeze_powers: Vec<Arc<PowerTable>>,
+    /// r^(b+1) of the Clapp-Hornberger hydraulics tabulated per layer, shared
+    /// between layers of the same exponent.
+    hydraulic_powers: Vec<Arc<PowerTable>>,
+    /// Identity of this model (and its clones) among the models of the
+    /// process, so that a thread's step scratch knows whose relations it holds.
+    id: u64,
 }
+
+/// Source of [`ColumnModel`] identities (from 1).
+static NEXT_MODEL_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
@@ -360,7 +374,52 @@ impl ColumnModel {
                 )
             })
             .collect();
+        let freeze_powers = match cfg.options.freeze_curve {
+            thermal::FreezeCurve::Koren99 { blim, .. } => {
+                let mut shared: Vec<Arc<PowerTable>> = Vec::new();
+                thermal_layers
+                    .iter()
+                    .map(|l| {
+                        let y = -l.retention.b.min(blim);
+                        match shared
+                            .iter()
+                            .find(|t| t.exponent().to_bits() == y.to_bits())
+                        {
+                            Some(t) => t.clone(),
+                            None => {
+                                // Liquid water lies between Noah's 0.02 floor and porosity.
+                                let t = Arc::new(PowerTable::new(y, 0.016, 0.9999));
+                                shared.push(t.clone());
+                                t
+                            }
+                        }
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let mut shared: Vec<Arc<PowerTable>> = Vec::new();
+        let hydraulic_powers = hydraulics
+            .iter()
+            .map(|h| {
+                let y = h.b + 1.0;
+                match shared
+                    .iter()
+                    .find(|t| t.exponent().to_bits() == y.to_bits())
+                {
+                    Some(t) => t.clone(),
+                    None => {
+                        let t = Arc::new(hydrology::hydraulic_power_table(h.b));
+                        shared.push(t.clone());
+                        t
+                    }
+                }
+            })
+            .collect();
         Ok(Self {
+            id: NEXT_MODEL_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            freeze_powers,
+            hydraulic_powers,
             cfg,
             dz,
             mid,
@@ -390,14 +449,7 @@ impl ColumnModel {
     }
 
     fn medium<'a>(&'a self, smc: &'a [f64]) -> SoilMedium<'a> {
-        SoilMedium::new(
-            &self.thermal,
-            smc,
-            self.cfg.options.freeze_curve,
-            self.cfg.options.conductivity,
-            self.cfg.coarse,
-        )
-        .with_conductivity(&self.conductivity)
+        self.medium_in(smc, Vec::new())
     }
 
     /// Check that an initial condition fits the column (layer counts, ranges).
@@ -616,6 +668,23 @@ impl ColumnModel {
         )
     }
 
+    /// [`Self::medium_in`] for relations `buf` that this model built (see
+    /// [`SoilMedium::new_in_same`]).
+    fn medium_same<'a>(&'a self, smc: &'a [f64], buf: Vec<thermal::FreezeLayer>) -> SoilMedium<'a> {
+        SoilMedium::new_in_same(
+            &self.thermal,
+            smc,
+            self.cfg.options.freeze_curve,
+            self.cfg.options.conductivity,
+            self.cfg.coarse,
+            buf,
+            Some(&self.freeze_powers)
+                .filter(|p| !p.is_empty())
+                .map(|p| &p[..]),
+        )
+        .with_conductivity(&self.conductivity)
+    }
+
     fn medium_in<'a>(&'a self, smc: &'a [f64], buf: Vec<thermal::FreezeLayer>) -> SoilMedium<'a> {
         SoilMedium::new_in(
             &self.thermal,
@@ -624,6 +693,9 @@ impl ColumnModel {
             self.cfg.options.conductivity,
             self.cfg.coarse,
             buf,
+            Some(&self.freeze_powers)
+                .filter(|p| !p.is_empty())
+                .map(|p| &p[..]),
         )
         .with_conductivity(&self.conductivity)
     }
@@ -656,6 +728,7 @@ impl ColumnModel {
         sc: &mut StepScratch,
     ) -> Result<StepFluxes> {
         let StepScratch {
+            owner,
             freeze,
             states,
             heat: work,
@@ -909,7 +982,15 @@ impl ColumnModel {
         };
         // The state found at the end of the previous step starts the
         // iterations; layers changed since are diagnosed again.
-        let medium = self.medium_in(&st.smc, std::mem::take(freeze));
+        // Relations this model left in the scratch need only their water
+        // compared; those of another model (or none) are checked in full.
+        let medium = if *owner == self.id {
+            self.medium_same(&st.smc, std::mem::take(freeze))
+        } else {
+            self.medium_in(&st.smc, std::mem::take(freeze))
+        };
+        // Until the relations are back in the scratch it holds none.
+        *owner = 0;
         states.clear();
         st.diagnosed.resize(
             n,
@@ -1013,10 +1094,12 @@ impl ColumnModel {
             evaporation: edir,
             transpiration: et_layers,
             dt,
+            powers: Some(&self.hydraulic_powers),
         };
         liq_new.clear();
         liq_new.resize(n, 0.0);
-        let rf = hydrology::richards_step_into(&rin, &self.richards, liq_new, rwork)?;
+        // Thicknesses and soil parameters were validated by `new`.
+        let rf = hydrology::richards_step_into_trusted(&rin, &self.richards, liq_new, rwork)?;
         let mut water_heat = 0.0;
         for i in 0..n {
             let dliq = liq_new[i] - st.sh2o[i];
@@ -1026,7 +1109,9 @@ impl ColumnModel {
             water_heat += dh * self.dz[i];
             st.smc[i] = ice[i] + liq_new[i];
         }
-        let medium = self.medium_in(&st.smc, std::mem::take(freeze));
+        // The relations left by the heat step are this column's: only their
+        // water changes.
+        let medium = self.medium_same(&st.smc, std::mem::take(freeze));
         for i in 0..n {
             let near = PhaseState {
                 t: st.t_soil[i],
@@ -1043,6 +1128,7 @@ impl ColumnModel {
             };
         }
         *freeze = medium.into_freeze();
+        *owner = self.id;
         out.water_heat = water_heat / dt;
         out.soil_evap = edir;
         out.canopy_evap = ec;
@@ -1077,6 +1163,8 @@ impl ColumnModel {
 /// relations are reused only where their inputs are bit-for-bit unchanged.
 #[derive(Default)]
 struct StepScratch {
+    /// [`ColumnModel`]'s `id` of the model whose relations `freeze` holds (0: none).
+    owner: u64,
     freeze: Vec<thermal::FreezeLayer>,
     states: Vec<PhaseState>,
     heat: HeatWork,

@@ -22,7 +22,10 @@
 //! minimum (and so creates water), this implementation takes the deficit from
 //! the layers below and reports any remainder as `floor_source`.
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
+use crate::physics::powtable::PowerTable;
 
 /// Density of liquid water, kg m-3 (Noah: 1000).
 pub const RHO_WATER: f64 = 1000.0;
@@ -161,8 +164,16 @@ pub const NIU_YANG_A: f64 = 4.0;
 /// with f_ice = min(1, ice / porosity) and `a` the shape parameter.
 pub fn impermeable_fraction(ice: f64, porosity: f64, a: f64) -> f64 {
     let f_ice = (ice / porosity).clamp(0.0, 1.0);
-    ((-a * (1.0 - f_ice)).exp() - (-a).exp()).max(0.0) / (1.0 - (-a).exp())
+    let e_a = if a == NIU_YANG_A {
+        EXP_NEG_NIU_YANG_A
+    } else {
+        (-a).exp()
+    };
+    ((-a * (1.0 - f_ice)).exp() - e_a).max(0.0) / (1.0 - e_a)
 }
+
+/// exp(-NIU_YANG_A), correctly rounded.
+const EXP_NEG_NIU_YANG_A: f64 = 0.018_315_638_888_734_18;
 
 /// Noah LSM 3.4.1 WDFCND: soil water diffusivity (m2 s-1) and hydraulic
 /// conductivity (m s-1) of a layer with liquid content `liquid` (m3 m-3) when
@@ -186,10 +197,19 @@ pub fn wdfcnd_noah(liquid: f64, ice_max: f64, soil: &SoilHydraulics) -> (f64, f6
 /// (r^(b+2), r^(2b+3)) from a single power evaluation, r >= 0.
 #[inline]
 fn cosby_powers(r: f64, b: f64) -> (f64, f64) {
+    cosby_powers_with(r, b, None)
+}
+
+/// [`cosby_powers`] with r^(b+1) from `table` when it is one of exponent b + 1.
+#[inline]
+fn cosby_powers_with(r: f64, b: f64, table: Option<&PowerTable>) -> (f64, f64) {
     if r <= 0.0 {
         return (0.0, 0.0);
     }
-    let p = crate::physics::thermal::pow_pos(r, b + 1.0);
+    let p = match table {
+        Some(t) if t.exponent().to_bits() == (b + 1.0).to_bits() => t.pow(r),
+        _ => crate::physics::thermal::pow_pos(r, b + 1.0),
+    };
     (p * r, p * p * r)
 }
 
@@ -412,6 +432,17 @@ pub struct RichardsInput<'a> {
     pub transpiration: &'a [f64],
     /// Time step, s.
     pub dt: f64,
+    /// Tabulated r^(b+1) per layer (exponent b + 1 of the layer's soil; see
+    /// [`hydraulic_power_table`]) for the diffusivity and conductivity;
+    /// `None` evaluates the powers exactly.
+    pub powers: Option<&'a [Arc<PowerTable>]>,
+}
+
+/// The table of r^(b+1) for relative saturations r in [0.01, 1) that
+/// [`RichardsInput::powers`] takes for a soil of Clapp-Hornberger exponent
+/// `b`: relative error below 3e-7 for b <= 12 (see [`PowerTable`]).
+pub fn hydraulic_power_table(b: f64) -> PowerTable {
+    PowerTable::new(b + 1.0, 0.008, 0.9999)
 }
 
 /// Fluxes of one soil-water step, all kg m-2 s-1 averaged over the step.
@@ -548,7 +579,30 @@ pub fn richards_step_into(
     liquid_out: &mut [f64],
     work: &mut RichardsWork,
 ) -> Result<RichardsFluxes> {
-    validate_input(input, cfg, liquid_out.len())?;
+    validate_input(input, cfg, liquid_out.len(), true)?;
+    step_validated(input, cfg, liquid_out, work)
+}
+
+/// [`richards_step_into`] for a caller that has validated the layer
+/// thicknesses and soil parameters of `input` and the settings `cfg` once
+/// (e.g. a column model at construction): the state, forcing and lengths
+/// are still checked on every call.
+pub(crate) fn richards_step_into_trusted(
+    input: &RichardsInput,
+    cfg: &RichardsConfig,
+    liquid_out: &mut [f64],
+    work: &mut RichardsWork,
+) -> Result<RichardsFluxes> {
+    validate_input(input, cfg, liquid_out.len(), false)?;
+    step_validated(input, cfg, liquid_out, work)
+}
+
+fn step_validated(
+    input: &RichardsInput,
+    cfg: &RichardsConfig,
+    liquid_out: &mut [f64],
+    work: &mut RichardsWork,
+) -> Result<RichardsFluxes> {
     let n = input.dz.len();
     work.resize(n);
 
@@ -583,7 +637,14 @@ pub fn richards_step_into(
     Ok(fluxes)
 }
 
-fn validate_input(input: &RichardsInput, cfg: &RichardsConfig, out_len: usize) -> Result<()> {
+/// Check the input; `params` includes the layer thicknesses, soil
+/// parameters and settings, which do not change between a model's steps.
+fn validate_input(
+    input: &RichardsInput,
+    cfg: &RichardsConfig,
+    out_len: usize,
+    params: bool,
+) -> Result<()> {
     let n = input.dz.len();
     let bad = |name: &str, message: String| Error::Parameter {
         name: format!("richards.{name}"),
@@ -632,13 +693,13 @@ fn validate_input(input: &RichardsInput, cfg: &RichardsConfig, out_len: usize) -
     }
     for k in 0..n {
         let s = &input.soil[k];
-        if !(input.dz[k].is_finite() && input.dz[k] > 0.0) {
+        if params && !(input.dz[k].is_finite() && input.dz[k] > 0.0) {
             return Err(bad(
                 &format!("dz[{k}]"),
                 format!("thickness {} m", input.dz[k]),
             ));
         }
-        if !(s.porosity > 0.0 && s.b > 0.0 && s.k_sat >= 0.0 && s.dw_sat >= 0.0) {
+        if params && !(s.porosity > 0.0 && s.b > 0.0 && s.k_sat >= 0.0 && s.dw_sat >= 0.0) {
             return Err(bad(
                 &format!("soil[{k}]"),
                 "porosity and b must be positive, k_sat and dw_sat non-negative".into(),
@@ -681,6 +742,7 @@ fn srt(
     let pcpdrp = input.water_input / RHO_WATER;
     let edir = input.evaporation / RHO_WATER;
     let et = |k: usize| input.transpiration[k] / RHO_WATER;
+    let powers = input.powers.filter(|p| p.len() == n);
     // Same values as `hydraulic_properties`, with the step-constant ice
     // factors taken from `prepare_ice_factors`.
     for k in 0..n {
@@ -688,7 +750,7 @@ fn srt(
         match cfg.ice_impedance {
             IceImpedance::Noah => {
                 let r = coef[k] / s.porosity;
-                let (pd, pk) = cosby_powers(r, s.b);
+                let (pd, pk) = cosby_powers_with(r, s.b, powers.map(|p| &*p[k]));
                 let mut d = s.dw_sat * pd;
                 if ice_max > 0.0 {
                     let low = if r < 0.05 / s.porosity { d } else { w.dlow[k] };
@@ -699,7 +761,7 @@ fn srt(
             }
             IceImpedance::NiuYang2006 | IceImpedance::NoahTibet => {
                 let r = ((coef[k] + ice[k]) / s.porosity).max(0.01);
-                let (pd, pk) = cosby_powers(r, s.b);
+                let (pd, pk) = cosby_powers_with(r, s.b, powers.map(|p| &*p[k]));
                 w.wdf[k] = w.imp_d[k] * s.dw_sat * pd;
                 w.wcnd[k] = w.imp_k[k] * s.k_sat * pk;
             }
@@ -1145,6 +1207,7 @@ pub fn soil_water_step(
         evaporation: edir,
         transpiration: transpiration_out,
         dt: f.dt,
+        powers: None,
     };
     let soil = richards_step_into(&input, &p.richards, liquid_out, work)?;
     Ok(SoilWaterFluxes {
@@ -1289,6 +1352,11 @@ mod tests {
     }
 
     #[test]
+    fn niu_yang_exponential_constant() {
+        assert_eq!(EXP_NEG_NIU_YANG_A, (-NIU_YANG_A).exp());
+    }
+
+    #[test]
     fn frozen_infiltration_factor_closed_form() {
         let s = clay();
         // A = 3 * 0.15 * (0.468/0.412)(0.412/0.468) / 0.1 = 4.5.
@@ -1314,6 +1382,7 @@ mod tests {
             evaporation: 0.0,
             transpiration: &et,
             dt: 3600.0,
+            powers: None,
         };
         for scheme in [
             IceImpedance::Noah,
@@ -1372,6 +1441,7 @@ mod tests {
             evaporation: 0.0,
             transpiration: &et,
             dt: 3600.0,
+            powers: None,
         };
         let cfg = RichardsConfig::default();
         let e = richards_step(&input, &cfg).unwrap_err().to_string();

@@ -2,6 +2,7 @@
 
 pub mod canopy;
 pub mod hydrology;
+pub mod powtable;
 pub mod sfcdif_myj;
 pub mod sfcdif_y08;
 pub mod snow;

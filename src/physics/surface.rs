@@ -69,8 +69,9 @@ pub fn saturation_specific_humidity(t: f64, p: f64) -> (f64, f64) {
 pub fn psi_m(zeta: f64) -> f64 {
     if zeta < 0.0 {
         let x = (1.0 - 16.0 * zeta).sqrt().sqrt();
-        2.0 * ((1.0 + x) / 2.0).ln() + ((1.0 + x * x) / 2.0).ln() - 2.0 * x.atan()
-            + std::f64::consts::FRAC_PI_2
+        // 2 ln((1 + x) / 2) + ln((1 + x^2) / 2) as one logarithm.
+        let half = 0.5 * (1.0 + x);
+        (half * half * (0.5 * (1.0 + x * x))).ln() - 2.0 * x.atan() + std::f64::consts::FRAC_PI_2
     } else {
         -5.0 * zeta.min(1.0)
     }

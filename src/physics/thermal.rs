@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::powtable::PowerTable;
+
 /// Freezing temperature of pure water (K), Noah's T0.
 pub const T_FREEZE: f64 = 273.15;
 /// Latent heat of fusion (J kg-1), Noah's HLICE / LSUBF.
@@ -194,6 +196,9 @@ pub struct FreezeLayer {
     h_min: f64,
     /// Koren (1999) (porosity / lmin)^bx; NaN for the other curves.
     pow_min: f64,
+    /// Koren (1999) porosity^bx, the factor of a tabulated liq^(-bx); NaN
+    /// for the other curves.
+    por_bx: f64,
 }
 
 impl FreezeLayer {
@@ -213,24 +218,61 @@ impl FreezeLayer {
         c_solid: f64,
         prev: Option<&FreezeLayer>,
     ) -> Self {
+        Self::new_from_with(curve, smc, p, c_solid, prev, None)
+    }
+
+    /// [`Self::new_from`] on the curve whose liq^(-bx) comes from `table`
+    /// (Koren 1999 only; built by [`PowerTable::new`] with exponent -min(b,
+    /// blim)): the relation that [`Self::invert_with`] and the other `_with`
+    /// methods given the same table invert. Other curves ignore the table.
+    pub fn new_from_with(
+        curve: FreezeCurve,
+        smc: f64,
+        p: &RetentionParams,
+        c_solid: f64,
+        prev: Option<&FreezeLayer>,
+        table: Option<&PowerTable>,
+    ) -> Self {
         let c_unf = heat_capacity(smc, smc, p.porosity, c_solid);
         let lmin = min_liquid(curve, smc, p);
         let c_min = heat_capacity(smc, lmin, p.porosity, c_solid);
         let mut pow_min = f64::NAN;
+        let mut por_bx = f64::NAN;
+        let same = |q: &FreezeLayer| q.curve == curve && q.p == *p;
+        let table = match curve {
+            FreezeCurve::Koren99 { blim, .. } => {
+                table.filter(|t| t.exponent().to_bits() == (-p.b.min(blim)).to_bits())
+            }
+            _ => None,
+        };
+        if let (FreezeCurve::Koren99 { blim, .. }, Some(_)) = (curve, table) {
+            por_bx = match prev {
+                Some(q) if same(q) && !q.por_bx.is_nan() => q.por_bx,
+                _ => p.porosity.powf(p.b.min(blim)),
+            };
+        }
         let (h_on, h_min) = if smc > 0.0 {
-            let t_on = temperature_at_liquid(curve, smc, smc, p);
+            let t_on = match (curve, table) {
+                (FreezeCurve::Koren99 { .. }, Some(t)) => {
+                    T_FREEZE / (1.0 + p.psi_sat * GRAVITY / L_FUSION * (por_bx * t.pow(smc)))
+                }
+                _ => temperature_at_liquid(curve, smc, smc, p),
+            };
             let t_min = match curve {
                 FreezeCurve::Koren99 { ck, blim } => {
                     pow_min = match prev {
                         Some(q)
-                            if q.curve == curve
-                                && q.p == *p
+                            if same(q)
                                 && q.lmin.to_bits() == lmin.to_bits()
+                                && q.por_bx.to_bits() == por_bx.to_bits()
                                 && !q.pow_min.is_nan() =>
                         {
                             q.pow_min
                         }
-                        _ => (p.porosity / lmin.max(1e-12)).powf(p.b.min(blim)),
+                        _ => match table {
+                            Some(t) => por_bx * t.pow(lmin.max(1e-12)),
+                            None => (p.porosity / lmin.max(1e-12)).powf(p.b.min(blim)),
+                        },
                     };
                     // depression_factor with the power supplied, in the same order.
                     let ice = (smc - lmin).max(0.0);
@@ -257,11 +299,68 @@ impl FreezeLayer {
             h_on,
             h_min,
             pow_min,
+            por_bx,
+        }
+    }
+
+    /// The relation of the same layer holding `smc` (m3 m-3) instead, on the
+    /// same curve with the same parameters and `table` as this one was built
+    /// with: [`Self::new_from_with`] with this relation as `prev`, bit for
+    /// bit, without comparing the inputs again (the caller vouches for them).
+    pub fn with_smc(&self, smc: f64, table: Option<&PowerTable>) -> Self {
+        match (self.curve, table) {
+            (FreezeCurve::Koren99 { ck, .. }, Some(t)) if !self.por_bx.is_nan() && smc > 0.0 => {
+                let p = &self.p;
+                let c_unf = heat_capacity(smc, smc, p.porosity, self.c_solid);
+                let lmin = smc.min(0.02);
+                let c_min = heat_capacity(smc, lmin, p.porosity, self.c_solid);
+                let a0 = p.psi_sat * GRAVITY / L_FUSION;
+                let t_on = T_FREEZE / (1.0 + a0 * (self.por_bx * t.pow(smc)));
+                let pow_min = if lmin.to_bits() == self.lmin.to_bits() && !self.pow_min.is_nan() {
+                    self.pow_min
+                } else {
+                    self.por_bx * t.pow(lmin.max(1e-12))
+                };
+                let ice = (smc - lmin).max(0.0);
+                let t_min = T_FREEZE / (1.0 + a0 * (1.0 + ck * ice).powi(2) * pow_min);
+                Self {
+                    smc,
+                    c_unf,
+                    lmin,
+                    c_min,
+                    h_on: c_unf * (t_on - T_FREEZE),
+                    h_min: c_min * (t_min - T_FREEZE) - L_VOL * (smc - lmin),
+                    pow_min,
+                    ..*self
+                }
+            }
+            _ => Self::new_from_with(self.curve, smc, &self.p, self.c_solid, Some(self), table),
+        }
+    }
+
+    /// Temperature (K) and dT/dliq on the curve at liquid `x`, with the
+    /// tabulated power when the relation was built with one.
+    #[inline]
+    fn curve_at(&self, x: f64, table: Option<&PowerTable>) -> (f64, f64) {
+        match (self.curve, table) {
+            (FreezeCurve::Koren99 { ck, blim }, Some(t)) if !self.por_bx.is_nan() => {
+                let bx = self.p.b.min(blim);
+                let ice = (self.smc - x).max(0.0);
+                let l = x.max(1e-12);
+                let f = 1.0 + ck * ice;
+                let a = self.p.psi_sat * GRAVITY / L_FUSION * (f * f) * (self.por_bx * t.pow(l));
+                // d ln A / d liq = -2 ck / f - bx / l, over one division.
+                let dlna = -(2.0 * ck * l + bx * f) / (f * l);
+                let inv = 1.0 / (1.0 + a);
+                (T_FREEZE * inv, -T_FREEZE * a * dlna * (inv * inv))
+            }
+            _ => temperature_and_slope_at_liquid(self.curve, x, self.smc, &self.p),
         }
     }
 
     /// Whether this relation is the one [`Self::new`] builds from these inputs
-    /// (compared exactly), so that it can be reused instead of rebuilt.
+    /// (compared exactly, and built without a table), so that it can be
+    /// reused instead of rebuilt.
     pub fn built_from(
         &self,
         curve: FreezeCurve,
@@ -269,10 +368,40 @@ impl FreezeLayer {
         p: &RetentionParams,
         c_solid: f64,
     ) -> bool {
-        self.smc.to_bits() == smc.to_bits()
+        self.por_bx.is_nan()
+            && self.smc.to_bits() == smc.to_bits()
             && self.c_solid.to_bits() == c_solid.to_bits()
             && self.curve == curve
             && self.p == *p
+    }
+
+    /// Whether this relation is the one [`Self::new_from_with`] builds from
+    /// these inputs and a table of `exponent` (`None`: no table), compared
+    /// exactly, so that it can be reused instead of rebuilt.
+    pub fn built_from_with(
+        &self,
+        curve: FreezeCurve,
+        smc: f64,
+        p: &RetentionParams,
+        c_solid: f64,
+        table: Option<&PowerTable>,
+    ) -> bool {
+        let tabulated = match (curve, table) {
+            (FreezeCurve::Koren99 { blim, .. }, Some(t)) => {
+                t.exponent().to_bits() == (-p.b.min(blim)).to_bits()
+            }
+            _ => false,
+        };
+        self.por_bx.is_nan() != tabulated
+            && self.smc.to_bits() == smc.to_bits()
+            && self.c_solid.to_bits() == c_solid.to_bits()
+            && self.curve == curve
+            && self.p == *p
+    }
+
+    /// Total water (m3 m-3) the relation was built for.
+    pub fn smc(&self) -> f64 {
+        self.smc
     }
 
     /// Smallest heat capacity of the layer (J m-3 K-1): the bound on dT/dH is its inverse.
@@ -287,6 +416,16 @@ impl FreezeLayer {
     /// (dH/dliq = ((C_WATER - C_ICE)(T - T0) + L_VOL) / (1 - C dT/dH)). The
     /// answer is the same root as [`Self::invert`]'s; only the start differs.
     pub fn invert_near(&self, h: f64, near: &PhaseState) -> PhaseState {
+        self.invert_near_with(h, near, None)
+    }
+
+    /// [`Self::invert_near`] on the tabulated curve (see [`Self::new_from_with`]).
+    pub fn invert_near_with(
+        &self,
+        h: f64,
+        near: &PhaseState,
+        table: Option<&PowerTable>,
+    ) -> PhaseState {
         let smc = self.smc;
         let l = near.liq;
         let mut hint = l;
@@ -303,7 +442,7 @@ impl FreezeLayer {
                 }
             }
         }
-        self.invert(h, Some(hint))
+        self.invert_with(h, Some(hint), table)
     }
 
     /// The state at enthalpy `h` (J m-3) of the layer found from the state
@@ -315,40 +454,59 @@ impl FreezeLayer {
     /// iteration), and the temperature moves by dT/dH times the enthalpy
     /// change. In every other case this is [`Self::invert_near`].
     pub fn update_near(&self, h: f64, near: &PhaseState) -> PhaseState {
+        self.update_near_with(h, near, None)
+    }
+
+    /// [`Self::update_near`] on the tabulated curve (see [`Self::new_from_with`]).
+    pub fn update_near_with(
+        &self,
+        h: f64,
+        near: &PhaseState,
+        table: Option<&PowerTable>,
+    ) -> PhaseState {
         let smc = self.smc;
         let l = near.liq;
-        if matches!(self.curve, FreezeCurve::Koren99 { .. })
-            && near.dt_dh > 0.0
-            && l > self.lmin
-            && l < smc
-            && h > self.h_min
-            && h < self.h_on
-        {
+        // The Newton step from `near` serves both the first-order answer
+        // and, failing that, the start of the inversion (as in
+        // [`Self::invert_near_with`], same values).
+        let mut hint = l;
+        if near.dt_dh > 0.0 && l > self.lmin && l < smc {
             let c = heat_capacity(smc, l, self.p.porosity, self.c_solid);
             let dt = near.t - T_FREEZE;
             let denom = 1.0 - c * near.dt_dh;
             if denom > 0.0 {
                 let dhdl = ((C_WATER - C_ICE) * dt + L_VOL) / denom;
-                let g = c * dt - L_VOL * (smc - l) - h;
-                if g.abs() < NEWTON_FINISH {
-                    let x = l - g / dhdl;
-                    if x > self.lmin && x < smc {
+                let h_near = c * dt - L_VOL * (smc - l);
+                let g = h_near - h;
+                let x = l + (h - h_near) / dhdl;
+                if x > self.lmin && x < smc {
+                    if matches!(self.curve, FreezeCurve::Koren99 { .. })
+                        && h > self.h_min
+                        && h < self.h_on
+                        && g.abs() < NEWTON_FINISH
+                    {
                         return PhaseState {
                             t: near.t - near.dt_dh * g,
                             liq: x,
                             dt_dh: near.dt_dh,
                         };
                     }
+                    hint = x;
                 }
             }
         }
-        self.invert_near(h, near)
+        self.invert_with(h, Some(hint), table)
     }
 
     /// The state at enthalpy `h` (J m-3); `hint` is a liquid content (m3 m-3)
     /// near the answer, e.g. the previous iterate's, that starts the Newton
     /// iteration on the phase-change branch. Same result as [`invert_enthalpy`].
     pub fn invert(&self, h: f64, hint: Option<f64>) -> PhaseState {
+        self.invert_with(h, hint, None)
+    }
+
+    /// [`Self::invert`] on the tabulated curve (see [`Self::new_from_with`]).
+    pub fn invert_with(&self, h: f64, hint: Option<f64>, table: Option<&PowerTable>) -> PhaseState {
         let smc = self.smc;
         if h >= self.h_on || smc <= 0.0 {
             return PhaseState {
@@ -381,12 +539,13 @@ impl FreezeLayer {
         let mut t = T_FREEZE;
         let mut slope = 0.0;
         for _ in 0..200 {
-            let (tt, dtdl) = temperature_and_slope_at_liquid(curve, x, smc, p);
+            let (tt, dtdl) = self.curve_at(x, table);
             let c = heat_capacity(smc, x, p.porosity, c_solid);
             let hv = c * (tt - T_FREEZE) - L_VOL * (smc - x);
             let dhdl = (C_WATER - C_ICE) * (tt - T_FREEZE) + c * dtdl + L_VOL;
+            let inv_dhdl = if dhdl > 0.0 { 1.0 / dhdl } else { 0.0 };
             t = tt;
-            slope = if dhdl > 0.0 { dtdl / dhdl } else { 0.0 };
+            slope = dtdl * inv_dhdl;
             let g = hv - h;
             if g.abs() < 1e-3 {
                 // 1e-3 J m-3: liquid within 3e-12 m3 m-3 of the root.
@@ -398,7 +557,7 @@ impl FreezeLayer {
                 lo = x;
             }
             let mut xn = if dhdl > 0.0 {
-                x - g / dhdl
+                x - g * inv_dhdl
             } else {
                 0.5 * (lo + hi)
             };
@@ -1144,6 +1303,28 @@ mod freeze_layer_tests {
                 let b = fl.invert_near(h, &junk);
                 assert!((a.t - b.t).abs() < 1e-8 && (a.liq - b.liq).abs() < 1e-9);
             }
+        }
+    }
+
+    #[test]
+    fn with_smc_is_new_from_with_bit_for_bit() {
+        let p = RetentionParams {
+            porosity: 0.439,
+            b: 5.25,
+            psi_sat: 0.355,
+        };
+        let curve = FreezeCurve::NOAH_KOREN99;
+        let table = PowerTable::new(-p.b.min(5.5), 0.016, 0.9999);
+        let prev = FreezeLayer::new_from_with(curve, 0.3, &p, 2.0e6, None, Some(&table));
+        for smc in [0.3, 0.30001, 0.25, 0.1, 0.021, 0.019, 0.439] {
+            let a = prev.with_smc(smc, Some(&table));
+            let b = FreezeLayer::new_from_with(curve, smc, &p, 2.0e6, Some(&prev), Some(&table));
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "smc {smc}");
+            // Without a table both take the exact powers.
+            let exact = FreezeLayer::new_from(curve, 0.3, &p, 2.0e6, None);
+            let a = exact.with_smc(smc, None);
+            let b = FreezeLayer::new_from(curve, smc, &p, 2.0e6, Some(&exact));
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "smc {smc} exact");
         }
     }
 
