@@ -449,7 +449,7 @@ impl ColumnModel {
     }
 
     fn medium<'a>(&'a self, smc: &'a [f64]) -> SoilMedium<'a> {
-        self.medium_in(smc, Vec::new())
+        self.medium_from(smc, Vec::new(), false)
     }
 
     /// Check that an initial condition fits the column (layer counts, ranges).
@@ -668,25 +668,22 @@ impl ColumnModel {
         )
     }
 
-    /// [`Self::medium_in`] for relations `buf` that this model built (see
-    /// [`SoilMedium::new_in_same`]).
-    fn medium_same<'a>(&'a self, smc: &'a [f64], buf: Vec<thermal::FreezeLayer>) -> SoilMedium<'a> {
-        SoilMedium::new_in_same(
-            &self.thermal,
-            smc,
-            self.cfg.options.freeze_curve,
-            self.cfg.options.conductivity,
-            self.cfg.coarse,
-            buf,
-            Some(&self.freeze_powers)
-                .filter(|p| !p.is_empty())
-                .map(|p| &p[..]),
-        )
-        .with_conductivity(&self.conductivity)
-    }
-
-    fn medium_in<'a>(&'a self, smc: &'a [f64], buf: Vec<thermal::FreezeLayer>) -> SoilMedium<'a> {
-        SoilMedium::new_in(
+    /// The soil medium at water contents `smc`, reusing the relations in
+    /// `buf`; `same_model` says this model built them (see
+    /// [`SoilMedium::new_in_same`]), else [`SoilMedium::new_in`] compares
+    /// every input.
+    fn medium_from<'a>(
+        &'a self,
+        smc: &'a [f64],
+        buf: Vec<thermal::FreezeLayer>,
+        same_model: bool,
+    ) -> SoilMedium<'a> {
+        let build = if same_model {
+            SoilMedium::new_in_same
+        } else {
+            SoilMedium::new_in
+        };
+        build(
             &self.thermal,
             smc,
             self.cfg.options.freeze_curve,
@@ -984,11 +981,7 @@ impl ColumnModel {
         // iterations; layers changed since are diagnosed again.
         // Relations this model left in the scratch need only their water
         // compared; those of another model (or none) are checked in full.
-        let medium = if *owner == self.id {
-            self.medium_same(&st.smc, std::mem::take(freeze))
-        } else {
-            self.medium_in(&st.smc, std::mem::take(freeze))
-        };
+        let medium = self.medium_from(&st.smc, std::mem::take(freeze), *owner == self.id);
         // Until the relations are back in the scratch it holds none.
         *owner = 0;
         states.clear();
@@ -1111,7 +1104,7 @@ impl ColumnModel {
         }
         // The relations left by the heat step are this column's: only their
         // water changes.
-        let medium = self.medium_same(&st.smc, std::mem::take(freeze));
+        let medium = self.medium_from(&st.smc, std::mem::take(freeze), true);
         for i in 0..n {
             let near = PhaseState {
                 t: st.t_soil[i],

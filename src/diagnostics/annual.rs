@@ -222,30 +222,32 @@ pub fn annual_diagnostics(
     compute(cur, prev, None)
 }
 
+/// Per-layer maximum of the current year's `cur` and the preceding year's
+/// `prev` values (the current year alone without a preceding one).
+fn two_year_maxima(cur: &[f64], prev: Option<&[f64]>) -> Vec<f64> {
+    cur.iter()
+        .enumerate()
+        .map(|(i, &c)| match prev.and_then(|p| p.get(i)) {
+            Some(&p) => c.max(p),
+            None => c,
+        })
+        .collect()
+}
+
 fn compute(
     cur: &AnnualProfileStats,
     prev: Option<&AnnualProfileStats>,
     magt_depth: Option<f64>,
 ) -> AnnualDiagnostics {
     let n = cur.t_max.len();
-    let two_year_max: Vec<f64> = (0..n)
-        .map(|i| match prev.and_then(|p| p.t_max.get(i)) {
-            Some(&p) => cur.t_max[i].max(p),
-            None => cur.t_max[i],
-        })
-        .collect();
-    let thaw_tracked =
-        cur.thaw_max.len() == n && prev.is_none_or(|p| p.thaw_max.len() == n && p.t_max.len() == n);
-    let margin = if thaw_tracked {
-        (0..n)
-            .map(|i| match prev {
-                Some(p) => cur.thaw_max[i].max(p.thaw_max[i]),
-                None => cur.thaw_max[i],
-            })
-            .fold(f64::NAN, f64::min)
+    let two_year_max = two_year_maxima(&cur.t_max, prev.map(|p| &p.t_max[..]));
+    let thaw_tracked = cur.thaw_max.len() == n && prev.is_none_or(|p| p.thaw_max.len() == n);
+    let margin_profile = if thaw_tracked {
+        two_year_maxima(&cur.thaw_max, prev.map(|p| &p.thaw_max[..]))
     } else {
-        two_year_max.iter().copied().fold(f64::NAN, f64::min)
+        two_year_max.clone()
     };
+    let margin = margin_profile.into_iter().fold(f64::NAN, f64::min);
     let class = if two_year_max.iter().any(|&m| m <= 0.0) {
         FrozenClass::Permafrost
     } else if cur.t_min.iter().any(|&t| t < 0.0) {

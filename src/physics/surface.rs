@@ -130,6 +130,22 @@ impl Exchange {
     }
 }
 
+/// Roughness length for heat (m) over a surface of momentum roughness `z0m`
+/// (m) with friction velocity `ustar` (m s-1) and temperature scale `tstar`
+/// (K): Zilitinkevich (1995) with Noah's CZIL, or Yang et al. (2008)
+/// `70 nu / u* exp(-beta u*^0.5 |T*|^0.25)`; kept within [1e-10, z0m].
+fn thermal_roughness_length(rough: ThermalRoughness, z0m: f64, ustar: f64, tstar: f64) -> f64 {
+    match rough {
+        ThermalRoughness::Zilitinkevich { czil } => {
+            z0m * (-VON_KARMAN * czil * (ustar * z0m / NU_AIR).sqrt()).exp()
+        }
+        ThermalRoughness::Yang08 { beta } => {
+            70.0 * NU_AIR / ustar * (-beta * ustar.sqrt() * tstar.abs().sqrt().sqrt()).exp()
+        }
+    }
+    .clamp(1e-10, z0m)
+}
+
 /// Monin-Obukhov exchange coefficients for wind at `z_wind` (m) and
 /// temperature at `z_temp` (m) above a surface of momentum roughness `z0m`
 /// (m), air potential temperature `theta_air` (K) and skin temperature
@@ -208,15 +224,7 @@ pub fn exchange_coefficients_passes(
         let psi_h_zt = psi_h(z_temp * inv_l);
         let fh0 = ln_zh - psi_h_zt + psi_h(z0h * inv_l);
         let tstar = k * dth / fh0.max(0.1);
-        z0h = match rough {
-            ThermalRoughness::Zilitinkevich { czil } => {
-                z0m * (-k * czil * (ustar * z0m / NU_AIR).sqrt()).exp()
-            }
-            ThermalRoughness::Yang08 { beta } => {
-                70.0 * NU_AIR / ustar * (-beta * ustar.sqrt() * tstar.abs().sqrt().sqrt()).exp()
-            }
-        }
-        .clamp(1e-10, z0m);
+        z0h = thermal_roughness_length(rough, z0m, ustar, tstar);
         ln_zh = (z_temp / z0h).ln();
         let fh = ln_zh - psi_h_zt + psi_h(z0h * inv_l);
         let fh = fh.max(0.1);
@@ -435,15 +443,7 @@ mod tests {
             let ustar = (k * u / fm.max(0.1)).max(1e-3);
             let fh0 = (z_temp / z0h).ln() - psi_h(z_temp * inv_l) + psi_h(z0h * inv_l);
             let tstar = k * (theta - ts) / fh0.max(0.1);
-            z0h = match rough {
-                ThermalRoughness::Zilitinkevich { czil } => {
-                    z0m * (-k * czil * (ustar * z0m / NU_AIR).sqrt()).exp()
-                }
-                ThermalRoughness::Yang08 { beta } => {
-                    70.0 * NU_AIR / ustar * (-beta * ustar.sqrt() * tstar.abs().sqrt().sqrt()).exp()
-                }
-            }
-            .clamp(1e-10, z0m);
+            z0h = thermal_roughness_length(rough, z0m, ustar, tstar);
             let fh = ((z_temp / z0h).ln() - psi_h(z_temp * inv_l) + psi_h(z0h * inv_l)).max(0.1);
             ch = k * k / (fm.max(0.1) * fh);
             inv_l = (k * GRAV * k * (theta - ts) / fh / (theta * ustar * ustar))

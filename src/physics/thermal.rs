@@ -426,23 +426,30 @@ impl FreezeLayer {
         near: &PhaseState,
         table: Option<&PowerTable>,
     ) -> PhaseState {
+        let hint = self.newton_from_near(h, near).map_or(near.liq, |(x, _)| x);
+        self.invert_with(h, Some(hint), table)
+    }
+
+    /// One Newton step in liquid water from the phase-change state `near`
+    /// toward enthalpy `h`, without evaluating the curve: the liquid content
+    /// it reaches and the enthalpy of `near`, when `near` lies on the branch
+    /// and the step stays inside (`lmin`, `smc`).
+    fn newton_from_near(&self, h: f64, near: &PhaseState) -> Option<(f64, f64)> {
         let smc = self.smc;
         let l = near.liq;
-        let mut hint = l;
-        if near.dt_dh > 0.0 && l > self.lmin && l < smc {
-            let c = heat_capacity(smc, l, self.p.porosity, self.c_solid);
-            let dt = near.t - T_FREEZE;
-            let denom = 1.0 - c * near.dt_dh;
-            if denom > 0.0 {
-                let dhdl = ((C_WATER - C_ICE) * dt + L_VOL) / denom;
-                let h_near = c * dt - L_VOL * (smc - l);
-                let guess = l + (h - h_near) / dhdl;
-                if guess > self.lmin && guess < smc {
-                    hint = guess;
-                }
-            }
+        if !(near.dt_dh > 0.0 && l > self.lmin && l < smc) {
+            return None;
         }
-        self.invert_with(h, Some(hint), table)
+        let c = heat_capacity(smc, l, self.p.porosity, self.c_solid);
+        let dt = near.t - T_FREEZE;
+        let denom = 1.0 - c * near.dt_dh;
+        if denom <= 0.0 {
+            return None;
+        }
+        let dhdl = ((C_WATER - C_ICE) * dt + L_VOL) / denom;
+        let h_near = c * dt - L_VOL * (smc - l);
+        let x = l + (h - h_near) / dhdl;
+        (x > self.lmin && x < smc).then_some((x, h_near))
     }
 
     /// The state at enthalpy `h` (J m-3) of the layer found from the state
@@ -464,36 +471,24 @@ impl FreezeLayer {
         near: &PhaseState,
         table: Option<&PowerTable>,
     ) -> PhaseState {
-        let smc = self.smc;
-        let l = near.liq;
         // The Newton step from `near` serves both the first-order answer
         // and, failing that, the start of the inversion (as in
         // [`Self::invert_near_with`], same values).
-        let mut hint = l;
-        if near.dt_dh > 0.0 && l > self.lmin && l < smc {
-            let c = heat_capacity(smc, l, self.p.porosity, self.c_solid);
-            let dt = near.t - T_FREEZE;
-            let denom = 1.0 - c * near.dt_dh;
-            if denom > 0.0 {
-                let dhdl = ((C_WATER - C_ICE) * dt + L_VOL) / denom;
-                let h_near = c * dt - L_VOL * (smc - l);
-                let g = h_near - h;
-                let x = l + (h - h_near) / dhdl;
-                if x > self.lmin && x < smc {
-                    if matches!(self.curve, FreezeCurve::Koren99 { .. })
-                        && h > self.h_min
-                        && h < self.h_on
-                        && g.abs() < NEWTON_FINISH
-                    {
-                        return PhaseState {
-                            t: near.t - near.dt_dh * g,
-                            liq: x,
-                            dt_dh: near.dt_dh,
-                        };
-                    }
-                    hint = x;
-                }
+        let mut hint = near.liq;
+        if let Some((x, h_near)) = self.newton_from_near(h, near) {
+            let g = h_near - h;
+            if matches!(self.curve, FreezeCurve::Koren99 { .. })
+                && h > self.h_min
+                && h < self.h_on
+                && g.abs() < NEWTON_FINISH
+            {
+                return PhaseState {
+                    t: near.t - near.dt_dh * g,
+                    liq: x,
+                    dt_dh: near.dt_dh,
+                };
             }
+            hint = x;
         }
         self.invert_with(h, Some(hint), table)
     }

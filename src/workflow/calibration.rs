@@ -661,7 +661,6 @@ pub fn run_calibration_on(
                     let d = TrustRegion::default();
                     TrustRegion {
                         initial_length: sec.trust_region_length.unwrap_or(d.initial_length),
-                        max_length: d.max_length.max(sec.trust_region_length.unwrap_or(0.0)),
                         failure_tolerance: sec.trust_region_failures.or(d.failure_tolerance),
                         ..d
                     }
