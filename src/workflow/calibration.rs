@@ -46,7 +46,7 @@ use crate::config::calibration::{CalibrationExperiment, ParameterChoice, Region}
 use crate::config::Experiment;
 use crate::diagnostics::annual::annual_diagnostics;
 use crate::domain::distributed::{AnyEngine, EngineHandle, LocalEngine};
-use crate::io::geotiff::{read_geotiff, write_geotiff, Raster, RasterGrid};
+use crate::io::geotiff::{read_geotiff, write_geotiff, Raster, RasterGrid, RasterValue};
 use crate::metrics::kappa::{score_class_codes, ClassScheme, KappaWeights};
 use crate::metrics::region::disagreement_mask;
 use crate::metrics::tiebreak::{margin_misfit, soft_kappa};
@@ -449,34 +449,34 @@ fn member_map(
     (codes, margins, failed)
 }
 
-fn full_raster(
+/// `values` at `cells` of the grid, `nodata` everywhere else.
+fn full_raster<T: RasterValue>(
     grid: &RasterGrid,
     nx: usize,
     cells: &[(usize, usize)],
-    codes: &[u8],
-) -> Result<Raster<u8>> {
-    let mut data = vec![CLASS_NODATA; grid.len()];
-    for (&(r, c), &v) in cells.iter().zip(codes) {
+    values: &[T],
+    nodata: T,
+) -> Result<Raster<T>> {
+    let mut data = vec![nodata; grid.len()];
+    for (&(r, c), &v) in cells.iter().zip(values) {
         data[r * nx + c] = v;
     }
-    Raster::new(grid.clone(), data, Some(CLASS_NODATA))
+    Raster::new(*grid, data, Some(nodata))
 }
 
-/// The permafrost margin (C, see [`crate::diagnostics::AnnualDiagnostics`])
-/// of every land cell as a Float32 raster, -9999 elsewhere and where a run failed.
+/// The permafrost margins (C, see [`crate::diagnostics::AnnualDiagnostics`])
+/// of `cells` as a Float32 raster, -9999 elsewhere and where a run failed.
 fn margin_raster(
     grid: &RasterGrid,
     nx: usize,
     cells: &[(usize, usize)],
     margins: &[f64],
 ) -> Result<Raster<f32>> {
-    let mut data = vec![-9999.0f32; grid.len()];
-    for (&(r, c), &m) in cells.iter().zip(margins) {
-        if m.is_finite() {
-            data[r * nx + c] = m as f32;
-        }
-    }
-    Raster::new(grid.clone(), data, Some(-9999.0f32))
+    let values: Vec<f32> = margins
+        .iter()
+        .map(|&m| if m.is_finite() { m as f32 } else { -9999.0 })
+        .collect();
+    full_raster(grid, nx, cells, &values, -9999.0)
 }
 
 /// A progress bar over the domain's cell runs (hidden when `quiet`).
@@ -590,7 +590,7 @@ pub fn run_calibration_on(
             land.len()
         )));
     }
-    let default_map = full_raster(&grid, nx, &land, &default_codes)?;
+    let default_map = full_raster(&grid, nx, &land, &default_codes, CLASS_NODATA)?;
     let land_ref: Vec<u8> = land.iter().map(ref_at).collect();
     let kappa_default_all = score_class_codes(
         &land_ref,
@@ -761,7 +761,7 @@ pub fn run_calibration_on(
     )?;
     pb.finish();
     let (best_codes, best_margins, _) = member_map(&best_runs[0], sec.year);
-    let best_map = full_raster(&grid, nx, &land, &best_codes)?;
+    let best_map = full_raster(&grid, nx, &land, &best_codes, CLASS_NODATA)?;
     let kappa_best_all = score_class_codes(
         &land_ref,
         &best_codes,
