@@ -160,6 +160,29 @@ fn point_run_writes_daily_and_annual_and_rejects_bad_input() {
     assert_eq!(daily_chen.lines().count(), 1 + 1371);
     assert_ne!(daily_chen, daily, "surface layer option had no effect");
     std::fs::remove_dir_all(&out_bad).unwrap();
+    // The other physics options are named in the model section too: each
+    // valid choice changes the run, an unknown one is named with its key.
+    for (key, value) in [
+        ("ice_impedance", "noahtibet"),
+        ("soil_gravity", "explicit"),
+        ("conductivity", "peters_lidard"),
+        ("snow_albedo", "constant"),
+    ] {
+        write_exp(&format!("{key} = \"{value}\""), &forcing);
+        let (ok, _, err) = calimap(&["run", exp.to_str().unwrap(), "--quiet"]);
+        assert!(ok, "{key}: {err}");
+        let d = std::fs::read_to_string(out_bad.join("daily.csv")).unwrap();
+        assert_eq!(d.lines().count(), 1 + 1371, "{key}");
+        assert_ne!(d, daily, "{key} = {value} had no effect");
+        std::fs::remove_dir_all(&out_bad).unwrap();
+        write_exp(&format!("{key} = \"bogus\""), &forcing);
+        let (ok, _, err) = calimap(&["run", exp.to_str().unwrap()]);
+        assert!(
+            !ok && err.contains(&format!("model.{key}")) && err.contains("bogus"),
+            "{key}: {err}"
+        );
+        assert!(files_in(&out_bad).iter().all(|f| f == "manifest.json"));
+    }
     write_exp("soil_classes = [7, 7, 7, 7, 9, 7, 7, 7, 7, 7, 12, 12, 12, 13, 13, 13, 13, 13, 13, 33]\nlayers = [0.045, 0.046, 0.075, 0.123, 0.204, 0.336, 0.371, 0.3, 0.5, 0.5, 0.7, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0]", &forcing);
     let (ok, _, err) = calimap(&["run", exp.to_str().unwrap()]);
     assert!(!ok && err.contains("unknown soil class 33"), "{err}");

@@ -74,6 +74,21 @@ pub struct ModelSection {
     pub veg_class: Option<u32>,
     /// Deep soil temperature TBOT (K) at ZBOT; default from the forcing file.
     pub tbot: Option<f64>,
+    /// Thermal conductivity scheme: `noah_tibet` (Johansen / Peters-Lidard
+    /// with the gravel and bedrock classes of Chen et al. 2012, the default)
+    /// or `peters_lidard` (every class as mineral soil, Noah 3.4.1).
+    pub conductivity: Option<String>,
+    /// Ice impedance of the soil-water fluxes: `noahtibet` (the released
+    /// Noah-Tibet code's `OPT_INF = 2`, a 10^(-E ice) factor on functions
+    /// of the total water; the default), `niu06` (Niu and Yang 2006's
+    /// impermeable fraction, as in Noah-MP) or `noah` (Noah 3.4.1).
+    pub ice_impedance: Option<String>,
+    /// Snow albedo over the pack: `livneh` (Livneh et al. 2010 ageing, the
+    /// default) or `constant` (the maximum snow albedo).
+    pub snow_albedo: Option<String>,
+    /// Time treatment of the gravity flux in the soil-water step: `implicit`
+    /// (linearised, the default) or `explicit` (Noah's SRT).
+    pub soil_gravity: Option<String>,
 }
 
 fn default_model_name() -> String {

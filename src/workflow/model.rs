@@ -219,6 +219,16 @@ pub fn column_config(
     };
     opt("surface_layer", &surface_layer, &mut cfg)?;
     opt("thermal_roughness", &roughness, &mut cfg)?;
+    for (key, value) in [
+        ("conductivity", &model.conductivity),
+        ("ice_impedance", &model.ice_impedance),
+        ("snow_albedo", &model.snow_albedo),
+        ("soil_gravity", &model.soil_gravity),
+    ] {
+        if let Some(v) = value {
+            opt(key, v, &mut cfg)?;
+        }
+    }
     if model.lower_boundary == "geothermal" {
         let flux = model.geothermal_flux.unwrap_or(0.06);
         cfg.options.lower_boundary = LowerBoundary::GeothermalFlux { flux };
