@@ -28,7 +28,8 @@ pub struct SpinupOptions {
     pub years: usize,
     /// Tolerance on the largest change of any layer's mean temperature between cycles (K).
     pub tol: f64,
-    /// Maximum number of cycles.
+    /// Maximum number of cycles; 0 runs none (the transient run starts from
+    /// the initial state, as a Noah driver with `loop_for_a_while = 0`).
     pub max_cycles: usize,
     /// How to start.
     pub start: SpinupStart,
@@ -131,6 +132,16 @@ pub fn spin_up(
 ) -> Result<SpinupReport> {
     let steps = cycle_steps(forcing, opts.years)?;
     let cycle_years = steps as f64 * forcing.dt / (365.25 * 86400.0);
+    if opts.max_cycles == 0 {
+        return Ok(SpinupReport {
+            cycles: 0,
+            cycle_years,
+            simulated_years: 0.0,
+            residual: f64::NAN,
+            converged: false,
+            history: Vec::new(),
+        });
+    }
     let mut history = Vec::new();
     let mut prev = one_cycle(m, st, forcing, steps)?;
     let mut cycles = 1;

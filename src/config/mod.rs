@@ -124,7 +124,7 @@ pub struct SpinupSection {
     /// Largest allowed change of any layer's annual-mean temperature between cycles (K).
     #[serde(default = "default_tolerance")]
     pub tolerance: f64,
-    /// Maximum number of recycling cycles.
+    /// Maximum number of recycling cycles; 0 for none (start the transient run from the initial state).
     #[serde(default = "default_max_cycles")]
     pub max_cycles: u32,
     /// Initial state: `equilibrium` (accelerated start) or `initial` (the forcing file's state).

@@ -310,7 +310,9 @@ pub fn run_point(
     // 2-3. model, initial state, spin-up
     let (model, mut state) = build_point_model(exp, p, &inputs, &[])?;
     let report = spin_up(&model, &mut state, &inputs.forcing, &spinup_options(p))?;
-    if !quiet {
+    if !quiet && report.cycles == 0 {
+        eprintln!("spin-up: none (max_cycles = 0); the run starts from the initial state");
+    } else if !quiet {
         eprintln!(
             "spin-up: {} cycles ({:.0} simulated years), residual {:.4} K{}",
             report.cycles,
