@@ -211,7 +211,7 @@ impl ColumnConfig {
                     zbot: -general.zbot,
                 },
                 conductivity: ConductivityScheme::NoahTibet,
-                ice_impedance: IceImpedance::NiuYang2006,
+                ice_impedance: IceImpedance::NoahTibet,
                 snow_albedo: SnowAlbedoScheme::Livneh,
                 soil_gravity: GravityScheme::Implicit,
             },
