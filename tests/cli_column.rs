@@ -163,7 +163,7 @@ fn point_run_writes_daily_and_annual_and_rejects_bad_input() {
     // The other physics options are named in the model section too: each
     // valid choice changes the run, an unknown one is named with its key.
     for (key, value) in [
-        ("ice_impedance", "noahtibet"),
+        ("ice_impedance", "niu06"),
         ("soil_gravity", "explicit"),
         ("conductivity", "peters_lidard"),
         ("snow_albedo", "constant"),

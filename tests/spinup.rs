@@ -53,3 +53,27 @@ fn spinup_equilibrium_start_needs_fewer_years() {
     println!("largest layer difference between the two spun-up states: {diff:.3} K");
     assert!(diff < 0.5, "spun-up states differ by {diff} K");
 }
+
+#[test]
+fn spinup_with_no_cycles_leaves_the_initial_state() {
+    let Some(data) = common::shared_data() else {
+        return;
+    };
+    let site = common::tanggula(&data);
+    let m = ColumnModel::new(site.config.clone()).unwrap();
+    let mut st = m.initial_state(&site.init);
+    let before = st.clone();
+    for start in [SpinupStart::AsGiven, SpinupStart::Equilibrium] {
+        let opts = SpinupOptions {
+            years: 1,
+            tol: 0.01,
+            max_cycles: 0,
+            start,
+        };
+        let r = spin_up(&m, &mut st, &site.forcing, &opts).unwrap();
+        assert_eq!(r.cycles, 0, "{start:?}");
+        assert_eq!(r.simulated_years, 0.0);
+        assert!(r.history.is_empty() && !r.converged);
+        assert_eq!(st, before, "{start:?}: the state moved without a cycle");
+    }
+}
