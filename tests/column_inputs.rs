@@ -154,6 +154,7 @@ fn bad_forcing_is_rejected_with_the_variable() {
         swe: 0.0,
         snow_depth: 0.0,
         canopy_water: 0.0,
+        liquid: None,
     };
     assert!(m
         .check_initial(&init)

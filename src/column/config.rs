@@ -39,7 +39,7 @@ pub struct PhysicsOptions {
     pub thermal_roughness: ThermalRoughness,
     /// Surface-layer scheme: "chen97" (default) | "myj" | "myj_local_czil"
     /// (Noah `sfcdif_option = 1`, with `iz0tlnd = 0` or 1) | "y08"
-    /// (Noah-Tibet `sfcdif_option = 0`).
+    /// (Noah-Tibet `sfcdif_option = 2`).
     pub surface_layer: SurfaceLayer,
     /// Lower thermal boundary.
     pub lower_boundary: LowerBoundary,
@@ -53,6 +53,40 @@ pub struct PhysicsOptions {
     /// "implicit" (linearised, stable for gravel at daily steps; default) |
     /// "explicit" (Noah SRT).
     pub soil_gravity: GravityScheme,
+    /// Soil heat and phase change: "enthalpy" (implicit in enthalpy, every
+    /// layer on its freeze curve; default) | "noah" (Noah's HRT/HSTEP with
+    /// the SNKSRC phase change limited by the step's conductive heat).
+    pub heat_scheme: HeatScheme,
+}
+
+/// How a step solves soil heat conduction and phase change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum HeatScheme {
+    /// Backward Euler in enthalpy, iterated to convergence; every layer's
+    /// liquid water is the freeze curve's at its enthalpy
+    /// ([`crate::column::heat::heat_step`]).
+    #[default]
+    Enthalpy,
+    /// Noah LSM 3.4.1 / Noah-Tibet (HRT, HSTEP, SNKSRC): one linear implicit
+    /// solve in temperature per step with the phase change as a source; ice
+    /// forms or melts toward the freeze curve's liquid at the layer's mean
+    /// temperature only as far as the step's explicit conductive heat
+    /// allows, so liquid water is a state of its own
+    /// ([`crate::column::heat::noah_heat_step`]). Enthalpies are then set
+    /// from the fluxes of the solve, so the column still conserves energy
+    /// exactly.
+    Noah,
+}
+
+impl HeatScheme {
+    /// Parses `"enthalpy"` or `"noah"`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "enthalpy" => Some(Self::Enthalpy),
+            "noah" | "snksrc" => Some(Self::Noah),
+            _ => None,
+        }
+    }
 }
 
 impl PhysicsOptions {
@@ -80,6 +114,10 @@ impl PhysicsOptions {
             }
             "ice_impedance" => self.ice_impedance = IceImpedance::from_name(value)?,
             "snow_albedo" => self.snow_albedo = SnowAlbedoScheme::from_name(value)?,
+            "heat_scheme" => {
+                self.heat_scheme =
+                    HeatScheme::from_name(value).ok_or_else(|| bad("heat scheme (enthalpy, noah)"))?
+            }
             "soil_gravity" => {
                 self.soil_gravity = match value {
                     "implicit" => GravityScheme::Implicit,
@@ -90,7 +128,7 @@ impl PhysicsOptions {
             _ => {
                 return Err(Error::Parameter {
                     name: key.to_string(),
-                    message: "unknown physics option (freeze_curve, thermal_roughness, surface_layer, conductivity, ice_impedance, snow_albedo, soil_gravity)".into(),
+                    message: "unknown physics option (freeze_curve, thermal_roughness, surface_layer, conductivity, ice_impedance, snow_albedo, soil_gravity, heat_scheme)".into(),
                 })
             }
         }
@@ -214,6 +252,7 @@ impl ColumnConfig {
                 ice_impedance: IceImpedance::NoahTibet,
                 snow_albedo: SnowAlbedoScheme::Livneh,
                 soil_gravity: GravityScheme::Implicit,
+                heat_scheme: HeatScheme::Noah,
             },
             ck: 8.0,
             blim: 5.5,

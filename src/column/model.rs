@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDateTime};
 
-use super::config::{ColumnConfig, LowerBoundary};
+use super::config::{ColumnConfig, HeatScheme, LowerBoundary};
 use super::heat::{
-    heat_step, BottomBoundary, HeatSolverOptions, HeatWork, SoilLayerThermal, SoilMedium,
-    ThermalMedium, TopBoundary,
+    heat_step, noah_heat_step, BottomBoundary, HeatSolverOptions, HeatStepReport, HeatWork,
+    NoahColumn, NoahHeatWork, SoilLayerThermal, SoilMedium, ThermalMedium, TopBoundary,
 };
 use crate::forcing::ForcingStep;
 use crate::physics::canopy::{self, CanopyParams, CanopyWeather, TranspirationInput};
@@ -105,6 +105,12 @@ pub enum InitialCondition {
         snow_depth: f64,
         /// Canopy water (kg m-2).
         canopy_water: f64,
+        /// Liquid water per layer (m3 m-3), e.g. a Noah namelist's
+        /// `Soil_Liquid`: taken as it is (within [0, total water]) under
+        /// [`crate::column::config::HeatScheme::Noah`], where liquid water is
+        /// a state of its own; the enthalpy scheme keeps every layer on its
+        /// freeze curve and ignores it.
+        liquid: Option<Vec<f64>>,
     },
     /// The equilibrium estimate: a surface mean annual temperature `t_surface`
     /// (K) extended downward along the steady geotherm of the lower boundary
@@ -198,6 +204,9 @@ pub struct ColumnModel {
     /// Koren (1999) freeze curve: liq^(-min(b, blim)) tabulated per layer,
     /// shared between layers of the same exponent; empty for other curves.
     freeze_powers: Vec<Arc<PowerTable>>,
+    /// porosity^min(b, blim) per layer, the factor of the tabulated Koren
+    /// (1999) power; empty for other curves.
+    freeze_por_bx: Vec<f64>,
     /// r^(b+1) of the Clapp-Hornberger hydraulics tabulated per layer, shared
     /// between layers of the same exponent.
     hydraulic_powers: Vec<Arc<PowerTable>>,
@@ -416,7 +425,15 @@ impl ColumnModel {
                 }
             })
             .collect();
+        let freeze_por_bx = match cfg.options.freeze_curve {
+            thermal::FreezeCurve::Koren99 { blim, .. } => thermal_layers
+                .iter()
+                .map(|l| l.retention.porosity.powf(l.retention.b.min(blim)))
+                .collect(),
+            _ => Vec::new(),
+        };
         Ok(Self {
+            freeze_por_bx,
             id: NEXT_MODEL_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             freeze_powers,
             hydraulic_powers,
@@ -463,7 +480,14 @@ impl ColumnModel {
                 swe,
                 snow_depth,
                 canopy_water,
+                liquid,
             } => {
+                if let Some(l) = liquid.as_ref().filter(|l| l.len() != n) {
+                    return Err(Error::Parameter {
+                        name: "initial profile".into(),
+                        message: format!("{} liquid water contents for {n} layers", l.len()),
+                    });
+                }
                 if t_soil.len() != n || smc.len() != n {
                     return Err(Error::Parameter {
                         name: "initial profile".into(),
@@ -522,6 +546,7 @@ impl ColumnModel {
                 swe,
                 snow_depth,
                 canopy_water,
+                ..
             } => {
                 let t: Vec<f64> = (0..n).map(|i| pick(t_soil, i, 273.15)).collect();
                 let w: Vec<f64> = (0..n).map(|i| pick(smc, i, 0.2)).collect();
@@ -546,8 +571,27 @@ impl ColumnModel {
             .map(|(w, l)| w.clamp(0.02f64.min(l.retention.porosity), l.retention.porosity))
             .collect();
         let m = self.medium(&smc);
-        let enthalpy: Vec<f64> = (0..n).map(|i| m.enthalpy(i, t[i])).collect();
-        let states: Vec<PhaseState> = (0..n).map(|i| m.state(i, enthalpy[i])).collect();
+        let mut enthalpy: Vec<f64> = (0..n).map(|i| m.enthalpy(i, t[i])).collect();
+        let mut states: Vec<PhaseState> = (0..n).map(|i| m.state(i, enthalpy[i])).collect();
+        if let (
+            InitialCondition::Profile {
+                liquid: Some(l), ..
+            },
+            HeatScheme::Noah,
+        ) = (init, self.cfg.options.heat_scheme)
+        {
+            // Liquid water of its own: the given profile, at the given temperatures.
+            for i in 0..n {
+                let liq = pick(l, i, smc[i]).clamp(0.0, smc[i]);
+                let p = &self.thermal[i];
+                enthalpy[i] = thermal::enthalpy(t[i], smc[i], liq, p.retention.porosity, p.c_solid);
+                states[i] = PhaseState {
+                    t: t[i],
+                    liq,
+                    dt_dh: f64::NAN,
+                };
+            }
+        }
         let density = if depth > 0.0 && swe > 0.0 {
             (swe / depth).clamp(50.0, 400.0)
         } else {
@@ -616,14 +660,24 @@ impl ColumnModel {
     /// while any ice is left, falling by the latent heat of that ice; unlike
     /// the temperature it keeps moving through the zero curtain. See
     /// [`crate::diagnostics::AnnualProfileStats::thaw_max`].
+    /// A layer above 0 C that still holds ice (possible under
+    /// [`crate::column::config::HeatScheme::Noah`], never under the enthalpy
+    /// scheme) gives its temperature, so the margin keeps the sign of the
+    /// temperature.
     pub fn thaw_equivalent_celsius(&self, st: &ColumnState, out: &mut [f64]) {
-        for (((q, h), w), l) in out
+        for (((((q, h), w), l), t), liq) in out
             .iter_mut()
             .zip(&st.enthalpy)
             .zip(&st.smc)
             .zip(&self.thermal)
+            .zip(&st.t_soil)
+            .zip(&st.sh2o)
         {
-            *q = h / thermal::heat_capacity(*w, *w, l.retention.porosity, l.c_solid);
+            *q = if *t > T_FREEZE && liq < w {
+                t - T_FREEZE
+            } else {
+                h / thermal::heat_capacity(*w, *w, l.retention.porosity, l.c_solid)
+            };
         }
     }
 
@@ -697,6 +751,80 @@ impl ColumnModel {
         .with_conductivity(&self.conductivity)
     }
 
+    /// The heat step of [`HeatScheme::Noah`]: conductivities and heat
+    /// capacities of the state at the start of the step, Noah's DF1 (the top
+    /// layer's conductivity with the surface's vegetation and snow reduction)
+    /// for the top face and the face below the top layer, the skin
+    /// temperature of the previous step as the top face's temperature.
+    fn noah_heat(
+        &self,
+        st: &mut ColumnState,
+        top: &mut SkinBoundary,
+        bottom: BottomBoundary,
+        dt: f64,
+        work: &mut NoahScratch,
+    ) -> Result<HeatStepReport> {
+        let n = self.dz.len();
+        let NoahScratch {
+            capacity,
+            k_below,
+            heat,
+        } = work;
+        capacity.clear();
+        k_below.clear();
+        for i in 0..n {
+            let l = &self.thermal[i];
+            capacity.push(thermal::heat_capacity(
+                st.smc[i],
+                st.sh2o[i],
+                l.retention.porosity,
+                l.c_solid,
+            ));
+            k_below.push(self.conductivity[i].conductivity(st.smc[i], st.sh2o[i]));
+        }
+        let k_top_half = 2.0 * k_below[0] / self.dz[0];
+        k_below[0] = top.conductance(k_top_half) * (top.snow_depth + top.dz_half);
+        let col = NoahColumn {
+            dz: &self.dz,
+            smc: &st.smc,
+            capacity,
+            k_below,
+            t_surface: st.t_skin,
+            k_top_half,
+        };
+        let curve = self.cfg.options.freeze_curve;
+        let smc = &st.smc;
+        let (powers, por_bx) = (&self.freeze_powers, &self.freeze_por_bx);
+        let free = |i: usize, t: f64, liq: f64| match powers.get(i) {
+            Some(table) => thermal::supercooled_liquid_tabulated(
+                curve,
+                t,
+                smc[i],
+                &self.thermal[i].retention,
+                por_bx[i],
+                table,
+                liq,
+            ),
+            None => thermal::supercooled_liquid(curve, t, smc[i], &self.thermal[i].retention),
+        };
+        let capacity_at = |i: usize, liq: f64| {
+            let l = &self.thermal[i];
+            thermal::heat_capacity(smc[i], liq, l.retention.porosity, l.c_solid)
+        };
+        noah_heat_step(
+            &col,
+            &mut st.t_soil,
+            &mut st.sh2o,
+            &mut st.enthalpy,
+            &free,
+            &capacity_at,
+            dt,
+            top,
+            bottom,
+            heat,
+        )
+    }
+
     /// Advance the column by one step of `dt` seconds starting at `t`, in the
     /// operator order of Noah's SFLX: season and snow cover, exchange
     /// coefficients, potential evaporation and its partition, the coupled skin
@@ -733,6 +861,7 @@ impl ColumnModel {
             ice,
             liq_new,
             richards: rwork,
+            noah,
         } = sc;
         let n = self.dz.len();
         let c = &self.cfg;
@@ -977,55 +1106,68 @@ impl ColumnModel {
             },
             LowerBoundary::GeothermalFlux { flux } => BottomBoundary::Flux { upward: flux },
         };
-        // The state found at the end of the previous step starts the
-        // iterations; layers changed since are diagnosed again.
-        // Relations this model left in the scratch need only their water
-        // compared; those of another model (or none) are checked in full.
-        let medium = self.medium_from(&st.smc, std::mem::take(freeze), *owner == self.id);
-        // Until the relations are back in the scratch it holds none.
-        *owner = 0;
-        states.clear();
-        st.diagnosed.resize(
-            n,
-            Diagnosed {
-                enthalpy: f64::NAN,
-                smc: f64::NAN,
-                dt_dh: 0.0,
-            },
-        );
-        for i in 0..n {
-            let d = st.diagnosed[i];
-            let near = PhaseState {
-                t: st.t_soil[i],
-                liq: st.sh2o[i],
-                dt_dh: d.dt_dh,
-            };
-            let current = d.enthalpy.to_bits() == st.enthalpy[i].to_bits()
-                && d.smc.to_bits() == st.smc[i].to_bits();
-            states.push(if current {
-                near
-            } else {
-                medium.state_near(i, st.enthalpy[i], &near)
-            });
-        }
-        let rep = heat_step(
-            &medium,
-            &self.dz,
-            &mut st.enthalpy,
-            states,
-            dt,
-            &mut top,
-            bottom,
-            &HeatSolverOptions {
-                states_current: true,
-                ..HeatSolverOptions::default()
-            },
-            work,
-        )?;
-        *freeze = medium.into_freeze();
+        let rep = if c.options.heat_scheme == HeatScheme::Noah {
+            self.noah_heat(st, &mut top, bottom, dt, noah)?
+        } else {
+            // The state found at the end of the previous step starts the
+            // iterations; layers changed since are diagnosed again.
+            // Relations this model left in the scratch need only their water
+            // compared; those of another model (or none) are checked in full.
+            let medium = self.medium_from(&st.smc, std::mem::take(freeze), *owner == self.id);
+            // Until the relations are back in the scratch it holds none.
+            *owner = 0;
+            states.clear();
+            st.diagnosed.resize(
+                n,
+                Diagnosed {
+                    enthalpy: f64::NAN,
+                    smc: f64::NAN,
+                    dt_dh: 0.0,
+                },
+            );
+            for i in 0..n {
+                let d = st.diagnosed[i];
+                let near = PhaseState {
+                    t: st.t_soil[i],
+                    liq: st.sh2o[i],
+                    dt_dh: d.dt_dh,
+                };
+                let current = d.enthalpy.to_bits() == st.enthalpy[i].to_bits()
+                    && d.smc.to_bits() == st.smc[i].to_bits();
+                states.push(if current {
+                    near
+                } else {
+                    medium.state_near(i, st.enthalpy[i], &near)
+                });
+            }
+            let rep = heat_step(
+                &medium,
+                &self.dz,
+                &mut st.enthalpy,
+                states,
+                dt,
+                &mut top,
+                bottom,
+                &HeatSolverOptions {
+                    states_current: true,
+                    ..HeatSolverOptions::default()
+                },
+                work,
+            )?;
+            *freeze = medium.into_freeze();
+            for i in 0..n {
+                st.t_soil[i] = states[i].t;
+                st.sh2o[i] = states[i].liq;
+            }
+            rep
+        };
         // Re-evaluate the skin at the converged top-layer temperature (same conductance).
-        let k_half = top.k_half;
-        let _ = top.flux(states[0].t, k_half);
+        // (The Noah scheme's last evaluation already was at its solve's
+        // top-layer temperature.)
+        if c.options.heat_scheme != HeatScheme::Noah {
+            let k_half = top.k_half;
+            let _ = top.flux(st.t_soil[0], k_half);
+        }
         out.heat_iterations = rep.iterations;
         out.ground = rep.top_flux;
         out.bottom_heat = rep.bottom_flux;
@@ -1037,10 +1179,6 @@ impl ColumnModel {
         out.sw_net = (1.0 - sf.albedo) * sf.sw_down;
         out.lw_net = sf.emissivity * (sf.lw_down - surface::SIGMA_SB * st.t_skin.powi(4));
         out.surface_residual = avail - out.ground - out.melt_heat;
-        for i in 0..n {
-            st.t_soil[i] = states[i].t;
-            st.sh2o[i] = states[i].liq;
-        }
 
         // 5. Snowpack: sublimation, melt, compaction.
         if st.swe > 0.0 {
@@ -1094,34 +1232,54 @@ impl ColumnModel {
         // Thicknesses and soil parameters were validated by `new`.
         let rf = hydrology::richards_step_into_trusted(&rin, &self.richards, liq_new, rwork)?;
         let mut water_heat = 0.0;
-        for i in 0..n {
-            let dliq = liq_new[i] - st.sh2o[i];
-            // Liquid water gained or lost carries its enthalpy C_w (T - T0) per unit volume.
-            let dh = C_WATER * (st.t_soil[i] - T_FREEZE) * dliq;
-            st.enthalpy[i] += dh;
-            water_heat += dh * self.dz[i];
-            st.smc[i] = ice[i] + liq_new[i];
+        if c.options.heat_scheme == HeatScheme::Noah {
+            // As in Noah, the water step changes liquid water at the layer's
+            // temperature and leaves the ice; the enthalpy follows that state.
+            for i in 0..n {
+                let l = &self.thermal[i];
+                st.smc[i] = ice[i] + liq_new[i];
+                st.sh2o[i] = liq_new[i];
+                let h = thermal::enthalpy(
+                    st.t_soil[i],
+                    st.smc[i],
+                    st.sh2o[i],
+                    l.retention.porosity,
+                    l.c_solid,
+                );
+                water_heat += (h - st.enthalpy[i]) * self.dz[i];
+                st.enthalpy[i] = h;
+            }
+            st.diagnosed.clear();
+        } else {
+            for i in 0..n {
+                let dliq = liq_new[i] - st.sh2o[i];
+                // Liquid water gained or lost carries its enthalpy C_w (T - T0) per unit volume.
+                let dh = C_WATER * (st.t_soil[i] - T_FREEZE) * dliq;
+                st.enthalpy[i] += dh;
+                water_heat += dh * self.dz[i];
+                st.smc[i] = ice[i] + liq_new[i];
+            }
+            // The relations left by the heat step are this column's: only their
+            // water changes.
+            let medium = self.medium_from(&st.smc, std::mem::take(freeze), true);
+            for i in 0..n {
+                let near = PhaseState {
+                    t: st.t_soil[i],
+                    liq: st.sh2o[i].min(st.smc[i]),
+                    dt_dh: states[i].dt_dh,
+                };
+                let s = medium.state_near(i, st.enthalpy[i], &near);
+                st.t_soil[i] = s.t;
+                st.sh2o[i] = s.liq;
+                st.diagnosed[i] = Diagnosed {
+                    enthalpy: st.enthalpy[i],
+                    smc: st.smc[i],
+                    dt_dh: s.dt_dh,
+                };
+            }
+            *freeze = medium.into_freeze();
+            *owner = self.id;
         }
-        // The relations left by the heat step are this column's: only their
-        // water changes.
-        let medium = self.medium_from(&st.smc, std::mem::take(freeze), true);
-        for i in 0..n {
-            let near = PhaseState {
-                t: st.t_soil[i],
-                liq: st.sh2o[i].min(st.smc[i]),
-                dt_dh: states[i].dt_dh,
-            };
-            let s = medium.state_near(i, st.enthalpy[i], &near);
-            st.t_soil[i] = s.t;
-            st.sh2o[i] = s.liq;
-            st.diagnosed[i] = Diagnosed {
-                enthalpy: st.enthalpy[i],
-                smc: st.smc[i],
-                dt_dh: s.dt_dh,
-            };
-        }
-        *freeze = medium.into_freeze();
-        *owner = self.id;
         out.water_heat = water_heat / dt;
         out.soil_evap = edir;
         out.canopy_evap = ec;
@@ -1165,6 +1323,15 @@ struct StepScratch {
     ice: Vec<f64>,
     liq_new: Vec<f64>,
     richards: RichardsWork,
+    noah: NoahScratch,
+}
+
+/// Work buffers of [`ColumnModel::noah_heat`].
+#[derive(Default)]
+struct NoahScratch {
+    capacity: Vec<f64>,
+    k_below: Vec<f64>,
+    heat: NoahHeatWork,
 }
 
 thread_local! {

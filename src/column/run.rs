@@ -156,6 +156,7 @@ pub fn spin_up(
             swe: st.swe,
             snow_depth: st.snow_depth,
             canopy_water: st.canopy_water,
+            liquid: None,
         };
         let snow = (st.snow_density, st.snow_age);
         *st = m.initial_state(&init);

@@ -55,7 +55,7 @@ pub struct ModelSection {
     /// Surface-layer scheme: `chen97` (Monin-Obukhov iteration), `myj` or
     /// `myj_local_czil` (Noah 3.4.1 SFCDIF_MYJ with `iz0tlnd` 0 or 1), `y08`
     /// (Noah-Tibet's Yang et al. bare-soil scheme). Default: the Noah forcing
-    /// file's `sfcdif_option` (1 `myj`, 0 `y08`) / `iz0tlnd` where it has
+    /// file's `sfcdif_option` (0 `chen97` with `czil`, 1 `myj`, 2 `y08`) / `iz0tlnd` where it has
     /// them, else `chen97`.
     pub surface_layer: Option<String>,
     /// Lower boundary: `tbot` (fixed temperature at ZBOT) or `geothermal` (heat flux).
@@ -89,6 +89,11 @@ pub struct ModelSection {
     /// Time treatment of the gravity flux in the soil-water step: `implicit`
     /// (linearised, the default) or `explicit` (Noah's SRT).
     pub soil_gravity: Option<String>,
+    /// Soil heat and phase change: `enthalpy` (implicit in enthalpy with
+    /// every layer on its freeze curve, the default) or `noah` (Noah's
+    /// HRT/HSTEP with the SNKSRC phase change limited by the step's
+    /// conductive heat, enthalpy still conserved).
+    pub heat_scheme: Option<String>,
 }
 
 fn default_model_name() -> String {

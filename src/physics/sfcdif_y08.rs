@@ -1,5 +1,5 @@
 //! Noah-Tibet's bare-soil surface layer (its `SFCDIF_MYJ_Y08`, the scheme
-//! behind `sfcdif_option = 0` in Noah-Tibet namelists): the exchange
+//! behind `sfcdif_option = 2` in Noah-Tibet namelists): the exchange
 //! conductance for heat from
 //!
 //! * Hogstrom (1996, Bound.-Layer Meteor. 78, 215) flux-profile functions:

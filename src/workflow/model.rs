@@ -197,7 +197,10 @@ pub fn column_config(
             "myj"
         }
         .to_string(),
-        (None, Some(h)) if h.sfcdif_option == Some(0) => "y08".to_string(),
+        // The Noah-Tibet driver: 0 Noah's original SFCDIF (the Chen et al.
+        // 1997 iteration with Zilitinkevich's CZIL), 2 the Yang et al. scheme.
+        (None, Some(h)) if h.sfcdif_option == Some(0) => "chen97".to_string(),
+        (None, Some(h)) if h.sfcdif_option == Some(2) => "y08".to_string(),
         _ => "chen97".to_string(),
     };
     let myj = surface_layer.starts_with("myj");
@@ -215,6 +218,11 @@ pub fn column_config(
         }
         Some(t) => t.clone(),
         None if myj => "czil".to_string(),
+        None if model.surface_layer.is_none()
+            && header.is_some_and(|h| h.sfcdif_option == Some(0)) =>
+        {
+            "czil".to_string()
+        }
         None => "yang08".to_string(),
     };
     opt("surface_layer", &surface_layer, &mut cfg)?;
@@ -224,6 +232,7 @@ pub fn column_config(
         ("ice_impedance", &model.ice_impedance),
         ("snow_albedo", &model.snow_albedo),
         ("soil_gravity", &model.soil_gravity),
+        ("heat_scheme", &model.heat_scheme),
     ] {
         if let Some(v) = value {
             opt(key, v, &mut cfg)?;

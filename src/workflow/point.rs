@@ -119,6 +119,7 @@ pub fn build_point_model(
                 swe: h.snow_equivalent,
                 snow_depth: h.snow_depth,
                 canopy_water: h.canopy_water,
+                liquid: Some(h.soil_liquid.clone()),
             }
         }
         (_, "initial") => return Err(Error::config(

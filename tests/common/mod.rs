@@ -127,6 +127,7 @@ pub fn tanggula(data: &PathBuf) -> Site {
         swe: 0.0,
         snow_depth: 0.0,
         canopy_water: 0.0,
+        liquid: None,
     };
     Site {
         forcing,
