@@ -824,7 +824,7 @@ pub fn limited_phase_change(liq: f64, smc: f64, free: f64, qtot: f64, dz: f64, d
 /// solve in temperature gives the new temperatures; where the top boundary
 /// is nonlinear (the skin energy balance) the solve is repeated with it
 /// linearised about the new top-layer temperature until that settles
-/// (`iterations` counts the solves). Unlike Noah, the layer enthalpies `h`
+/// (`iterations` counts the linearisations). Unlike Noah, the layer enthalpies `h`
 /// (J m-3) are then advanced by the fluxes of that solve, and the returned
 /// temperatures `t` (K) are those of the new enthalpies and liquid water
 /// `liq` (`capacity_at(i, liq)` the heat capacity there), so that
@@ -951,20 +951,49 @@ pub fn noah_heat_step(
     // and solved again until that temperature settles (Newton on the skin
     // balance; Noah linearises once): the flux through the top face is then
     // the skin's at the new temperature.
-    let (b0, d0) = (b[0], d[0] - g0);
+    // Rows 1.. are eliminated upward once (x_i = p_i + q_i x_{i-1}, p in
+    // `x`, q in `w`), so that each linearisation of the top boundary costs
+    // one scalar equation for x_0.
+    let (p, q) = (x, w);
+    for i in (1..n).rev() {
+        let (cp, cq) = if i + 1 < n {
+            (c[i] * p[i + 1], c[i] * q[i + 1])
+        } else {
+            (0.0, 0.0)
+        };
+        let m = b[i] + cq;
+        if !(m > 0.0) {
+            return Err(Error::model(None, "heat step: singular tridiagonal system"));
+        }
+        p[i] = (d[i] - cp) / m;
+        q[i] = -a[i] / m;
+    }
+    let (cp1, cq1) = if n > 1 {
+        (c[0] * p[1], c[0] * q[1])
+    } else {
+        (0.0, 0.0)
+    };
+    let (b0, d0) = (b[0] + cq1, d[0] - g0 - cp1);
     let (mut g, mut dgv, mut at) = (g0, dg, t[0]);
     let mut solves = 0;
+    let mut x0;
     loop {
-        b[0] = b0 - dgv;
-        d[0] = d0 + g + dgv * (t[0] - at);
-        solve_tridiagonal(a, b, c, d, x, w)?;
+        x0 = (d0 + g + dgv * (t[0] - at)) / (b0 - dgv);
         solves += 1;
-        let t_new = t[0] + x[0];
+        let t_new = t[0] + x0;
         if (t_new - at).abs() < 1e-9 || solves >= 50 {
             break;
         }
         at = t_new;
         (g, dgv) = top.flux(at, col.k_top_half);
+    }
+    if !x0.is_finite() {
+        return Err(Error::model(None, "heat step: non-finite top-layer change"));
+    }
+    let x = p;
+    x[0] = x0;
+    for i in 1..n {
+        x[i] += q[i] * x[i - 1];
     }
     // Fluxes of the solve, and the enthalpies they carry.
     flux[0] = g + dgv * (t[0] + x[0] - at);

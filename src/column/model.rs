@@ -56,6 +56,11 @@ pub struct ColumnState {
     /// Skin specific humidity of the last step (kg kg-1), Noah Q1; `None`
     /// before the first step (the air's humidity is used then).
     pub q_skin: Option<f64>,
+    /// Whether the last step's skin was held at 0 C by melting snow. Under
+    /// [`crate::column::config::HeatScheme::Noah`] rain on such a surface
+    /// stays rain, as in Noah, whose melt-day skin temperature blends 0 C
+    /// over the snow with the warmer snow-free part and so lies above 0 C.
+    pub skin_melting: bool,
     /// What `t_soil` and `sh2o` were diagnosed from, per layer: the enthalpy,
     /// the total water and the slope dT/dH there. A layer whose enthalpy and
     /// water are bit for bit unchanged starts the next step from its
@@ -620,6 +625,7 @@ impl ColumnModel {
             akms: 1e-4,
             akhs: 1e-4,
             q_skin: None,
+            skin_melting: false,
         }
     }
 
@@ -884,7 +890,13 @@ impl ColumnModel {
 
         // 1. Season, precipitation phase, snowfall.
         let (shdfac, lai, alb_free, emis_free, z0_free) = self.season(t);
-        let part = snow::precipitation_phase(f.t_air, st.t_skin, f.precip, T_FREEZE);
+        let noah_scheme = c.options.heat_scheme == HeatScheme::Noah;
+        let skin_for_rain = if noah_scheme && st.skin_melting {
+            f64::INFINITY
+        } else {
+            st.t_skin
+        };
+        let part = snow::precipitation_phase(f.t_air, skin_for_rain, f.precip, T_FREEZE);
         out.rain = part.rain;
         out.snowfall = part.snowfall;
         if part.snowfall > 0.0 {
@@ -1172,6 +1184,7 @@ impl ColumnModel {
         out.ground = rep.top_flux;
         out.bottom_heat = rep.bottom_flux;
         out.melt_heat = top.melt;
+        st.skin_melting = top.melt > 0.0;
         st.t_skin = top.t_skin;
         let (avail, _, sh) = surface::skin_balance(&sf, st.t_skin, le);
         out.sensible = sh;
