@@ -896,10 +896,18 @@ fn prepare_ice_factors(input: &RichardsInput, cfg: &RichardsConfig, w: &mut Matr
                 if ice != 0.0 {
                     let e_d = 1.25 * (s.dw_sat - 3.0).powi(2) + 6.0;
                     let e_k = 1.25 * (s.k_sat - 3.0).powi(2) + 6.0;
-                    (
-                        (-e_d * ice * std::f64::consts::LN_10).exp(),
-                        (-e_k * ice * std::f64::consts::LN_10).exp(),
-                    )
+                    let fd = (-e_d * ice * std::f64::consts::LN_10).exp();
+                    // The two exponents differ by terms in SATDW and SATDK
+                    // (of order 1e-5 in SI): the conductivity's factor is the
+                    // diffusivity's times exp(-x) for a small x, by its series
+                    // where that is exact to round-off.
+                    let x = (e_k - e_d) * ice * std::f64::consts::LN_10;
+                    let fk = if x.abs() < 1e-3 {
+                        fd * (1.0 - x * (1.0 - x * (0.5 - x * (1.0 / 6.0 - x / 24.0))))
+                    } else {
+                        (-e_k * ice * std::f64::consts::LN_10).exp()
+                    };
+                    (fd, fk)
                 } else {
                     (1.0, 1.0)
                 }
