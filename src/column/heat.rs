@@ -196,6 +196,24 @@ impl Default for HeatSolverOptions {
     }
 }
 
+/// The checks both heat steps make of their arguments: layer arrays of one
+/// (non-zero) length and a positive time step.
+fn check_step(lengths_agree: bool, dt: f64) -> Result<()> {
+    if !lengths_agree {
+        return Err(Error::model(
+            None,
+            "heat step: layer arrays of different lengths",
+        ));
+    }
+    if !(dt > 0.0) {
+        return Err(Error::model(
+            None,
+            format!("heat step: time step {dt} s is not positive"),
+        ));
+    }
+    Ok(())
+}
+
 /// Advance the layer enthalpies `h` (J m-3) of a column with thicknesses `dz`
 /// (m) by one backward-Euler step of `dt` (s). `states` should hold the
 /// layers' current states (they start the phase-change iterations; any values
@@ -216,18 +234,10 @@ pub fn heat_step<M: ThermalMedium + ?Sized>(
     work: &mut HeatWork,
 ) -> Result<HeatStepReport> {
     let n = medium.len();
-    if dz.len() != n || h.len() != n || states.len() != n || n == 0 {
-        return Err(Error::model(
-            None,
-            "heat step: layer arrays of different lengths",
-        ));
-    }
-    if !(dt > 0.0) {
-        return Err(Error::model(
-            None,
-            format!("heat step: time step {dt} s is not positive"),
-        ));
-    }
+    check_step(
+        n > 0 && dz.len() == n && h.len() == n && states.len() == n,
+        dt,
+    )?;
     work.resize(n);
     // Every buffer sliced to the layer count once, so that the loops below
     // index without bounds checks.
@@ -845,29 +855,20 @@ pub fn noah_heat_step(
     work: &mut NoahHeatWork,
 ) -> Result<HeatStepReport> {
     let n = col.dz.len();
-    if n == 0
-        || [
-            col.smc.len(),
-            col.capacity.len(),
-            col.k_below.len(),
-            t.len(),
-            liq.len(),
-            h.len(),
-        ]
-        .iter()
-        .any(|&l| l != n)
-    {
-        return Err(Error::model(
-            None,
-            "heat step: layer arrays of different lengths",
-        ));
-    }
-    if !(dt > 0.0) {
-        return Err(Error::model(
-            None,
-            format!("heat step: time step {dt} s is not positive"),
-        ));
-    }
+    check_step(
+        n > 0
+            && [
+                col.smc.len(),
+                col.capacity.len(),
+                col.k_below.len(),
+                t.len(),
+                liq.len(),
+                h.len(),
+            ]
+            .iter()
+            .all(|&l| l == n),
+        dt,
+    )?;
     for v in [
         &mut work.a,
         &mut work.b,
