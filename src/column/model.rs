@@ -890,6 +890,9 @@ impl ColumnModel {
 
         // 1. Season, precipitation phase, snowfall.
         let (shdfac, lai, alb_free, emis_free, z0_free) = self.season(t);
+        // The skin temperature that decides freezing rain: under Noah's
+        // scheme a skin held at 0 C by melt counts as above freezing (see
+        // `ColumnState::skin_melting`).
         let noah_scheme = c.options.heat_scheme == HeatScheme::Noah;
         let skin_for_rain = if noah_scheme && st.skin_melting {
             f64::INFINITY
