@@ -116,6 +116,47 @@ impl Col {
     fn enthalpy(&self, i: usize, t: f64, liq: f64) -> f64 {
         self.cap(i, liq) * (t - T_FREEZE) - L_VOL * (self.smc[i] - liq)
     }
+    /// One Noah step of this column with conductivities `k`, the top at a
+    /// fixed temperature `t_top` (also the top face's start temperature).
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        &self,
+        k: &[f64],
+        t_top: f64,
+        t: &mut [f64],
+        liq: &mut [f64],
+        h: &mut [f64],
+        bottom: BottomBoundary,
+        work: &mut NoahHeatWork,
+    ) -> calimap::column::heat::HeatStepReport {
+        let n = self.dz.len();
+        let cap: Vec<f64> = (0..n).map(|i| self.cap(i, liq[i])).collect();
+        let c = NoahColumn {
+            dz: &self.dz,
+            smc: &self.smc,
+            capacity: &cap,
+            k_below: k,
+            t_surface: t_top,
+            k_top_half: 2.0 * k[0] / self.dz[0],
+        };
+        let mut top = FixedTemperature {
+            t: t_top,
+            k_ext: f64::INFINITY,
+        };
+        noah_heat_step(
+            &c,
+            t,
+            liq,
+            h,
+            &|i, tt, _| curve(self.smc[i], tt),
+            &|i, l| self.cap(i, l),
+            86400.0,
+            &mut top,
+            bottom,
+            work,
+        )
+        .unwrap()
+    }
 }
 
 /// Liquid water on a smooth curve: all liquid above 0 C, falling to 0.05 at -5 C and below.
@@ -153,33 +194,16 @@ fn noah_step_conserves_energy_and_keeps_a_steady_geotherm() {
     let mut h: Vec<f64> = (0..n).map(|i| col.enthalpy(i, t[i], liq[i])).collect();
     let distance = 10.0;
     let tb = t_top + grad * (mid[n - 1] + distance);
-    let cap: Vec<f64> = (0..n).map(|i| col.cap(i, liq[i])).collect();
-    let c = NoahColumn {
-        dz: &col.dz,
-        smc: &col.smc,
-        capacity: &cap,
-        k_below: &k,
-        t_surface: t_top,
-        k_top_half: 2.0 * k[0] / col.dz[0],
-    };
-    let mut top = FixedTemperature {
-        t: t_top,
-        k_ext: f64::INFINITY,
-    };
     let t0 = t.clone();
-    let rep = noah_heat_step(
-        &c,
+    let rep = col.step(
+        &k,
+        t_top,
         &mut t,
         &mut liq,
         &mut h,
-        &|i, tt, _| curve(col.smc[i], tt),
-        &|i, l| col.cap(i, l),
-        86400.0,
-        &mut top,
         BottomBoundary::Temperature { t: tb, distance },
         &mut work,
-    )
-    .unwrap();
+    );
     let worst = t
         .iter()
         .zip(&t0)
@@ -193,37 +217,19 @@ fn noah_step_conserves_energy_and_keeps_a_steady_geotherm() {
     let mut t: Vec<f64> = vec![T_FREEZE + 1.0; n];
     let mut liq = col.smc.clone();
     let mut h: Vec<f64> = (0..n).map(|i| col.enthalpy(i, t[i], liq[i])).collect();
-    let mut top = FixedTemperature {
-        t: T_FREEZE - 15.0,
-        k_ext: f64::INFINITY,
-    };
-    let mut t_surface = T_FREEZE - 15.0;
     let mut ice_seen = false;
     for _ in 0..200 {
-        let cap: Vec<f64> = (0..n).map(|i| col.cap(i, liq[i])).collect();
-        let c = NoahColumn {
-            dz: &col.dz,
-            smc: &col.smc,
-            capacity: &cap,
-            k_below: &k,
-            t_surface,
-            k_top_half: 2.0 * k[0] / col.dz[0],
-        };
         let before: f64 = h.iter().zip(&col.dz).map(|(a, d)| a * d).sum();
         let dt = 86400.0;
-        let rep = noah_heat_step(
-            &c,
+        let rep = col.step(
+            &k,
+            T_FREEZE - 15.0,
             &mut t,
             &mut liq,
             &mut h,
-            &|i, tt, _| curve(col.smc[i], tt),
-            &|i, l| col.cap(i, l),
-            dt,
-            &mut top,
             BottomBoundary::Flux { upward: 0.06 },
             &mut work,
-        )
-        .unwrap();
+        );
         let after: f64 = h.iter().zip(&col.dz).map(|(a, d)| a * d).sum();
         let imbalance = (after - before) / dt - (rep.top_flux - rep.bottom_flux);
         assert!(imbalance.abs() < 1e-9, "imbalance {imbalance} W m-2");
@@ -233,7 +239,6 @@ fn noah_step_conserves_energy_and_keeps_a_steady_geotherm() {
             assert!((back - h[i]).abs() < 1e-6 * (1.0 + h[i].abs()));
         }
         ice_seen |= liq[0] < col.smc[0] - 0.01;
-        t_surface = top.t;
     }
     assert!(ice_seen, "the top layer never froze");
     assert!(
@@ -259,33 +264,16 @@ fn noah_step_keeps_a_liquid_deficit_while_cooling() {
     liq[6] = eq - 0.05;
     liq[15] = eq - 0.05;
     let mut h: Vec<f64> = (0..n).map(|i| col.enthalpy(i, t[i], liq[i])).collect();
-    let cap: Vec<f64> = (0..n).map(|i| col.cap(i, liq[i])).collect();
-    let c = NoahColumn {
-        dz: &col.dz,
-        smc: &col.smc,
-        capacity: &cap,
-        k_below: &k,
-        t_surface: T_FREEZE - 10.0,
-        k_top_half: 2.0 * k[0] / col.dz[0],
-    };
-    let mut top = FixedTemperature {
-        t: T_FREEZE - 10.0,
-        k_ext: f64::INFINITY,
-    };
     let mut work = NoahHeatWork::default();
-    noah_heat_step(
-        &c,
+    col.step(
+        &k,
+        T_FREEZE - 10.0,
         &mut t,
         &mut liq,
         &mut h,
-        &|i, tt, _| curve(col.smc[i], tt),
-        &|i, l| col.cap(i, l),
-        86400.0,
-        &mut top,
         BottomBoundary::Flux { upward: 0.0 },
         &mut work,
-    )
-    .unwrap();
+    );
     // Layer 7 is reached by the cold (the phase change follows the explicit
     // heat of the step, which is zero there): it cools, its ice stays.
     assert!((liq[6] - (eq - 0.05)).abs() < 1e-12, "liquid {}", liq[6]);

@@ -741,6 +741,22 @@ pub struct NoahHeatWork {
     flux: Vec<f64>,
 }
 
+impl NoahHeatWork {
+    fn resize(&mut self, n: usize) {
+        for v in [
+            &mut self.a,
+            &mut self.b,
+            &mut self.c,
+            &mut self.d,
+            &mut self.x,
+            &mut self.w,
+        ] {
+            v.resize(n, 0.0);
+        }
+        self.flux.resize(n + 1, 0.0);
+    }
+}
+
 /// The soil column as [`noah_heat_step`] sees it. Per-layer slices are top
 /// down and of one length.
 pub struct NoahColumn<'a> {
@@ -869,17 +885,7 @@ pub fn noah_heat_step(
             .all(|&l| l == n),
         dt,
     )?;
-    for v in [
-        &mut work.a,
-        &mut work.b,
-        &mut work.c,
-        &mut work.d,
-        &mut work.x,
-        &mut work.w,
-    ] {
-        v.resize(n, 0.0);
-    }
-    work.flux.resize(n + 1, 0.0);
+    work.resize(n);
     let NoahHeatWork {
         a,
         b,
