@@ -739,6 +739,9 @@ pub struct NoahHeatWork {
     x: Vec<f64>,
     w: Vec<f64>,
     flux: Vec<f64>,
+    /// Face conductances (W m-2 K-1): entry j for the face above layer j
+    /// (j >= 1), entry n for the lower boundary.
+    kface: Vec<f64>,
 }
 
 impl NoahHeatWork {
@@ -754,6 +757,7 @@ impl NoahHeatWork {
             v.resize(n, 0.0);
         }
         self.flux.resize(n + 1, 0.0);
+        self.kface.resize(n + 1, 0.0);
     }
 }
 
@@ -844,8 +848,10 @@ pub fn limited_phase_change(liq: f64, smc: f64, free: f64, qtot: f64, dz: f64, d
 /// One step of soil heat conduction with phase change as in Noah LSM 3.4.1
 /// and Noah-Tibet (HRT, SNKSRC, HSTEP): the explicit conductive tendency of
 /// each layer sets how much ice may form or melt toward the freeze curve's
-/// liquid at the layer's mean temperature (`free(i, t, liq)`, m3 m-3, given
-/// the layer's current liquid `liq` as a start), the latent
+/// liquid at the layer's mean temperature (`free(i, t, lo, hi)`: the curve's
+/// liquid in m3 m-3 at temperature `t` clamped to [lo, hi], the range
+/// between the layer's current liquid and where the step's heat alone
+/// would take it, which is all the step needs of the curve), the latent
 /// heat of that change enters as a source, and one implicit tridiagonal
 /// solve in temperature gives the new temperatures; where the top boundary
 /// is nonlinear (the skin energy balance) the solve is repeated with it
@@ -858,18 +864,22 @@ pub fn limited_phase_change(liq: f64, smc: f64, free: f64, qtot: f64, dz: f64, d
 /// differ from Noah's by the change of heat capacity with the phase change.
 /// On entry `t`, `liq` and `h` must describe the same state.
 #[allow(clippy::too_many_arguments)]
-pub fn noah_heat_step(
+pub fn noah_heat_step<F, C>(
     col: &NoahColumn,
     t: &mut [f64],
     liq: &mut [f64],
     h: &mut [f64],
-    free: &dyn Fn(usize, f64, f64) -> f64,
-    capacity_at: &dyn Fn(usize, f64) -> f64,
+    free: F,
+    capacity_at: C,
     dt: f64,
     top: &mut dyn TopBoundary,
     bottom: BottomBoundary,
     work: &mut NoahHeatWork,
-) -> Result<HeatStepReport> {
+) -> Result<HeatStepReport>
+where
+    F: Fn(usize, f64, f64, f64) -> f64,
+    C: Fn(usize, f64) -> f64,
+{
     let n = col.dz.len();
     check_step(
         n > 0
@@ -894,10 +904,14 @@ pub fn noah_heat_step(
         x,
         w,
         flux,
+        kface,
     } = work;
     let dz = col.dz;
     // Face conductances (W m-2 K-1): face j lies above layer j.
-    let kf = |j: usize| col.k_below[j - 1] / (0.5 * (dz[j - 1] + dz[j]));
+    for j in 1..n {
+        kface[j] = col.k_below[j - 1] / (0.5 * (dz[j - 1] + dz[j]));
+    }
+    let kf = |j: usize| kface[j];
     let (t_bottom, bot_k, bot_frac) = match bottom {
         BottomBoundary::Temperature { t: tb, distance } => (
             tb,
@@ -929,7 +943,10 @@ pub fn noah_heat_step(
         let t0 = thermal::T_FREEZE;
         if ice > 0.0 || t[i] < t0 || t_up < t0 || t_dn < t0 {
             let tavg = layer_mean_temperature(t_up, t[i], t_dn, dz[i]);
-            let f = free(i, tavg, liq[i]);
+            // Where the step's heat alone would take the liquid: the curve
+            // matters only between that and the current liquid.
+            let reach = liq[i] + qtot * dt / (thermal::L_VOL * dz[i]);
+            let f = free(i, tavg, reach.min(liq[i]), reach.max(liq[i]));
             let xl = limited_phase_change(liq[i], col.smc[i], f, qtot, dz[i], dt);
             source = -thermal::L_VOL * dz[i] * (xl - liq[i]) / dt;
             liq[i] = xl;

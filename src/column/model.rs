@@ -801,17 +801,19 @@ impl ColumnModel {
         let curve = self.cfg.options.freeze_curve;
         let smc = &st.smc;
         let (powers, por_bx) = (&self.freeze_powers, &self.freeze_por_bx);
-        let free = |i: usize, t: f64, liq: f64| match powers.get(i) {
-            Some(table) => thermal::supercooled_liquid_tabulated(
+        let free = |i: usize, t: f64, lo: f64, hi: f64| match powers.get(i) {
+            Some(table) => thermal::supercooled_liquid_tabulated_between(
                 curve,
                 t,
                 smc[i],
                 &self.thermal[i].retention,
                 por_bx[i],
                 table,
-                liq,
+                lo,
+                hi,
             ),
-            None => thermal::supercooled_liquid(curve, t, smc[i], &self.thermal[i].retention),
+            None => thermal::supercooled_liquid(curve, t, smc[i], &self.thermal[i].retention)
+                .clamp(lo, hi),
         };
         let capacity_at = |i: usize, liq: f64| {
             let l = &self.thermal[i];
@@ -822,8 +824,8 @@ impl ColumnModel {
             &mut st.t_soil,
             &mut st.sh2o,
             &mut st.enthalpy,
-            &free,
-            &capacity_at,
+            free,
+            capacity_at,
             dt,
             top,
             bottom,

@@ -582,57 +582,84 @@ impl FreezeLayer {
     }
 }
 
-/// [`supercooled_liquid`] on the Koren (1999) curve with liq^(-bx) taken
-/// from `table` (exponent -min(b, blim), see [`PowerTable::new`]) and
-/// `por_bx` = porosity^min(b, blim): the liquid water (m3 m-3) at
-/// temperature `t` (K) for total water `smc`, found by a bracketed Newton
-/// iteration on the explicit T(liq) started from `hint` (e.g. the layer's
-/// current liquid water), to about 1e-12 m3 m-3. Other curves, or a table of
-/// another exponent, fall back to [`supercooled_liquid`].
-pub fn supercooled_liquid_tabulated(
+/// [`supercooled_liquid`] on the Koren (1999) curve, clamped to [`lo`,
+/// `hi`] (lo <= hi): where only the part of the curve between two liquid
+/// contents matters (Noah's SNKSRC moves liquid from its current value
+/// toward the curve by at most the step's conductive heat), the bracket is
+/// decided from the explicit T(liq) at its ends, and the curve is solved
+/// only when its value lies strictly inside. liq^(-bx) is taken from
+/// `table` (exponent -min(b, blim), see [`PowerTable::new`]) and `por_bx` =
+/// porosity^min(b, blim); inside the bracket a safeguarded Newton iteration
+/// started by false position solves to about 1e-12 m3 m-3. Other curves, or
+/// a table of another exponent, fall back to [`supercooled_liquid`].
+#[allow(clippy::too_many_arguments)]
+pub fn supercooled_liquid_tabulated_between(
     curve: FreezeCurve,
     t: f64,
     smc: f64,
     p: &RetentionParams,
     por_bx: f64,
     table: &PowerTable,
-    hint: f64,
+    lo: f64,
+    hi: f64,
 ) -> f64 {
+    let exact = || supercooled_liquid(curve, t, smc, p).clamp(lo, hi);
     let FreezeCurve::Koren99 { ck, blim } = curve else {
-        return supercooled_liquid(curve, t, smc, p);
+        return exact();
     };
     let bx = p.b.min(blim);
-    if table.exponent().to_bits() != (-bx).to_bits() || !por_bx.is_finite() {
-        return supercooled_liquid(curve, t, smc, p);
+    if table.exponent().to_bits() != (-bx).to_bits() || !por_bx.is_finite() || !(lo <= hi) {
+        return exact();
     }
     if smc <= 0.0 {
-        return 0.0;
+        return 0.0f64.clamp(lo, hi);
     }
     let lmin = min_liquid(curve, smc, p);
     if lmin >= smc {
-        return smc;
+        return smc.clamp(lo, hi);
+    }
+    // The curve's liquid lies in [lmin, smc].
+    if hi <= lmin {
+        return hi;
+    }
+    if lo >= smc {
+        return lo;
+    }
+    let (a, b) = (lo.max(lmin), hi.min(smc));
+    if a >= b {
+        return a;
     }
     let a0 = p.psi_sat * GRAVITY / L_FUSION * por_bx;
-    // T(x) - t and its derivative, one tabulated power.
-    let g = |x: f64| {
+    // The depression factor A(x) = (T0 - T(x)) / T(x), T(x) rising with x.
+    let depression = |x: f64| {
         let f = 1.0 + ck * (smc - x);
-        let a = a0 * f * f * table.pow(x);
+        (f, a0 * f * f * table.pow(x))
+    };
+    // T(x) <= t exactly when T0 <= t (1 + A(x)).
+    let (_, dep_b) = depression(b);
+    if T_FREEZE <= t * (1.0 + dep_b) {
+        return b;
+    }
+    let (_, dep_a) = depression(a);
+    if T_FREEZE >= t * (1.0 + dep_a) {
+        return a;
+    }
+    // T(x) - t and its derivative.
+    let g = |x: f64| {
+        let (f, a) = depression(x);
         let inv = 1.0 / (1.0 + a);
         let dlna = -(2.0 * ck * x + bx * f) / (f * x);
         (T_FREEZE * inv - t, -T_FREEZE * a * dlna * inv * inv)
     };
-    if g(smc).0 <= 0.0 {
-        return smc;
+    let (ga, gb) = (
+        T_FREEZE / (1.0 + dep_a) - t,
+        T_FREEZE / (1.0 + dep_b) - t,
+    );
+    let (mut lo, mut hi) = (a, b);
+    let mut x = a - ga * (b - a) / (gb - ga);
+    if !(x > lo && x < hi) {
+        x = 0.5 * (lo + hi);
     }
-    if g(lmin).0 >= 0.0 {
-        return lmin;
-    }
-    let (mut lo, mut hi) = (lmin, smc);
-    let mut x = if hint > lo && hint < hi {
-        hint
-    } else {
-        0.5 * (lo + hi)
-    };
     for _ in 0..100 {
         let (gv, dg) = g(x);
         if gv > 0.0 {
@@ -1109,8 +1136,10 @@ mod tests {
         }
     }
 
-    /// The tabulated Koren curve's liquid water at a temperature matches the
-    /// exact solution, from any start, at both ends and in between.
+    /// The tabulated Koren curve's liquid water at a temperature, clamped to
+    /// a bracket, matches the exact solution clamped the same way: for
+    /// brackets wide and narrow, inside, across and outside the curve's
+    /// range, at both ends of the curve and in between.
     #[test]
     fn tabulated_liquid_at_temperature_matches_the_exact_curve() {
         let p = loam();
@@ -1118,20 +1147,32 @@ mod tests {
         let bx = p.b.min(5.5);
         let table = PowerTable::new(-bx, 0.016, 0.9999);
         let por_bx = p.porosity.powf(bx);
+        let mut inside = 0;
         for smc in [0.015, 0.1, 0.3, 0.439] {
             for dt in [-30.0, -5.0, -1.0, -0.1, -0.01, -1e-4, 0.0, 2.0] {
                 let t = T_FREEZE + dt;
                 let want = supercooled_liquid(curve, t, smc, &p);
-                for hint in [0.0, 0.02, 0.5 * smc, smc, 1.0] {
-                    let got = supercooled_liquid_tabulated(curve, t, smc, &p, por_bx, &table, hint);
+                let mut brackets = vec![(-1.0, 2.0), (0.0, smc), (0.02, 0.02), (smc, smc + 0.1)];
+                for w in [1e-9, 1e-6, 1e-3, 0.05] {
+                    brackets.push((want - w, want + 0.5 * w));
+                    brackets.push((want + 0.1 * w, want + w));
+                    brackets.push((want - w, want - 0.1 * w));
+                }
+                for (lo, hi) in brackets {
+                    let got = supercooled_liquid_tabulated_between(
+                        curve, t, smc, &p, por_bx, &table, lo, hi,
+                    );
+                    let clamped = want.clamp(lo, hi);
+                    inside += usize::from(want > lo && want < hi);
                     // The table's relative error (below 3e-8) bounds the difference.
                     assert!(
-                        (got - want).abs() < 1e-8,
-                        "smc {smc} T {dt} hint {hint}: {got} vs {want}"
+                        (got - clamped).abs() < 1e-8 && got >= lo && got <= hi,
+                        "smc {smc} T {dt} bracket [{lo}, {hi}]: {got} vs {clamped}"
                     );
                 }
             }
         }
+        assert!(inside > 50, "only {inside} brackets held the root");
     }
 
     /// Koren 1999 curve: the returned liquid water satisfies eq. 17 with the
