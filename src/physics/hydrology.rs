@@ -518,6 +518,31 @@ struct Matrix {
     vkwgt: f64,
     /// d(drainage)/d(theta_bottom) of the implicit gravity scheme, m s-1.
     drain_slope: f64,
+    /// The layer thicknesses (m) that `inv_dz` and `ddz` were computed
+    /// from: a model's steps share them.
+    geom_dz: Vec<f64>,
+    /// 1 / dz of each layer (m-1).
+    inv_dz: Vec<f64>,
+    /// 1 / (distance between the nodes of layers k and k + 1) (m-1); the
+    /// last entry is unused.
+    ddz: Vec<f64>,
+}
+
+impl Matrix {
+    /// Bring `inv_dz` and `ddz` up to date with the thicknesses `dz`.
+    fn update_geometry(&mut self, dz: &[f64]) {
+        if self.geom_dz.as_slice() == dz {
+            return;
+        }
+        let n = dz.len();
+        self.geom_dz.clear();
+        self.geom_dz.extend_from_slice(dz);
+        self.inv_dz.clear();
+        self.inv_dz.extend(dz.iter().map(|d| 1.0 / d));
+        self.ddz.clear();
+        self.ddz
+            .extend((0..n).map(|k| if k + 1 < n { 1.0 / (0.5 * (dz[k] + dz[k + 1])) } else { 0.0 }));
+    }
 }
 
 impl RichardsWork {
@@ -608,14 +633,14 @@ fn step_validated(
 
     let water_input = input.water_input / RHO_WATER; // m s-1
     let top = &input.soil[0];
-    let fac2 = input
+    // The largest relative saturation above the limit, compared without division.
+    let limit = fac2_limit(top.porosity);
+    let saturated = input
         .liquid
         .iter()
         .zip(input.soil)
-        .map(|(l, s)| l / s.porosity)
-        .fold(0.0, f64::max);
-    let two_pass = water_input * input.dt > 0.1 * input.dz[0] * top.porosity
-        || fac2 > fac2_limit(top.porosity);
+        .fold(false, |any, (l, s)| any | (*l > limit * s.porosity));
+    let two_pass = water_input * input.dt > 0.1 * input.dz[0] * top.porosity || saturated;
 
     prepare_ice_factors(input, cfg, &mut work.m);
     let mut fluxes = srt(input, cfg, input.liquid, &mut work.m)?;
@@ -691,6 +716,22 @@ fn validate_input(
             "refdk must be positive; refkdt, frzk and min_water non-negative".into(),
         ));
     }
+    if !params {
+        // The state's checks below, without branches: only a failure goes
+        // through the loop that names the offending layer.
+        let mut ok = true;
+        for k in 0..n {
+            let (l, i, s) = (input.liquid[k], input.ice[k], &input.soil[k]);
+            ok &= (l >= -1e-12)
+                & (l < f64::INFINITY)
+                & (i >= -1e-12)
+                & (i <= s.porosity + 1e-12)
+                & (input.transpiration[k].abs() < f64::INFINITY);
+        }
+        if ok {
+            return Ok(());
+        }
+    }
     for k in 0..n {
         let s = &input.soil[k];
         if params && !(input.dz[k].is_finite() && input.dz[k] > 0.0) {
@@ -743,6 +784,8 @@ fn srt(
     let edir = input.evaporation / RHO_WATER;
     let et = |k: usize| input.transpiration[k] / RHO_WATER;
     let powers = input.powers.filter(|p| p.len() == n);
+    // (`sstep` after this uses the same geometry.)
+    w.update_geometry(dz);
     // Same values as `hydraulic_properties`, with the step-constant ice
     // factors taken from `prepare_ice_factors`.
     for k in 0..n {
@@ -806,43 +849,32 @@ fn srt(
         }
     }
 
-    // Top layer.
-    let (mut wdf, mut wcnd) = props(0);
-    let mut ddz = 1.0 / (0.5 * (dz[0] + dz[1]));
-    w.a[0] = 0.0;
-    w.b[0] = wdf * ddz / dz[0];
-    w.c[0] = -w.b[0];
-    let mut dsmdz = (sh2o[0] - sh2o[1]) * ddz;
-    w.rhs[0] = (pddum - edir - et(0) - (wdf * dsmdz + wcnd)) / dz[0];
-
-    // Remaining layers: the flux into layer k from above is wdf*dsmdz + wcnd
-    // of the interface k-1/k (coefficients of layer k-1).
-    let mut runoff2 = 0.0;
-    for k in 1..n {
-        let denom2 = dz[k];
-        let (wdf2, wcnd2) = props(k);
-        let (slopx, dsmdz2, ddz2, ck) = if k != n - 1 {
-            let half = 0.5 * (dz[k] + dz[k + 1]);
-            let ddz2 = 1.0 / half;
-            let dsmdz2 = (sh2o[k] - sh2o[k + 1]) * ddz2;
-            (1.0, dsmdz2, ddz2, -wdf2 * ddz2 / denom2)
+    // The flux down through the face below layer k is wdf_k dsmdz_k + wcnd_k
+    // (coefficients of the upper layer, as in Noah); through the column
+    // bottom it is SLOPE wcnd. Layer k gains the flux from above less the
+    // flux below and its transpiration.
+    let (inv_dz, ddz) = (&w.inv_dz, &w.ddz);
+    let mut inflow = pddum - edir;
+    let mut upper_coef = 0.0;
+    let mut finite = 0.0;
+    for k in 0..n {
+        let (wdf, wcnd) = props(k);
+        let (outflow, coef_below) = if k + 1 < n {
+            let q = wdf * ddz[k];
+            (q * (sh2o[k] - sh2o[k + 1]) + wcnd, q)
         } else {
-            (cfg.drainage_slope, 0.0, 0.0, 0.0)
+            (cfg.drainage_slope * wcnd, 0.0)
         };
-        let numer = wdf2 * dsmdz2 + slopx * wcnd2 - wdf * dsmdz - wcnd + et(k);
-        w.rhs[k] = -numer / denom2;
-        w.a[k] = -wdf * ddz / denom2;
-        w.c[k] = ck;
-        w.b[k] = -(w.a[k] + w.c[k]);
-        if k == n - 1 {
-            runoff2 = slopx * wcnd2;
-        } else {
-            wdf = wdf2;
-            wcnd = wcnd2;
-            dsmdz = dsmdz2;
-            ddz = ddz2;
-        }
+        let rhs = (inflow - outflow - et(k)) * inv_dz[k];
+        w.rhs[k] = rhs;
+        finite += rhs;
+        w.a[k] = -upper_coef * inv_dz[k];
+        w.c[k] = -coef_below * inv_dz[k];
+        w.b[k] = (upper_coef + coef_below) * inv_dz[k];
+        inflow = outflow;
+        upper_coef = coef_below;
     }
+    let runoff2 = inflow;
     w.drain_slope = 0.0;
     if cfg.gravity == GravityScheme::Implicit {
         // Outflow through the bottom of layer k gains dK_k/dtheta * d(theta_k).
@@ -851,9 +883,9 @@ fn srt(
             let slopx = if k == n - 1 { cfg.drainage_slope } else { 1.0 };
             let g =
                 slopx * conductivity_derivative(cfg.ice_impedance, coef[k], ice[k], kk, &soil[k]);
-            w.b[k] += g / dz[k];
+            w.b[k] += g * w.inv_dz[k];
             if k + 1 < n {
-                w.a[k + 1] -= g / dz[k + 1];
+                w.a[k + 1] -= g * w.inv_dz[k + 1];
             } else {
                 w.drain_slope = g;
             }
@@ -861,7 +893,7 @@ fn srt(
     }
     w.wdf = wdfs;
     w.wcnd = wcnds;
-    if !runoff1.is_finite() || !runoff2.is_finite() || w.rhs.iter().any(|v| !v.is_finite()) {
+    if !(runoff1 + runoff2 + finite).is_finite() {
         return Err(Error::model(
             None,
             "soil water: non-finite tendency (check hydraulic parameters and state)",
@@ -974,7 +1006,7 @@ fn sstep(
         let s = &input.soil[k];
         let dz = input.dz[k];
         let ice = input.ice[k];
-        let mut liq = input.liquid[k] + out[k] + carry / dz;
+        let mut liq = input.liquid[k] + out[k] + carry * w.inv_dz[k];
         let cap = (s.porosity - ice).max(0.0);
         let floor = (cfg.min_water - ice).max(0.0).min(cap);
         if liq > cap {
@@ -1008,19 +1040,22 @@ fn solve_tridiagonal(
     x: &mut [f64],
 ) -> Result<()> {
     let n = d.len();
-    let singular = || Error::model(None, "soil water: singular tridiagonal system");
-    if b[0] == 0.0 {
-        return Err(singular());
-    }
-    cp[0] = if n > 1 { c[0] / b[0] } else { 0.0 };
-    dp[0] = d[0] / b[0];
+    // One reciprocal per row; zero or non-finite pivots are caught after
+    // the sweep.
+    let good = |m: f64| (m != 0.0) & (m.abs() < f64::INFINITY);
+    let mut pivots_finite = good(b[0]);
+    let mut inv = 1.0 / b[0];
+    cp[0] = if n > 1 { c[0] * inv } else { 0.0 };
+    dp[0] = d[0] * inv;
     for k in 1..n {
         let m = b[k] - a[k] * cp[k - 1];
-        if m == 0.0 || !m.is_finite() {
-            return Err(singular());
-        }
-        cp[k] = if k < n - 1 { c[k] / m } else { 0.0 };
-        dp[k] = (d[k] - a[k] * dp[k - 1]) / m;
+        pivots_finite &= good(m);
+        inv = 1.0 / m;
+        cp[k] = if k < n - 1 { c[k] * inv } else { 0.0 };
+        dp[k] = (d[k] - a[k] * dp[k - 1]) * inv;
+    }
+    if !pivots_finite {
+        return Err(Error::model(None, "soil water: singular tridiagonal system"));
     }
     x[n - 1] = dp[n - 1];
     for k in (0..n - 1).rev() {
