@@ -53,6 +53,9 @@ pub struct ColumnState {
     /// Noah CM and CH; the `myj` surface layer starts from them (1e-4 at the start).
     pub akms: f64,
     pub akhs: f64,
+    /// Inverse Obukhov length of the last step (m-1; 0 at the start): the
+    /// `chen97` surface layer's iteration starts from it.
+    pub inv_obukhov: f64,
     /// Skin specific humidity of the last step (kg kg-1), Noah Q1; `None`
     /// before the first step (the air's humidity is used then).
     pub q_skin: Option<f64>,
@@ -624,6 +627,7 @@ impl ColumnModel {
             ground_flux: 0.0,
             akms: 1e-4,
             akhs: 1e-4,
+            inv_obukhov: 0.0,
             q_skin: None,
             skin_melting: false,
         }
@@ -939,15 +943,20 @@ impl ColumnModel {
         let theta_air = f.t_air + 0.0098 * c.z_temp;
         let mut rib = None;
         let ex: Exchange = match c.options.surface_layer {
-            SurfaceLayer::Chen97 => surface::exchange_coefficients(
-                c.z_wind,
-                c.z_temp,
-                f.wind,
-                theta_air,
-                st.t_skin,
-                z0,
-                c.options.thermal_roughness,
-            ),
+            SurfaceLayer::Chen97 => {
+                let e = surface::exchange_coefficients_from(
+                    c.z_wind,
+                    c.z_temp,
+                    f.wind,
+                    theta_air,
+                    st.t_skin,
+                    z0,
+                    c.options.thermal_roughness,
+                    st.inv_obukhov,
+                );
+                st.inv_obukhov = 1.0 / e.obukhov;
+                e
+            }
             SurfaceLayer::Myj { local_czil } => {
                 let m = exchange_myj(
                     &MyjInput {

@@ -87,6 +87,35 @@ pub fn psi_h(zeta: f64) -> f64 {
     }
 }
 
+/// psi_m(`za`) - psi_m(`zb`) of [`psi_m`] (the profile's integral between
+/// two heights at one Obukhov length): in unstable air one logarithm and one
+/// arctangent, by ln a - ln b = ln(a / b) and atan a - atan b = atan((a - b)
+/// / (1 + a b)) for a, b > 0.
+pub fn psi_m_diff(za: f64, zb: f64) -> f64 {
+    if za < 0.0 && zb < 0.0 {
+        let xa = (1.0 - 16.0 * za).sqrt().sqrt();
+        let xb = (1.0 - 16.0 * zb).sqrt().sqrt();
+        let p = |x: f64| {
+            let half = 0.5 * (1.0 + x);
+            half * half * (0.5 * (1.0 + x * x))
+        };
+        (p(xa) / p(xb)).ln() - 2.0 * ((xa - xb) / (1.0 + xa * xb)).atan()
+    } else {
+        psi_m(za) - psi_m(zb)
+    }
+}
+
+/// psi_h(`za`) - psi_h(`zb`) of [`psi_h`]: in unstable air one logarithm.
+pub fn psi_h_diff(za: f64, zb: f64) -> f64 {
+    if za < 0.0 && zb < 0.0 {
+        let ya = (1.0 - 16.0 * za).sqrt();
+        let yb = (1.0 - 16.0 * zb).sqrt();
+        2.0 * ((1.0 + ya) / (1.0 + yb)).ln()
+    } else {
+        psi_h(za) - psi_h(zb)
+    }
+}
+
 /// Surface-layer exchange between the skin and the reference heights.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Exchange {
@@ -134,6 +163,24 @@ impl Exchange {
 /// (m) with friction velocity `ustar` (m s-1) and temperature scale `tstar`
 /// (K): Zilitinkevich (1995) with Noah's CZIL, or Yang et al. (2008)
 /// `70 nu / u* exp(-beta u*^0.5 |T*|^0.25)`; kept within [1e-10, z0m].
+/// [`thermal_roughness_length`] and, where it comes without a logarithm,
+/// ln(z0m / z0h) (Zilitinkevich's exponent when z0h is not clamped).
+fn thermal_roughness_log_ratio(
+    rough: ThermalRoughness,
+    z0m: f64,
+    ustar: f64,
+    tstar: f64,
+) -> (f64, Option<f64>) {
+    if let ThermalRoughness::Zilitinkevich { czil } = rough {
+        let e = VON_KARMAN * czil * (ustar * z0m / NU_AIR).sqrt();
+        let z0h = z0m * (-e).exp();
+        if z0h >= 1e-10 && z0h <= z0m {
+            return (z0h, Some(e));
+        }
+    }
+    (thermal_roughness_length(rough, z0m, ustar, tstar), None)
+}
+
 fn thermal_roughness_length(rough: ThermalRoughness, z0m: f64, ustar: f64, tstar: f64) -> f64 {
     match rough {
         ThermalRoughness::Zilitinkevich { czil } => {
@@ -165,6 +212,34 @@ pub fn exchange_coefficients(
     exchange_coefficients_passes(z_wind, z_temp, wind, theta_air, t_skin, z0m, rough).0
 }
 
+/// [`exchange_coefficients`] with the iteration started from the inverse
+/// Obukhov length `inv_l_start` (m-1; e.g. the previous step's) instead of
+/// neutral: the same fixed point, to the iteration's tolerance, in fewer
+/// passes when stability changes little between calls.
+#[allow(clippy::too_many_arguments)]
+pub fn exchange_coefficients_from(
+    z_wind: f64,
+    z_temp: f64,
+    wind: f64,
+    theta_air: f64,
+    t_skin: f64,
+    z0m: f64,
+    rough: ThermalRoughness,
+    inv_l_start: f64,
+) -> Exchange {
+    exchange_coefficients_passes_from(
+        z_wind,
+        z_temp,
+        wind,
+        theta_air,
+        t_skin,
+        z0m,
+        rough,
+        inv_l_start,
+    )
+    .0
+}
+
 /// [`exchange_coefficients`] and the number of passes its iteration took.
 ///
 /// One pass maps an inverse Obukhov length 1/L to the stability functions,
@@ -192,6 +267,22 @@ pub fn exchange_coefficients_passes(
     z0m: f64,
     rough: ThermalRoughness,
 ) -> (Exchange, usize) {
+    exchange_coefficients_passes_from(z_wind, z_temp, wind, theta_air, t_skin, z0m, rough, 0.0)
+}
+
+/// [`exchange_coefficients_passes`] started from the inverse Obukhov length
+/// `inv_l_start` (m-1, clamped to the iteration's range; 0 is neutral).
+#[allow(clippy::too_many_arguments)]
+pub fn exchange_coefficients_passes_from(
+    z_wind: f64,
+    z_temp: f64,
+    wind: f64,
+    theta_air: f64,
+    t_skin: f64,
+    z0m: f64,
+    rough: ThermalRoughness,
+    inv_l_start: f64,
+) -> (Exchange, usize) {
     let u = wind.max(0.5);
     let k = VON_KARMAN;
     let dth = theta_air - t_skin;
@@ -202,10 +293,15 @@ pub fn exchange_coefficients_passes(
     let mut cm = 0.0;
     let mut ch = 0.0;
     // ln(z_temp / z0h) of the current z0h, carried from one pass to the next.
-    let mut ln_zh = (z_temp / z0h).ln();
+    let ln_zt = (z_temp / z0m).ln();
+    let mut ln_zh = ln_zt;
     let settled = |new: f64, old: f64| (new - old).abs() <= 1e-9 * new.abs().max(1e-12);
     // Current iterate x, the map's value there, and the previous iterate and residual.
-    let mut x = 0.0f64;
+    let mut x = if inv_l_start.is_finite() {
+        inv_l_start.clamp(l_lo, l_hi)
+    } else {
+        0.0
+    };
     let mut fx = 0.0f64;
     let mut prev: Option<(f64, f64)> = None;
     // Bracket of the root of r(x) = F(x) - x once a sign change is seen: (r > 0 side, r < 0 side).
@@ -218,15 +314,20 @@ pub fn exchange_coefficients_passes(
         passes = pass;
         let z0h_in = z0h;
         let inv_l = x;
-        let fm = ln_zm - psi_m(z_wind * inv_l) + psi_m(z0m * inv_l);
+        let fm = ln_zm - psi_m_diff(z_wind * inv_l, z0m * inv_l);
         ustar = (k * u / fm.max(0.1)).max(1e-3);
-        // Thermal roughness needs T*, which needs z0h: use the previous T*.
-        let psi_h_zt = psi_h(z_temp * inv_l);
-        let fh0 = ln_zh - psi_h_zt + psi_h(z0h * inv_l);
-        let tstar = k * dth / fh0.max(0.1);
-        z0h = thermal_roughness_length(rough, z0m, ustar, tstar);
-        ln_zh = (z_temp / z0h).ln();
-        let fh = ln_zh - psi_h_zt + psi_h(z0h * inv_l);
+        // Yang et al. (2008) thermal roughness needs T*, which needs z0h:
+        // use the previous z0h's T* (Zilitinkevich's needs u* only).
+        let tstar = if secant {
+            0.0
+        } else {
+            k * dth / (ln_zh - psi_h_diff(z_temp * inv_l, z0h * inv_l)).max(0.1)
+        };
+        (z0h, ln_zh) = match thermal_roughness_log_ratio(rough, z0m, ustar, tstar) {
+            (z0h, Some(ln_ratio)) => (z0h, ln_zt + ln_ratio),
+            (z0h, None) => (z0h, (z_temp / z0h).ln()),
+        };
+        let fh = ln_zh - psi_h_diff(z_temp * inv_l, z0h * inv_l);
         let fh = fh.max(0.1);
         let fm = fm.max(0.1);
         cm = k * k / (fm * fm);
@@ -337,6 +438,21 @@ pub fn skin_balance(f: &SurfaceForcing, ts: f64, le: f64) -> (f64, f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The two-height stability differences agree with the difference of
+    /// the single-height functions, unstable, neutral and stable.
+    #[test]
+    fn stability_differences_match_the_functions() {
+        for inv_l in [-0.5, -0.1, -1e-3, -1e-7, 0.0, 1e-4, 0.05, 0.1] {
+            for (za, zb) in [(10.0, 0.01), (2.0, 1e-4), (10.0, 0.5), (2.0, 2.0)] {
+                let (a, b) = (za * inv_l, zb * inv_l);
+                let m = psi_m(a) - psi_m(b);
+                let h = psi_h(a) - psi_h(b);
+                assert!((psi_m_diff(a, b) - m).abs() <= 1e-13 * (1.0 + m.abs()), "m {inv_l} {za} {zb}");
+                assert!((psi_h_diff(a, b) - h).abs() <= 1e-13 * (1.0 + h.abs()), "h {inv_l} {za} {zb}");
+            }
+        }
+    }
 
     /// Neutral conditions: C_H = k^2 / (ln(z/z0m) ln(z/z0h)) with the chosen z0h.
     #[test]

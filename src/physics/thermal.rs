@@ -1047,6 +1047,8 @@ pub struct LayerConductivity {
     ksat_ice: f64,
     /// Dry conductivity (W m-1 K-1).
     kdry: f64,
+    /// Saturated conductivity of the thawed layer (all water liquid), W m-1 K-1.
+    ksat_thawed: f64,
     kappa_frozen: f64,
     kappa_unfrozen: f64,
 }
@@ -1070,11 +1072,14 @@ impl LayerConductivity {
             SoilKind::Bedrock => coarse.bedrock_kdry_a * porosity.powf(-coarse.bedrock_kdry_b),
             SoilKind::Gravel => coarse.gravel_kdry_a * 10f64.powf(-coarse.gravel_kdry_b * porosity),
         };
+        let ksat_ice = ks.powf(1.0 - porosity) * K_ICE.powf(porosity);
         Self {
             kind,
             porosity,
-            ksat_ice: ks.powf(1.0 - porosity) * K_ICE.powf(porosity),
+            ksat_ice,
             kdry,
+            // As `conductivity` evaluates it with liq = smc.
+            ksat_thawed: ksat_ice * ((1.0 * porosity) * LN_KWATER_OVER_KICE).exp(),
             kappa_frozen: coarse.gravel_kappa_frozen,
             kappa_unfrozen: coarse.gravel_kappa_unfrozen,
         }
@@ -1090,8 +1095,11 @@ impl LayerConductivity {
         } else {
             1.0
         };
-        let xu = xunfroz * porosity;
-        let ksat = self.ksat_ice * (xu * LN_KWATER_OVER_KICE).exp();
+        let ksat = if xunfroz == 1.0 {
+            self.ksat_thawed
+        } else {
+            self.ksat_ice * ((xunfroz * porosity) * LN_KWATER_OVER_KICE).exp()
+        };
         let frozen = liq + 0.0005 < smc;
         let ke = match self.kind {
             SoilKind::Mineral | SoilKind::Bedrock => {
