@@ -740,7 +740,7 @@ pub struct NoahHeatWork {
     w: Vec<f64>,
     flux: Vec<f64>,
     /// Face conductances (W m-2 K-1): entry j for the face above layer j
-    /// (j >= 1), entry n for the lower boundary.
+    /// (entries 1 to n - 1 are used).
     kface: Vec<f64>,
 }
 

@@ -944,7 +944,7 @@ impl ColumnModel {
         let mut rib = None;
         let ex: Exchange = match c.options.surface_layer {
             SurfaceLayer::Chen97 => {
-                let e = surface::exchange_coefficients_from(
+                let (e, _) = surface::exchange_coefficients_passes_from(
                     c.z_wind,
                     c.z_temp,
                     f.wind,

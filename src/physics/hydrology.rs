@@ -540,8 +540,13 @@ impl Matrix {
         self.inv_dz.clear();
         self.inv_dz.extend(dz.iter().map(|d| 1.0 / d));
         self.ddz.clear();
-        self.ddz
-            .extend((0..n).map(|k| if k + 1 < n { 1.0 / (0.5 * (dz[k] + dz[k + 1])) } else { 0.0 }));
+        self.ddz.extend((0..n).map(|k| {
+            if k + 1 < n {
+                1.0 / (0.5 * (dz[k] + dz[k + 1]))
+            } else {
+                0.0
+            }
+        }));
     }
 }
 
@@ -1055,7 +1060,10 @@ fn solve_tridiagonal(
         dp[k] = (d[k] - a[k] * dp[k - 1]) * inv;
     }
     if !pivots_finite {
-        return Err(Error::model(None, "soil water: singular tridiagonal system"));
+        return Err(Error::model(
+            None,
+            "soil water: singular tridiagonal system",
+        ));
     }
     x[n - 1] = dp[n - 1];
     for k in (0..n - 1).rev() {

@@ -162,35 +162,27 @@ impl Exchange {
 /// Roughness length for heat (m) over a surface of momentum roughness `z0m`
 /// (m) with friction velocity `ustar` (m s-1) and temperature scale `tstar`
 /// (K): Zilitinkevich (1995) with Noah's CZIL, or Yang et al. (2008)
-/// `70 nu / u* exp(-beta u*^0.5 |T*|^0.25)`; kept within [1e-10, z0m].
-/// [`thermal_roughness_length`] and, where it comes without a logarithm,
-/// ln(z0m / z0h) (Zilitinkevich's exponent when z0h is not clamped).
+/// `70 nu / u* exp(-beta u*^0.5 |T*|^0.25)`; kept within [1e-10, z0m]. With
+/// it, where it comes without a logarithm, ln(z0m / z0h): Zilitinkevich's
+/// exponent when z0h is not clamped.
 fn thermal_roughness_log_ratio(
     rough: ThermalRoughness,
     z0m: f64,
     ustar: f64,
     tstar: f64,
 ) -> (f64, Option<f64>) {
-    if let ThermalRoughness::Zilitinkevich { czil } = rough {
-        let e = VON_KARMAN * czil * (ustar * z0m / NU_AIR).sqrt();
-        let z0h = z0m * (-e).exp();
-        if z0h >= 1e-10 && z0h <= z0m {
-            return (z0h, Some(e));
-        }
-    }
-    (thermal_roughness_length(rough, z0m, ustar, tstar), None)
-}
-
-fn thermal_roughness_length(rough: ThermalRoughness, z0m: f64, ustar: f64, tstar: f64) -> f64 {
-    match rough {
+    let (z0h, ln_ratio) = match rough {
         ThermalRoughness::Zilitinkevich { czil } => {
-            z0m * (-VON_KARMAN * czil * (ustar * z0m / NU_AIR).sqrt()).exp()
+            let e = VON_KARMAN * czil * (ustar * z0m / NU_AIR).sqrt();
+            (z0m * (-e).exp(), Some(e))
         }
-        ThermalRoughness::Yang08 { beta } => {
-            70.0 * NU_AIR / ustar * (-beta * ustar.sqrt() * tstar.abs().sqrt().sqrt()).exp()
-        }
-    }
-    .clamp(1e-10, z0m)
+        ThermalRoughness::Yang08 { beta } => (
+            70.0 * NU_AIR / ustar * (-beta * ustar.sqrt() * tstar.abs().sqrt().sqrt()).exp(),
+            None,
+        ),
+    };
+    let clamped = z0h.clamp(1e-10, z0m);
+    (clamped, ln_ratio.filter(|_| clamped == z0h))
 }
 
 /// Monin-Obukhov exchange coefficients for wind at `z_wind` (m) and
@@ -210,34 +202,6 @@ pub fn exchange_coefficients(
     rough: ThermalRoughness,
 ) -> Exchange {
     exchange_coefficients_passes(z_wind, z_temp, wind, theta_air, t_skin, z0m, rough).0
-}
-
-/// [`exchange_coefficients`] with the iteration started from the inverse
-/// Obukhov length `inv_l_start` (m-1; e.g. the previous step's) instead of
-/// neutral: the same fixed point, to the iteration's tolerance, in fewer
-/// passes when stability changes little between calls.
-#[allow(clippy::too_many_arguments)]
-pub fn exchange_coefficients_from(
-    z_wind: f64,
-    z_temp: f64,
-    wind: f64,
-    theta_air: f64,
-    t_skin: f64,
-    z0m: f64,
-    rough: ThermalRoughness,
-    inv_l_start: f64,
-) -> Exchange {
-    exchange_coefficients_passes_from(
-        z_wind,
-        z_temp,
-        wind,
-        theta_air,
-        t_skin,
-        z0m,
-        rough,
-        inv_l_start,
-    )
-    .0
 }
 
 /// [`exchange_coefficients`] and the number of passes its iteration took.
@@ -271,7 +235,9 @@ pub fn exchange_coefficients_passes(
 }
 
 /// [`exchange_coefficients_passes`] started from the inverse Obukhov length
-/// `inv_l_start` (m-1, clamped to the iteration's range; 0 is neutral).
+/// `inv_l_start` (m-1, clamped to the iteration's range; 0 is neutral), e.g.
+/// the previous step's: the same fixed point, to the iteration's tolerance,
+/// in fewer passes when stability changes little between calls.
 #[allow(clippy::too_many_arguments)]
 pub fn exchange_coefficients_passes_from(
     z_wind: f64,
@@ -448,8 +414,14 @@ mod tests {
                 let (a, b) = (za * inv_l, zb * inv_l);
                 let m = psi_m(a) - psi_m(b);
                 let h = psi_h(a) - psi_h(b);
-                assert!((psi_m_diff(a, b) - m).abs() <= 1e-13 * (1.0 + m.abs()), "m {inv_l} {za} {zb}");
-                assert!((psi_h_diff(a, b) - h).abs() <= 1e-13 * (1.0 + h.abs()), "h {inv_l} {za} {zb}");
+                assert!(
+                    (psi_m_diff(a, b) - m).abs() <= 1e-13 * (1.0 + m.abs()),
+                    "m {inv_l} {za} {zb}"
+                );
+                assert!(
+                    (psi_h_diff(a, b) - h).abs() <= 1e-13 * (1.0 + h.abs()),
+                    "h {inv_l} {za} {zb}"
+                );
             }
         }
     }
@@ -559,7 +531,7 @@ mod tests {
             let ustar = (k * u / fm.max(0.1)).max(1e-3);
             let fh0 = (z_temp / z0h).ln() - psi_h(z_temp * inv_l) + psi_h(z0h * inv_l);
             let tstar = k * (theta - ts) / fh0.max(0.1);
-            z0h = thermal_roughness_length(rough, z0m, ustar, tstar);
+            z0h = thermal_roughness_log_ratio(rough, z0m, ustar, tstar).0;
             let fh = ((z_temp / z0h).ln() - psi_h(z_temp * inv_l) + psi_h(z0h * inv_l)).max(0.1);
             ch = k * k / (fm.max(0.1) * fh);
             inv_l = (k * GRAV * k * (theta - ts) / fh / (theta * ustar * ustar))

@@ -651,10 +651,7 @@ pub fn supercooled_liquid_tabulated_between(
         let dlna = -(2.0 * ck * x + bx * f) / (f * x);
         (T_FREEZE * inv - t, -T_FREEZE * a * dlna * inv * inv)
     };
-    let (ga, gb) = (
-        T_FREEZE / (1.0 + dep_a) - t,
-        T_FREEZE / (1.0 + dep_b) - t,
-    );
+    let (ga, gb) = (T_FREEZE / (1.0 + dep_a) - t, T_FREEZE / (1.0 + dep_b) - t);
     let (mut lo, mut hi) = (a, b);
     let mut x = a - ga * (b - a) / (gb - ga);
     if !(x > lo && x < hi) {
