@@ -53,9 +53,17 @@ pub struct ColumnState {
     /// Noah CM and CH; the `myj` surface layer starts from them (1e-4 at the start).
     pub akms: f64,
     pub akhs: f64,
-    /// Inverse Obukhov length of the last step (m-1; 0 at the start): the
-    /// `chen97` surface layer's iteration starts from it.
-    pub inv_obukhov: f64,
+    /// Ratio of the inverse Obukhov length to the bulk stability
+    /// ([`surface::bulk_stability`]) at the last unstable (entry 0) and
+    /// stable (entry 1) step's solution, i.e. the profile factor
+    /// fm^2 / fh there (0 before the first such step): the `chen97`
+    /// surface layer's iteration starts from the current bulk stability
+    /// times the ratio of the same regime.
+    pub obukhov_ratio: [f64; 2],
+    /// ln(z0m / z0h) of the last step's thermal roughness (0 at the start):
+    /// the `chen97` surface layer with Yang et al. (2008) roughness starts
+    /// from it.
+    pub thermal_roughness_log: f64,
     /// Skin specific humidity of the last step (kg kg-1), Noah Q1; `None`
     /// before the first step (the air's humidity is used then).
     pub q_skin: Option<f64>,
@@ -627,7 +635,8 @@ impl ColumnModel {
             ground_flux: 0.0,
             akms: 1e-4,
             akhs: 1e-4,
-            inv_obukhov: 0.0,
+            obukhov_ratio: [0.0; 2],
+            thermal_roughness_log: 0.0,
             q_skin: None,
             skin_melting: false,
         }
@@ -944,6 +953,8 @@ impl ColumnModel {
         let mut rib = None;
         let ex: Exchange = match c.options.surface_layer {
             SurfaceLayer::Chen97 => {
+                let bulk = surface::bulk_stability(f.wind, theta_air, st.t_skin);
+                let regime = usize::from(bulk > 0.0);
                 let (e, _) = surface::exchange_coefficients_passes_from(
                     c.z_wind,
                     c.z_temp,
@@ -952,9 +963,14 @@ impl ColumnModel {
                     st.t_skin,
                     z0,
                     c.options.thermal_roughness,
-                    st.inv_obukhov,
+                    bulk * st.obukhov_ratio[regime],
+                    st.thermal_roughness_log,
                 );
-                st.inv_obukhov = 1.0 / e.obukhov;
+                st.thermal_roughness_log = (z0 / e.z0h).ln();
+                let ratio = 1.0 / (e.obukhov * bulk);
+                if ratio.is_finite() && ratio > 0.0 {
+                    st.obukhov_ratio[regime] = ratio;
+                }
                 e
             }
             SurfaceLayer::Myj { local_czil } => {
