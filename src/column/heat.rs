@@ -732,32 +732,81 @@ impl ThermalMedium for SoilMedium<'_> {
 /// Scratch space of [`noah_heat_step`], reusable between steps.
 #[derive(Clone, Debug, Default)]
 pub struct NoahHeatWork {
-    a: Vec<f64>,
-    b: Vec<f64>,
-    c: Vec<f64>,
-    d: Vec<f64>,
-    x: Vec<f64>,
-    w: Vec<f64>,
-    flux: Vec<f64>,
     /// Face conductances (W m-2 K-1): entry j for the face above layer j
-    /// (entries 1 to n - 1 are used).
+    /// (entry 0 unused).
     kface: Vec<f64>,
+    /// The elimination x_i = p_i + q_i x_{i-1} of rows 1.. (entry 0 unused).
+    p: Vec<f64>,
+    q: Vec<f64>,
+    /// Heat capacity after the phase change (J m-3 K-1).
+    capacity: Vec<f64>,
+    /// The geometry of the last column [`noah_heat_step`] was given.
+    geometry: NoahGeometry,
 }
 
 impl NoahHeatWork {
     fn resize(&mut self, n: usize) {
-        for v in [
-            &mut self.a,
-            &mut self.b,
-            &mut self.c,
-            &mut self.d,
-            &mut self.x,
-            &mut self.w,
-        ] {
-            v.resize(n, 0.0);
+        if self.kface.len() != n {
+            for v in [
+                &mut self.kface,
+                &mut self.p,
+                &mut self.q,
+                &mut self.capacity,
+            ] {
+                v.resize(n, 0.0);
+            }
         }
-        self.flux.resize(n + 1, 0.0);
-        self.kface.resize(n + 1, 0.0);
+    }
+}
+
+/// The thickness-dependent factors of [`noah_heat_step`] for one column,
+/// computed once.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct NoahGeometry {
+    layers: Vec<NoahLayerGeometry>,
+}
+
+/// [`NoahGeometry`] of one layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct NoahLayerGeometry {
+    /// Thickness dz (m).
+    dz: f64,
+    /// L_VOL dz (J m-2 per m3 m-3 of water frozen).
+    latent: f64,
+    /// Distance 0.5 (dz_i + dz_{i+1}) to the node below (m; 0 for the last layer).
+    spacing: f64,
+    /// dz_i / (dz_i + dz_{i+1}): where the face below lies between the two
+    /// nodes (0 for the last layer).
+    frac: f64,
+}
+
+impl NoahGeometry {
+    /// The geometry of layers of thicknesses `dz` (m), top down.
+    pub fn new(dz: &[f64]) -> Self {
+        let mut g = Self::default();
+        g.set(dz);
+        g
+    }
+
+    fn set(&mut self, dz: &[f64]) {
+        self.layers.clear();
+        self.layers.extend(dz.iter().enumerate().map(|(i, &d)| {
+            let (spacing, frac) = match dz.get(i + 1) {
+                Some(&below) => (0.5 * (d + below), d / (d + below)),
+                None => (0.0, 0.0),
+            };
+            NoahLayerGeometry {
+                dz: d,
+                latent: thermal::L_VOL * d,
+                spacing,
+                frac,
+            }
+        }));
+    }
+
+    /// Number of layers.
+    fn len(&self) -> usize {
+        self.layers.len()
     }
 }
 
@@ -793,6 +842,7 @@ fn face_temperature(t_up: f64, t_down: f64, frac: f64) -> f64 {
 /// `tup`, node at `tm` and bottom face at `tdn`, where the parts of the
 /// layer on either side of 0 C are averaged separately along the two
 /// linear profiles (Noah TMPAVG).
+#[inline]
 pub fn layer_mean_temperature(tup: f64, tm: f64, tdn: f64, dz: f64) -> f64 {
     let t0 = thermal::T_FREEZE;
     let dzh = 0.5 * dz;
@@ -835,7 +885,14 @@ pub fn layer_mean_temperature(tup: f64, tm: f64, tdn: f64, dz: f64) -> f64 {
 /// temperature, and no further: warming melts up to `free`, cooling freezes
 /// down to it, and a layer on the other side of `free` keeps its liquid.
 pub fn limited_phase_change(liq: f64, smc: f64, free: f64, qtot: f64, dz: f64, dt: f64) -> f64 {
-    let mut x = liq + qtot * dt / (thermal::L_VOL * dz);
+    limited_phase_change_to(liq, smc, free, liq + qtot * dt / (thermal::L_VOL * dz))
+}
+
+/// [`limited_phase_change`] given `reach`, the liquid water the step's heat
+/// alone would give (liq + qtot dt / (L_VOL dz)).
+#[inline]
+fn limited_phase_change_to(liq: f64, smc: f64, free: f64, reach: f64) -> f64 {
+    let mut x = reach;
     if x < liq && x < free {
         x = if free > liq { liq } else { free };
     }
@@ -880,6 +937,49 @@ where
     F: Fn(usize, f64, f64, f64) -> f64,
     C: Fn(usize, f64) -> f64,
 {
+    let mut geometry = std::mem::take(&mut work.geometry);
+    geometry.set(col.dz);
+    let rep = noah_heat_step_with(
+        col,
+        &geometry,
+        t,
+        liq,
+        h,
+        free,
+        capacity_at,
+        false,
+        dt,
+        top,
+        bottom,
+        work,
+    );
+    work.geometry = geometry;
+    rep
+}
+
+/// [`noah_heat_step`] with the column's [`NoahGeometry`] (that of
+/// `col.dz`) given. With `capacity_current` the capacities `col.capacity`
+/// are taken to be `capacity_at` of the liquid water on entry, and layers
+/// whose liquid water the phase change leaves unchanged keep them.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn noah_heat_step_with<F, C>(
+    col: &NoahColumn,
+    geometry: &NoahGeometry,
+    t: &mut [f64],
+    liq: &mut [f64],
+    h: &mut [f64],
+    free: F,
+    capacity_at: C,
+    capacity_current: bool,
+    dt: f64,
+    top: &mut dyn TopBoundary,
+    bottom: BottomBoundary,
+    work: &mut NoahHeatWork,
+) -> Result<HeatStepReport>
+where
+    F: Fn(usize, f64, f64, f64) -> f64,
+    C: Fn(usize, f64) -> f64,
+{
     let n = col.dz.len();
     check_step(
         n > 0
@@ -890,114 +990,122 @@ where
                 t.len(),
                 liq.len(),
                 h.len(),
+                geometry.len(),
             ]
             .iter()
             .all(|&l| l == n),
         dt,
     )?;
     work.resize(n);
-    let NoahHeatWork {
-        a,
-        b,
-        c,
-        d,
-        x,
-        w,
-        flux,
-        kface,
-    } = work;
-    let dz = col.dz;
-    // Face conductances (W m-2 K-1): face j lies above layer j.
-    for j in 1..n {
-        kface[j] = col.k_below[j - 1] / (0.5 * (dz[j - 1] + dz[j]));
-    }
-    let kf = |j: usize| kface[j];
+    let geo = &geometry.layers[..n];
+    let (smc, cap0, k_below) = (&col.smc[..n], &col.capacity[..n], &col.k_below[..n]);
+    let (t, liq, h) = (&mut t[..n], &mut liq[..n], &mut h[..n]);
+    let kface = &mut work.kface[..n];
+    let (p, q) = (&mut work.p[..n], &mut work.q[..n]);
+    let cap1 = &mut work.capacity[..n];
+    let t0 = thermal::T_FREEZE;
+    let last = n - 1;
     let (t_bottom, bot_k, bot_frac) = match bottom {
         BottomBoundary::Temperature { t: tb, distance } => (
             tb,
-            col.k_below[n - 1] / distance,
-            dz[n - 1] / (2.0 * distance),
+            k_below[last] / distance,
+            geo[last].dz / (2.0 * distance),
         ),
-        BottomBoundary::Flux { .. } => (t[n - 1], 0.0, 0.0),
+        BottomBoundary::Flux { .. } => (t[last], 0.0, 0.0),
     };
     let (g0, dg) = top.flux(t[0], col.k_top_half);
-    // Explicit fluxes at the start of the step (positive downward).
-    flux[0] = g0;
-    for j in 1..n {
-        flux[j] = kf(j) * (t[j - 1] - t[j]);
-    }
-    flux[n] = match bottom {
-        BottomBoundary::Temperature { .. } => bot_k * (t[n - 1] - t_bottom),
+    // Explicit fluxes at the start of the step (positive downward), the
+    // phase change they allow, and row i of
+    //   C dz / dt dT = (F_i - F_{i+1})(T + dT) + source,
+    // visited bottom up so that rows 1.. are eliminated upward on the way
+    // (x_i = p_i + q_i x_{i-1}); the top boundary's part of row 0 is added
+    // below.
+    let flux_base = match bottom {
+        BottomBoundary::Temperature { .. } => bot_k * (t[last] - t_bottom),
         BottomBoundary::Flux { upward } => -upward,
     };
-    let mut t_up = col.t_surface;
-    for i in 0..n {
-        let t_dn = if i + 1 < n {
-            face_temperature(t[i], t[i + 1], dz[i] / (dz[i] + dz[i + 1]))
+    let mut flux_dn = flux_base;
+    let mut t_dn = face_temperature(t[last], t_bottom, bot_frac);
+    let mut k_dn = bot_k;
+    let (mut p_dn, mut q_dn) = (0.0, 0.0);
+    let (mut b0, mut d0) = (0.0, 0.0);
+    for i in (0..n).rev() {
+        let g = &geo[i];
+        let ti = t[i];
+        // Face i (above layer i): conductance, explicit flux, temperature.
+        let (k_up, flux_up, t_up) = if i > 0 {
+            let above = &geo[i - 1];
+            let k = k_below[i - 1] / above.spacing;
+            (
+                k,
+                k * (t[i - 1] - ti),
+                face_temperature(t[i - 1], ti, above.frac),
+            )
         } else {
-            face_temperature(t[i], t_bottom, bot_frac)
+            (0.0, g0, col.t_surface)
         };
-        let qtot = flux[i] - flux[i + 1];
+        kface[i] = k_up;
+        let qtot = flux_up - flux_dn;
         let mut source = 0.0;
-        let ice = col.smc[i] - liq[i];
-        let t0 = thermal::T_FREEZE;
-        if ice > 0.0 || t[i] < t0 || t_up < t0 || t_dn < t0 {
-            let tavg = layer_mean_temperature(t_up, t[i], t_dn, dz[i]);
+        let li = liq[i];
+        let mut cap = cap0[i];
+        if smc[i] - li > 0.0 || ti < t0 || t_up < t0 || t_dn < t0 {
+            let tavg = layer_mean_temperature(t_up, ti, t_dn, g.dz);
             // Where the step's heat alone would take the liquid: the curve
             // matters only between that and the current liquid.
-            let reach = liq[i] + qtot * dt / (thermal::L_VOL * dz[i]);
-            let f = free(i, tavg, reach.min(liq[i]), reach.max(liq[i]));
-            let xl = limited_phase_change(liq[i], col.smc[i], f, qtot, dz[i], dt);
-            source = -thermal::L_VOL * dz[i] * (xl - liq[i]) / dt;
+            let reach = li + qtot * dt / g.latent;
+            let f = free(i, tavg, reach.min(li), reach.max(li));
+            let xl = limited_phase_change_to(li, smc[i], f, reach);
+            source = -g.latent * (xl - li) / dt;
             liq[i] = xl;
+            if !capacity_current || xl.to_bits() != li.to_bits() {
+                cap = capacity_at(i, xl);
+            }
+        } else if !capacity_current {
+            cap = capacity_at(i, li);
         }
-        t_up = t_dn;
-        // Row i of C dz / dt dT = (F_i - F_{i+1})(T + dT) + source; the top
-        // boundary's part of row 0 is added below.
-        let mut diag = col.capacity[i] * dz[i] / dt;
-        if i == 0 {
-            a[0] = 0.0;
+        cap1[i] = cap;
+        let mut diag = cap0[i] * g.dz / dt;
+        let a = if i == 0 {
+            0.0
         } else {
-            diag += kf(i);
-            a[i] = -kf(i);
-        }
-        if i + 1 < n {
-            diag += kf(i + 1);
-            c[i] = -kf(i + 1);
+            diag += k_up;
+            -k_up
+        };
+        let c = if i < last {
+            diag += k_dn;
+            -k_dn
         } else {
             diag += bot_k;
-            c[i] = 0.0;
+            0.0
+        };
+        let d = qtot + source;
+        let (cp, cq) = if i < last {
+            (c * p_dn, c * q_dn)
+        } else {
+            (0.0, 0.0)
+        };
+        if i > 0 {
+            let m = diag + cq;
+            if !(m > 0.0) {
+                return Err(Error::model(None, "heat step: singular tridiagonal system"));
+            }
+            p_dn = (d - cp) / m;
+            q_dn = -a / m;
+            p[i] = p_dn;
+            q[i] = q_dn;
+        } else {
+            (b0, d0) = (diag + cq, d - g0 - cp);
         }
-        b[i] = diag;
-        d[i] = qtot + source;
+        flux_dn = flux_up;
+        t_dn = t_up;
+        k_dn = k_up;
     }
     // The top boundary, linearised about the latest top-layer temperature
     // and solved again until that temperature settles (Newton on the skin
     // balance; Noah linearises once): the flux through the top face is then
-    // the skin's at the new temperature.
-    // Rows 1.. are eliminated upward once (x_i = p_i + q_i x_{i-1}, p in
-    // `x`, q in `w`), so that each linearisation of the top boundary costs
-    // one scalar equation for x_0.
-    let (p, q) = (x, w);
-    for i in (1..n).rev() {
-        let (cp, cq) = if i + 1 < n {
-            (c[i] * p[i + 1], c[i] * q[i + 1])
-        } else {
-            (0.0, 0.0)
-        };
-        let m = b[i] + cq;
-        if !(m > 0.0) {
-            return Err(Error::model(None, "heat step: singular tridiagonal system"));
-        }
-        p[i] = (d[i] - cp) / m;
-        q[i] = -a[i] / m;
-    }
-    let (cp1, cq1) = if n > 1 {
-        (c[0] * p[1], c[0] * q[1])
-    } else {
-        (0.0, 0.0)
-    };
-    let (b0, d0) = (b[0] + cq1, d[0] - g0 - cp1);
+    // the skin's at the new temperature. Each linearisation costs one scalar
+    // equation for x_0.
     let (mut g, mut dgv, mut at) = (g0, dg, t[0]);
     let mut solves = 0;
     let mut x0;
@@ -1014,23 +1122,27 @@ where
     if !x0.is_finite() {
         return Err(Error::model(None, "heat step: non-finite top-layer change"));
     }
-    let x = p;
-    x[0] = x0;
-    for i in 1..n {
-        x[i] += q[i] * x[i - 1];
-    }
-    // Fluxes of the solve, and the enthalpies they carry.
-    flux[0] = g + dgv * (t[0] + x[0] - at);
-    for j in 1..n {
-        flux[j] = kf(j) * (t[j - 1] + x[j - 1] - t[j] - x[j]);
-    }
-    if let BottomBoundary::Temperature { .. } = bottom {
-        flux[n] = bot_k * (t[n - 1] + x[n - 1] - t_bottom);
-    }
+    // Back substitution, the fluxes of the solve, and the enthalpies they
+    // carry, top down.
+    let top_flux = g + dgv * (t[0] + x0 - at);
+    let mut flux_up = top_flux;
+    let mut xi = x0;
     for i in 0..n {
-        h[i] += dt * (flux[i] - flux[i + 1]) / dz[i];
-        let cap = capacity_at(i, liq[i]);
-        t[i] = thermal::T_FREEZE + (h[i] + thermal::L_VOL * (col.smc[i] - liq[i])) / cap;
+        let ti = t[i];
+        let flux_dn = if i < last {
+            let x_dn = p[i + 1] + q[i + 1] * xi;
+            let f = kface[i + 1] * (ti + xi - t[i + 1] - x_dn);
+            xi = x_dn;
+            f
+        } else {
+            match bottom {
+                BottomBoundary::Temperature { .. } => bot_k * (ti + xi - t_bottom),
+                BottomBoundary::Flux { .. } => flux_base,
+            }
+        };
+        h[i] += dt * (flux_up - flux_dn) / geo[i].dz;
+        flux_up = flux_dn;
+        t[i] = t0 + (h[i] + thermal::L_VOL * (smc[i] - liq[i])) / cap1[i];
         if !t[i].is_finite() {
             return Err(Error::model(
                 None,
@@ -1039,8 +1151,8 @@ where
         }
     }
     Ok(HeatStepReport {
-        top_flux: flux[0],
-        bottom_flux: flux[n],
+        top_flux,
+        bottom_flux: flux_up,
         iterations: solves,
         residual: 0.0,
         converged: true,

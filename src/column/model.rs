@@ -7,8 +7,9 @@ use chrono::{Datelike, NaiveDateTime};
 
 use super::config::{ColumnConfig, HeatScheme, LowerBoundary};
 use super::heat::{
-    heat_step, noah_heat_step, BottomBoundary, HeatSolverOptions, HeatStepReport, HeatWork,
-    NoahColumn, NoahHeatWork, SoilLayerThermal, SoilMedium, ThermalMedium, TopBoundary,
+    heat_step, noah_heat_step_with, BottomBoundary, HeatSolverOptions, HeatStepReport, HeatWork,
+    NoahColumn, NoahGeometry, NoahHeatWork, SoilLayerThermal, SoilMedium, ThermalMedium,
+    TopBoundary,
 };
 use crate::forcing::ForcingStep;
 use crate::physics::canopy::{self, CanopyParams, CanopyWeather, TranspirationInput};
@@ -223,6 +224,11 @@ pub struct ColumnModel {
     /// porosity^min(b, blim) per layer, the factor of the tabulated Koren
     /// (1999) power; empty for other curves.
     freeze_por_bx: Vec<f64>,
+    /// The Koren (1999) curve of every layer prepared for the Noah heat
+    /// step; empty for other curves.
+    freeze_koren: Vec<thermal::KorenTabulated>,
+    /// Thickness factors of the Noah heat step.
+    noah_geometry: NoahGeometry,
     /// r^(b+1) of the Clapp-Hornberger hydraulics tabulated per layer, shared
     /// between layers of the same exponent.
     hydraulic_powers: Vec<Arc<PowerTable>>,
@@ -448,8 +454,24 @@ impl ColumnModel {
                 .collect(),
             _ => Vec::new(),
         };
+        let freeze_koren = thermal_layers
+            .iter()
+            .zip(freeze_powers.iter().zip(&freeze_por_bx))
+            .map(|(l, (table, &por_bx))| {
+                thermal::KorenTabulated::new(
+                    cfg.options.freeze_curve,
+                    &l.retention,
+                    por_bx,
+                    table.clone(),
+                )
+            })
+            .collect::<Option<Vec<_>>>()
+            .filter(|k| k.len() == n)
+            .unwrap_or_default();
         Ok(Self {
             freeze_por_bx,
+            freeze_koren,
+            noah_geometry: NoahGeometry::new(&dz),
             id: NEXT_MODEL_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             freeze_powers,
             hydraulic_powers,
@@ -789,17 +811,14 @@ impl ColumnModel {
             k_below,
             heat,
         } = work;
-        capacity.clear();
-        k_below.clear();
-        for i in 0..n {
-            let l = &self.thermal[i];
-            capacity.push(thermal::heat_capacity(
-                st.smc[i],
-                st.sh2o[i],
-                l.retention.porosity,
-                l.c_solid,
-            ));
-            k_below.push(self.conductivity[i].conductivity(st.smc[i], st.sh2o[i]));
+        capacity.resize(n, 0.0);
+        k_below.resize(n, 0.0);
+        let (smc, sh2o) = (&st.smc[..n], &st.sh2o[..n]);
+        let (layers, conductivity) = (&self.thermal[..n], &self.conductivity[..n]);
+        for (i, (cap, kb)) in capacity.iter_mut().zip(k_below.iter_mut()).enumerate() {
+            let l = &layers[i];
+            *cap = thermal::heat_capacity(smc[i], sh2o[i], l.retention.porosity, l.c_solid);
+            *kb = conductivity[i].conductivity(smc[i], sh2o[i]);
         }
         let k_top_half = 2.0 * k_below[0] / self.dz[0];
         k_below[0] = top.conductance(k_top_half) * (top.snow_depth + top.dz_half);
@@ -813,32 +832,40 @@ impl ColumnModel {
         };
         let curve = self.cfg.options.freeze_curve;
         let smc = &st.smc;
-        let (powers, por_bx) = (&self.freeze_powers, &self.freeze_por_bx);
-        let free = |i: usize, t: f64, lo: f64, hi: f64| match powers.get(i) {
-            Some(table) => thermal::supercooled_liquid_tabulated_between(
-                curve,
-                t,
-                smc[i],
-                &self.thermal[i].retention,
-                por_bx[i],
-                table,
-                lo,
-                hi,
-            ),
-            None => thermal::supercooled_liquid(curve, t, smc[i], &self.thermal[i].retention)
-                .clamp(lo, hi),
+        let (powers, por_bx, koren) =
+            (&self.freeze_powers, &self.freeze_por_bx, &self.freeze_koren);
+        let free = |i: usize, t: f64, lo: f64, hi: f64| {
+            if let Some(k) = koren.get(i) {
+                return k.liquid_between(t, smc[i], lo, hi);
+            }
+            match powers.get(i) {
+                Some(table) => thermal::supercooled_liquid_tabulated_between(
+                    curve,
+                    t,
+                    smc[i],
+                    &self.thermal[i].retention,
+                    por_bx[i],
+                    table,
+                    lo,
+                    hi,
+                ),
+                None => thermal::supercooled_liquid(curve, t, smc[i], &self.thermal[i].retention)
+                    .clamp(lo, hi),
+            }
         };
         let capacity_at = |i: usize, liq: f64| {
             let l = &self.thermal[i];
             thermal::heat_capacity(smc[i], liq, l.retention.porosity, l.c_solid)
         };
-        noah_heat_step(
+        noah_heat_step_with(
             &col,
+            &self.noah_geometry,
             &mut st.t_soil,
             &mut st.sh2o,
             &mut st.enthalpy,
             free,
             capacity_at,
+            true,
             dt,
             top,
             bottom,
@@ -1278,19 +1305,18 @@ impl ColumnModel {
         if c.options.heat_scheme == HeatScheme::Noah {
             // As in Noah, the water step changes liquid water at the layer's
             // temperature and leaves the ice; the enthalpy follows that state.
+            let (smc, sh2o) = (&mut st.smc[..n], &mut st.sh2o[..n]);
+            let (t_soil, enthalpy) = (&st.t_soil[..n], &mut st.enthalpy[..n]);
+            let (ice, liq_new) = (&ice[..n], &liq_new[..n]);
+            let (layers, dz) = (&self.thermal[..n], &self.dz[..n]);
             for i in 0..n {
-                let l = &self.thermal[i];
-                st.smc[i] = ice[i] + liq_new[i];
-                st.sh2o[i] = liq_new[i];
-                let h = thermal::enthalpy(
-                    st.t_soil[i],
-                    st.smc[i],
-                    st.sh2o[i],
-                    l.retention.porosity,
-                    l.c_solid,
-                );
-                water_heat += (h - st.enthalpy[i]) * self.dz[i];
-                st.enthalpy[i] = h;
+                let l = &layers[i];
+                smc[i] = ice[i] + liq_new[i];
+                sh2o[i] = liq_new[i];
+                let h =
+                    thermal::enthalpy(t_soil[i], smc[i], sh2o[i], l.retention.porosity, l.c_solid);
+                water_heat += (h - enthalpy[i]) * dz[i];
+                enthalpy[i] = h;
             }
             st.diagnosed.clear();
         } else {

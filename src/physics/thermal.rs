@@ -5,6 +5,8 @@
 //! All quantities are SI: temperatures in K, water contents in m3 m-3,
 //! conductivities in W m-1 K-1, heat capacities in J m-3 K-1, enthalpies in J m-3.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::powtable::PowerTable;
@@ -611,10 +613,36 @@ pub fn supercooled_liquid_tabulated_between(
     if table.exponent().to_bits() != (-bx).to_bits() || !por_bx.is_finite() || !(lo <= hi) {
         return exact();
     }
+    koren_between(ck, bx, koren_a0(p, por_bx), table, t, smc, lo, hi)
+}
+
+/// psi_sat g / L porosity^bx: the factor of the Koren (1999) depression
+/// A(x) = a0 (1 + ck (smc - x))^2 x^(-bx), given `por_bx` = porosity^bx.
+fn koren_a0(p: &RetentionParams, por_bx: f64) -> f64 {
+    p.psi_sat * GRAVITY / L_FUSION * por_bx
+}
+
+/// The Koren (1999) curve's liquid water at `t` clamped to [`lo`, `hi`]
+/// (lo <= hi) with x^(-bx) from `table` and the factor `a0` of
+/// [`koren_a0`]: the body of [`supercooled_liquid_tabulated_between`] once
+/// its arguments are checked.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn koren_between(
+    ck: f64,
+    bx: f64,
+    a0: f64,
+    table: &PowerTable,
+    t: f64,
+    smc: f64,
+    lo: f64,
+    hi: f64,
+) -> f64 {
     if smc <= 0.0 {
         return 0.0f64.clamp(lo, hi);
     }
-    let lmin = min_liquid(curve, smc, p);
+    // min_liquid of the Koren curve.
+    let lmin = smc.min(0.02);
     if lmin >= smc {
         return smc.clamp(lo, hi);
     }
@@ -629,7 +657,6 @@ pub fn supercooled_liquid_tabulated_between(
     if a >= b {
         return a;
     }
-    let a0 = p.psi_sat * GRAVITY / L_FUSION * por_bx;
     // The depression factor A(x) = (T0 - T(x)) / T(x), T(x) rising with x.
     let depression = |x: f64| {
         let f = 1.0 + ck * (smc - x);
@@ -644,6 +671,29 @@ pub fn supercooled_liquid_tabulated_between(
     if T_FREEZE >= t * (1.0 + dep_a) {
         return a;
     }
+    koren_newton(ck, bx, a0, table, t, smc, (a, dep_a), (b, dep_b))
+}
+
+/// The root of T(x) = t of the Koren (1999) curve strictly inside [a, b]
+/// (with the depression factors at both ends), by a safeguarded Newton
+/// iteration started by false position: the inner solve of
+/// [`koren_between`].
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn koren_newton(
+    ck: f64,
+    bx: f64,
+    a0: f64,
+    table: &PowerTable,
+    t: f64,
+    smc: f64,
+    (a, dep_a): (f64, f64),
+    (b, dep_b): (f64, f64),
+) -> f64 {
+    let depression = |x: f64| {
+        let f = 1.0 + ck * (smc - x);
+        (f, a0 * f * f * table.pow(x))
+    };
     // T(x) - t and its derivative.
     let g = |x: f64| {
         let (f, a) = depression(x);
@@ -680,6 +730,62 @@ pub fn supercooled_liquid_tabulated_between(
         x = xn;
     }
     x
+}
+
+/// The Koren (1999) freeze curve of one layer with the constants of
+/// [`supercooled_liquid_tabulated_between`] evaluated once: its
+/// [`Self::liquid_between`] is that function bit for bit.
+#[derive(Clone, Debug)]
+pub struct KorenTabulated {
+    curve: FreezeCurve,
+    p: RetentionParams,
+    ck: f64,
+    bx: f64,
+    /// psi_sat g / L porosity^bx.
+    a0: f64,
+    table: Arc<PowerTable>,
+}
+
+impl KorenTabulated {
+    /// The curve of a layer with retention `p` under `curve`, `table` and
+    /// `por_bx` as for [`supercooled_liquid_tabulated_between`]; `None`
+    /// where that function would fall back to [`supercooled_liquid`] for
+    /// every bracket (another curve, a table of another exponent, a
+    /// non-finite `por_bx`).
+    pub fn new(
+        curve: FreezeCurve,
+        p: &RetentionParams,
+        por_bx: f64,
+        table: Arc<PowerTable>,
+    ) -> Option<Self> {
+        let FreezeCurve::Koren99 { ck, blim } = curve else {
+            return None;
+        };
+        let bx = p.b.min(blim);
+        if table.exponent().to_bits() != (-bx).to_bits() || !por_bx.is_finite() {
+            return None;
+        }
+        Some(Self {
+            curve,
+            p: *p,
+            ck,
+            bx,
+            a0: koren_a0(p, por_bx),
+            table,
+        })
+    }
+
+    /// [`supercooled_liquid_tabulated_between`] of this layer at
+    /// temperature `t` (K) with total water `smc` (m3 m-3), clamped to
+    /// [`lo`, `hi`].
+    #[inline]
+    pub fn liquid_between(&self, t: f64, smc: f64, lo: f64, hi: f64) -> f64 {
+        if lo <= hi {
+            koren_between(self.ck, self.bx, self.a0, &self.table, t, smc, lo, hi)
+        } else {
+            supercooled_liquid(self.curve, t, smc, &self.p).clamp(lo, hi)
+        }
+    }
 }
 
 /// Supercooled liquid water (m3 m-3) at temperature `t` (K) for total water
@@ -1178,6 +1284,39 @@ mod tests {
             }
         }
         assert!(inside > 50, "only {inside} brackets held the root");
+    }
+
+    /// The per-layer prepared curve gives [`supercooled_liquid_tabulated_between`] bit for bit.
+    #[test]
+    fn prepared_koren_curve_is_the_tabulated_function() {
+        let p = loam();
+        let curve = FreezeCurve::NOAH_KOREN99;
+        let bx = p.b.min(5.5);
+        let table = Arc::new(PowerTable::new(-bx, 0.016, 0.9999));
+        let por_bx = p.porosity.powf(bx);
+        let k = KorenTabulated::new(curve, &p, por_bx, table.clone()).unwrap();
+        assert!(KorenTabulated::new(FreezeCurve::FreeWater, &p, por_bx, table.clone()).is_none());
+        assert!(KorenTabulated::new(curve, &p, f64::NAN, table.clone()).is_none());
+        for smc in [0.0, 0.015, 0.1, 0.3, 0.439] {
+            for dt in [-30.0, -5.0, -1.0, -0.1, -0.01, -1e-4, 0.0, 2.0] {
+                let t = T_FREEZE + dt;
+                let want = supercooled_liquid(curve, t, smc, &p);
+                for (lo, hi) in [
+                    (-1.0, 2.0),
+                    (0.0, smc),
+                    (0.02, 0.02),
+                    (want - 1e-3, want + 1e-4),
+                    (want + 1e-5, want + 1e-3),
+                    (want - 1e-3, want - 1e-5),
+                ] {
+                    let a = supercooled_liquid_tabulated_between(
+                        curve, t, smc, &p, por_bx, &table, lo, hi,
+                    );
+                    let b = k.liquid_between(t, smc, lo, hi);
+                    assert_eq!(a.to_bits(), b.to_bits(), "smc {smc} T {dt} [{lo}, {hi}]");
+                }
+            }
+        }
     }
 
     /// Koren 1999 curve: the returned liquid water satisfies eq. 17 with the
