@@ -822,10 +822,16 @@ fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) ->
     );
     let scheme = cfg.ice_impedance;
     let limit = fac2_limit(soil[0].porosity);
-    let mut state_ok = true;
-    let mut saturated = false;
+    // The state checks of `check_layers` as reductions: x * 0 stays zero
+    // while every value is finite, and for finite values a <= b exactly when
+    // a - b <= 0 (gradual underflow keeps the sign of a difference).
+    let mut nonfinite = 0.0;
+    let mut liquid_min = f64::INFINITY;
+    let mut ice_min = f64::INFINITY;
+    let mut ice_over = f64::NEG_INFINITY;
+    let mut wet_over = f64::NEG_INFINITY;
     let mut ice_max = 0.0f64;
-    let mut same_geometry = w.geom_valid;
+    let mut geometry_bits = 0u64;
     let layers = &mut w.layers[..n];
     let all = soil
         .iter()
@@ -834,17 +840,21 @@ fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) ->
         .zip(et)
         .zip(dz)
         .zip(&*layers);
-    for (((((s, &l), &i), e), d), lay) in all {
-        state_ok &= (l >= -1e-12)
-            & (l < f64::INFINITY)
-            & (i >= -1e-12)
-            & (i <= s.porosity + 1e-12)
-            & (e.abs() < f64::INFINITY);
-        saturated |= l > limit * s.porosity;
+    for (((((s, &l), &i), &e), d), lay) in all {
+        nonfinite += l * 0.0 + i * 0.0 + e * 0.0;
+        liquid_min = if l < liquid_min { l } else { liquid_min };
+        ice_min = if i < ice_min { i } else { ice_min };
+        let over = i - (s.porosity + 1e-12);
+        ice_over = if over > ice_over { over } else { ice_over };
+        let wet = l - limit * s.porosity;
+        wet_over = if wet > wet_over { wet } else { wet_over };
         // The largest ice content; NaN is left to the state check.
         ice_max = if i > ice_max { i } else { ice_max };
-        same_geometry &= d.to_bits() == lay.dz_bits;
+        geometry_bits |= d.to_bits() ^ lay.dz_bits;
     }
+    let state_ok = nonfinite == 0.0 && liquid_min >= -1e-12 && ice_min >= -1e-12 && ice_over <= 0.0;
+    let saturated = wet_over > 0.0;
+    let same_geometry = w.geom_valid && geometry_bits == 0;
     if !same_geometry {
         w.update_geometry(dz);
     }
