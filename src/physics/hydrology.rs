@@ -489,92 +489,79 @@ pub struct RichardsOutput {
 }
 
 /// Scratch space for [`richards_step_into`], reusable across steps and columns
-/// of the same layer count to avoid allocation.
+/// to avoid allocation. Besides scratch it keeps values derived from the
+/// inputs of the last step (reciprocal thicknesses, ice factors), each stored
+/// with the exact inputs it was computed from and recomputed when they differ.
 #[derive(Clone, Debug, Default)]
 pub struct RichardsWork {
-    m: Matrix,
+    /// Per-layer values of the step.
+    layers: Vec<Layer>,
+    /// Forward-sweep coefficients of the tridiagonal solution (Thomas
+    /// algorithm) per layer: the eliminated super-diagonal and right-hand side.
+    sweep: Vec<[f64; 2]>,
+    /// Whether the geometry of `layers` is that of thicknesses with the bits
+    /// `Layer::dz_bits`.
+    geom_valid: bool,
+    /// The scheme the ice factors of `layers` were computed for.
+    imp_scheme: Option<IceImpedance>,
     first_guess: Vec<f64>,
     coef_state: Vec<f64>,
 }
 
-/// Tridiagonal system of one step and the solver's scratch.
-#[derive(Clone, Debug, Default)]
-struct Matrix {
-    a: Vec<f64>,
-    b: Vec<f64>,
-    c: Vec<f64>,
-    rhs: Vec<f64>,
-    cp: Vec<f64>,
-    dp: Vec<f64>,
-    /// Diffusivity (m2 s-1) and conductivity (m s-1) of each layer.
-    wdf: Vec<f64>,
-    wcnd: Vec<f64>,
-    /// Ice-impedance multipliers of diffusivity and conductivity, fixed
-    /// during a step (ice does not change).
-    imp_d: Vec<f64>,
-    imp_k: Vec<f64>,
-    /// Noah scheme: diffusivity at 0.05 m3 m-3 and the ice blending weight.
-    dlow: Vec<f64>,
-    vkwgt: f64,
-    /// d(drainage)/d(theta_bottom) of the implicit gravity scheme, m s-1.
-    drain_slope: f64,
-    /// The layer thicknesses (m) that `inv_dz` and `ddz` were computed
-    /// from: a model's steps share them.
-    geom_dz: Vec<f64>,
-    /// 1 / dz of each layer (m-1).
-    inv_dz: Vec<f64>,
-    /// 1 / (distance between the nodes of layers k and k + 1) (m-1); the
-    /// last entry is unused.
-    ddz: Vec<f64>,
-}
-
-impl Matrix {
-    /// Bring `inv_dz` and `ddz` up to date with the thicknesses `dz`.
-    fn update_geometry(&mut self, dz: &[f64]) {
-        if self.geom_dz.as_slice() == dz {
-            return;
-        }
-        let n = dz.len();
-        self.geom_dz.clear();
-        self.geom_dz.extend_from_slice(dz);
-        self.inv_dz.clear();
-        self.inv_dz.extend(dz.iter().map(|d| 1.0 / d));
-        self.ddz.clear();
-        self.ddz.extend((0..n).map(|k| {
-            if k + 1 < n {
-                1.0 / (0.5 * (dz[k] + dz[k + 1]))
-            } else {
-                0.0
-            }
-        }));
-    }
+/// Values of one layer that stay fixed during a step.
+#[derive(Clone, Copy, Debug, Default)]
+struct Layer {
+    /// 1 / dz (m-1).
+    inv_dz: f64,
+    /// 1 / (distance between the nodes of this layer and the one below)
+    /// (m-1); zero for the bottom layer.
+    ddz: f64,
+    /// Ice-impedance factor times SATDW (m2 s-1) and times SATDK (m s-1);
+    /// Niu & Yang and Noah-Tibet schemes (ice does not change in a step).
+    dsat: f64,
+    ksat: f64,
+    /// Noah scheme with ice in the column: diffusivity at 0.05 m3 m-3 (m2 s-1).
+    dlow: f64,
+    /// Bits of the thickness the geometry was computed from.
+    dz_bits: u64,
+    /// Bits of (ice, porosity, SATDW, SATDK) that `dsat` and `ksat` were
+    /// computed from.
+    key: [u64; 4],
 }
 
 impl RichardsWork {
-    /// Size every buffer to `n` layers. Each step writes every entry before
-    /// reading it, so buffers of the right length are left as they are.
+    /// Size every buffer to `n` layers. Each step writes every scratch entry
+    /// before reading it, so buffers of the right length are left as they
+    /// are; a new length invalidates the derived values.
     fn resize(&mut self, n: usize) {
-        if self.m.a.len() == n && self.coef_state.len() == n {
+        if self.layers.len() == n {
             return;
         }
-        for v in [
-            &mut self.m.a,
-            &mut self.m.b,
-            &mut self.m.c,
-            &mut self.m.rhs,
-            &mut self.m.cp,
-            &mut self.m.dp,
-            &mut self.m.wdf,
-            &mut self.m.wcnd,
-            &mut self.m.imp_d,
-            &mut self.m.imp_k,
-            &mut self.m.dlow,
-            &mut self.first_guess,
-            &mut self.coef_state,
-        ] {
+        self.layers.clear();
+        self.layers.resize(n, Layer::default());
+        self.sweep.clear();
+        self.sweep.resize(n, [0.0; 2]);
+        for v in [&mut self.first_guess, &mut self.coef_state] {
             v.clear();
             v.resize(n, 0.0);
         }
+        self.imp_scheme = None;
+        self.geom_valid = false;
+    }
+
+    /// Recompute the reciprocal thicknesses and node distances from `dz`.
+    fn update_geometry(&mut self, dz: &[f64]) {
+        let n = dz.len();
+        for (k, l) in self.layers[..n].iter_mut().enumerate() {
+            l.dz_bits = dz[k].to_bits();
+            l.inv_dz = 1.0 / dz[k];
+            l.ddz = if k + 1 < n {
+                1.0 / (0.5 * (dz[k] + dz[k + 1]))
+            } else {
+                0.0
+            };
+        }
+        self.geom_valid = true;
     }
 }
 
@@ -609,24 +596,28 @@ pub fn richards_step_into(
     liquid_out: &mut [f64],
     work: &mut RichardsWork,
 ) -> Result<RichardsFluxes> {
-    validate_input(input, cfg, liquid_out.len(), true)?;
+    check_scalars(input, cfg, liquid_out.len())?;
+    check_layers(input, true)?;
     step_validated(input, cfg, liquid_out, work)
 }
 
 /// [`richards_step_into`] for a caller that has validated the layer
-/// thicknesses and soil parameters of `input` and the settings `cfg` once
-/// (e.g. a column model at construction): the state, forcing and lengths
-/// are still checked on every call.
+/// thicknesses and soil parameters of `input` once (e.g. a column model at
+/// construction): the settings, state, forcing and lengths are still
+/// checked on every call.
 pub(crate) fn richards_step_into_trusted(
     input: &RichardsInput,
     cfg: &RichardsConfig,
     liquid_out: &mut [f64],
     work: &mut RichardsWork,
 ) -> Result<RichardsFluxes> {
-    validate_input(input, cfg, liquid_out.len(), false)?;
+    check_scalars(input, cfg, liquid_out.len())?;
     step_validated(input, cfg, liquid_out, work)
 }
 
+/// The step after [`check_scalars`] (and, for untrusted thicknesses and soil
+/// parameters, [`check_layers`]): the state is checked here, together with
+/// the per-step preparation.
 fn step_validated(
     input: &RichardsInput,
     cfg: &RichardsConfig,
@@ -635,31 +626,48 @@ fn step_validated(
 ) -> Result<RichardsFluxes> {
     let n = input.dz.len();
     work.resize(n);
-
+    let c = prepare(input, cfg, work);
+    if !c.state_ok {
+        // Only a failure goes through the loop that names the offending layer.
+        check_layers(input, false)?;
+    }
     let water_input = input.water_input / RHO_WATER; // m s-1
     let top = &input.soil[0];
-    // The largest relative saturation above the limit, compared without division.
-    let limit = fac2_limit(top.porosity);
-    let saturated = input
-        .liquid
-        .iter()
-        .zip(input.soil)
-        .fold(false, |any, (l, s)| any | (*l > limit * s.porosity));
-    let two_pass = water_input * input.dt > 0.1 * input.dz[0] * top.porosity || saturated;
+    let two_pass = water_input * input.dt > 0.1 * input.dz[0] * top.porosity || c.saturated;
 
-    prepare_ice_factors(input, cfg, &mut work.m);
-    let mut fluxes = srt(input, cfg, input.liquid, &mut work.m)?;
-    if two_pass {
-        sstep(input, cfg, &mut work.m, &mut work.first_guess)?;
-        for k in 0..n {
-            work.coef_state[k] = 0.5 * (input.liquid[k] + work.first_guess[k]);
+    let RichardsWork {
+        layers,
+        sweep,
+        first_guess,
+        coef_state,
+        ..
+    } = work;
+    let (layers, sweep) = (&layers[..n], &mut sweep[..n]);
+    let pass = |coef: &[f64], sweep: &mut [[f64; 2]], inc: &mut [f64]| {
+        if cfg.ice_impedance == IceImpedance::Noah {
+            pass::<false>(input, cfg, &c, layers, coef, sweep, inc)
+        } else {
+            pass::<true>(input, cfg, &c, layers, coef, sweep, inc)
         }
-        fluxes = srt(input, cfg, &work.coef_state, &mut work.m)?;
-    }
-    let (excess, floor, bottom_increment) = sstep(input, cfg, &mut work.m, liquid_out)?;
+    };
+    let liquid_out = &mut liquid_out[..n];
+    let (mut fluxes, drain_slope) = if two_pass {
+        let first_guess = &mut first_guess[..n];
+        pass(input.liquid, sweep, first_guess)?;
+        redistribute(input, cfg, layers, first_guess);
+        for ((c, l), f) in coef_state.iter_mut().zip(input.liquid).zip(&*first_guess) {
+            *c = 0.5 * (l + f);
+        }
+        pass(coef_state.as_slice(), sweep, liquid_out)?
+    } else {
+        pass(input.liquid, sweep, liquid_out)?
+    };
+    // `liquid_out` holds the increments until they are applied here.
+    let bottom_increment = liquid_out[n - 1];
+    let (excess, floor) = redistribute(input, cfg, layers, liquid_out);
     if cfg.gravity == GravityScheme::Implicit {
         // Linearised drainage K(theta + d theta) = K + dK/dtheta d theta.
-        fluxes.drainage += work.m.drain_slope * bottom_increment * RHO_WATER;
+        fluxes.drainage += drain_slope * bottom_increment * RHO_WATER;
     }
     fluxes.excess = excess * RHO_WATER / input.dt;
     fluxes.floor_source = floor * RHO_WATER / input.dt;
@@ -667,15 +675,31 @@ fn step_validated(
     Ok(fluxes)
 }
 
-/// Check the input; `params` includes the layer thicknesses, soil
-/// parameters and settings, which do not change between a model's steps.
-fn validate_input(
-    input: &RichardsInput,
-    cfg: &RichardsConfig,
-    out_len: usize,
-    params: bool,
-) -> Result<()> {
+/// Check the layer count and lengths, the time step, forcing and settings:
+/// one branch-free test, and the detailed checks that name the offending
+/// value only when it fails.
+fn check_scalars(input: &RichardsInput, cfg: &RichardsConfig, out_len: usize) -> Result<()> {
     let n = input.dz.len();
+    let fine = (n >= 2)
+        & (input.soil.len() == n)
+        & (input.liquid.len() == n)
+        & (input.ice.len() == n)
+        & (input.transpiration.len() == n)
+        & (out_len == n)
+        & (input.dt > 0.0)
+        & (input.dt < f64::INFINITY)
+        & (input.water_input >= 0.0)
+        & (input.water_input < f64::INFINITY)
+        & (input.evaporation.abs() < f64::INFINITY)
+        & (cfg.drainage_slope >= 0.0)
+        & (cfg.drainage_slope <= 1.0)
+        & (cfg.refdk > 0.0)
+        & (cfg.refkdt >= 0.0)
+        & (cfg.frzk >= 0.0)
+        & (cfg.min_water >= 0.0);
+    if fine {
+        return Ok(());
+    }
     let bad = |name: &str, message: String| Error::Parameter {
         name: format!("richards.{name}"),
         message,
@@ -721,23 +745,18 @@ fn validate_input(
             "refdk must be positive; refkdt, frzk and min_water non-negative".into(),
         ));
     }
-    if !params {
-        // The state's checks below, without branches: only a failure goes
-        // through the loop that names the offending layer.
-        let mut ok = true;
-        for k in 0..n {
-            let (l, i, s) = (input.liquid[k], input.ice[k], &input.soil[k]);
-            ok &= (l >= -1e-12)
-                & (l < f64::INFINITY)
-                & (i >= -1e-12)
-                & (i <= s.porosity + 1e-12)
-                & (input.transpiration[k].abs() < f64::INFINITY);
-        }
-        if ok {
-            return Ok(());
-        }
-    }
-    for k in 0..n {
+    Ok(())
+}
+
+/// Check each layer's state (and, with `params`, its thickness and soil
+/// parameters, which do not change between a model's steps); the error
+/// names the first offending layer. Lengths are checked by [`check_scalars`].
+fn check_layers(input: &RichardsInput, params: bool) -> Result<()> {
+    let bad = |name: &str, message: String| Error::Parameter {
+        name: format!("richards.{name}"),
+        message,
+    };
+    for k in 0..input.dz.len() {
         let s = &input.soil[k];
         if params && !(input.dz[k].is_finite() && input.dz[k] > 0.0) {
             return Err(bad(
@@ -769,196 +788,326 @@ fn validate_input(
     Ok(())
 }
 
-/// Noah SRT: the tendency (right-hand side) and the matrix coefficients of the
-/// implicit soil-water equation, all per second, with infiltration and
-/// drainage. Gradients use `input.liquid`; coefficients use `coef`.
-fn srt(
-    input: &RichardsInput,
-    cfg: &RichardsConfig,
-    coef: &[f64],
-    w: &mut Matrix,
-) -> Result<RichardsFluxes> {
+/// What [`prepare`] found about the step's state, and the step's constants
+/// of the hydraulic functions.
+#[derive(Clone, Copy, Debug)]
+struct StepState {
+    /// Every layer passes the state checks of [`check_layers`].
+    state_ok: bool,
+    /// Some layer's relative liquid saturation exceeds [`fac2_limit`].
+    saturated: bool,
+    /// The largest ice content of the column, m3 m-3.
+    ice_max: f64,
+    /// Noah scheme: the diffusivity's ice blending weight
+    /// 1 / (1 + (500 ice_max)^3).
+    vkwgt: f64,
+    /// The gravity flux is linearised in the step (implicit scheme).
+    implicit: bool,
+}
+
+/// The per-step work before the solution: the state checks (without
+/// branches), the two-pass saturation test, the column's largest ice
+/// content and the geometry of `dz` (recomputed when the thicknesses differ
+/// from the last step's), then the ice factors of the hydraulic functions,
+/// which stay fixed during a step (recomputed only for layers whose ice or
+/// soil differ from the last step's).
+fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) -> StepState {
     let n = input.dz.len();
-    let dz = input.dz;
-    let sh2o = input.liquid;
-    let ice = input.ice;
-    let soil = input.soil;
-    let dt = input.dt;
-    let ice_max = ice.iter().copied().fold(0.0, f64::max);
-    let pcpdrp = input.water_input / RHO_WATER;
-    let edir = input.evaporation / RHO_WATER;
-    let et = |k: usize| input.transpiration[k] / RHO_WATER;
-    let powers = input.powers.filter(|p| p.len() == n);
-    // (`sstep` after this uses the same geometry.)
-    w.update_geometry(dz);
-    // Same values as `hydraulic_properties`, with the step-constant ice
-    // factors taken from `prepare_ice_factors`.
-    for k in 0..n {
-        let s = &soil[k];
-        match cfg.ice_impedance {
-            IceImpedance::Noah => {
-                let r = coef[k] / s.porosity;
-                let (pd, pk) = cosby_powers_with(r, s.b, powers.map(|p| &*p[k]));
-                let mut d = s.dw_sat * pd;
-                if ice_max > 0.0 {
-                    let low = if r < 0.05 / s.porosity { d } else { w.dlow[k] };
-                    d = w.vkwgt * d + (1.0 - w.vkwgt) * low;
-                }
-                w.wdf[k] = d;
-                w.wcnd[k] = s.k_sat * pk;
+    let (dz, soil, liquid, ice, et) = (
+        &input.dz[..n],
+        &input.soil[..n],
+        &input.liquid[..n],
+        &input.ice[..n],
+        &input.transpiration[..n],
+    );
+    let scheme = cfg.ice_impedance;
+    let limit = fac2_limit(soil[0].porosity);
+    // The state checks of `check_layers` as reductions: x * 0 stays zero
+    // while every value is finite, and for finite values a <= b exactly when
+    // a - b <= 0 (gradual underflow keeps the sign of a difference).
+    let mut nonfinite = 0.0;
+    let mut liquid_min = f64::INFINITY;
+    let mut ice_min = f64::INFINITY;
+    let mut ice_over = f64::NEG_INFINITY;
+    let mut wet_over = f64::NEG_INFINITY;
+    let mut ice_max = 0.0f64;
+    let mut geometry_bits = 0u64;
+    let layers = &mut w.layers[..n];
+    let all = soil
+        .iter()
+        .zip(liquid)
+        .zip(ice)
+        .zip(et)
+        .zip(dz)
+        .zip(&*layers);
+    for (((((s, &l), &i), &e), d), lay) in all {
+        nonfinite += l * 0.0 + i * 0.0 + e * 0.0;
+        liquid_min = if l < liquid_min { l } else { liquid_min };
+        ice_min = if i < ice_min { i } else { ice_min };
+        let over = i - (s.porosity + 1e-12);
+        ice_over = if over > ice_over { over } else { ice_over };
+        let wet = l - limit * s.porosity;
+        wet_over = if wet > wet_over { wet } else { wet_over };
+        // The largest ice content; NaN is left to the state check.
+        ice_max = if i > ice_max { i } else { ice_max };
+        geometry_bits |= d.to_bits() ^ lay.dz_bits;
+    }
+    let state_ok = nonfinite == 0.0 && liquid_min >= -1e-12 && ice_min >= -1e-12 && ice_over <= 0.0;
+    let saturated = wet_over > 0.0;
+    let same_geometry = w.geom_valid && geometry_bits == 0;
+    if !same_geometry {
+        w.update_geometry(dz);
+    }
+    let layers = &mut w.layers[..n];
+    if scheme != IceImpedance::Noah {
+        let keyed = w.imp_scheme == Some(scheme);
+        for ((lay, s), &i) in layers.iter_mut().zip(soil).zip(ice) {
+            let k = &lay.key;
+            if keyed
+                && k[0] == i.to_bits()
+                && k[1] == s.porosity.to_bits()
+                && k[2] == s.dw_sat.to_bits()
+                && k[3] == s.k_sat.to_bits()
+            {
+                continue;
             }
-            IceImpedance::NiuYang2006 | IceImpedance::NoahTibet => {
-                let r = ((coef[k] + ice[k]) / s.porosity).max(0.01);
-                let (pd, pk) = cosby_powers_with(r, s.b, powers.map(|p| &*p[k]));
-                w.wdf[k] = w.imp_d[k] * s.dw_sat * pd;
-                w.wcnd[k] = w.imp_k[k] * s.k_sat * pk;
-            }
+            let (fd, fk) = ice_factors(scheme, i, s);
+            lay.dsat = fd * s.dw_sat;
+            lay.ksat = fk * s.k_sat;
+            lay.key = [
+                i.to_bits(),
+                s.porosity.to_bits(),
+                s.dw_sat.to_bits(),
+                s.k_sat.to_bits(),
+            ];
+        }
+        w.imp_scheme = Some(scheme);
+    } else if ice_max > 0.0 {
+        for (lay, s) in layers.iter_mut().zip(soil) {
+            lay.dlow = s.dw_sat * (0.05 / s.porosity).powf(s.b + 2.0);
         }
     }
-    let (wdfs, wcnds) = (std::mem::take(&mut w.wdf), std::mem::take(&mut w.wcnd));
-    let props = |k: usize| (wdfs[k], wcnds[k]);
-
-    // Infiltration (Schaake et al. 1996; frozen-ground factor of Koren et al. 1999).
-    let mut runoff1 = 0.0;
-    let mut pddum = pcpdrp;
-    if pcpdrp != 0.0 {
-        let dt1 = dt / 86400.0;
-        let mut dd = 0.0;
-        let mut dice = 0.0;
-        for k in 0..n {
-            let s = &soil[k];
-            // Storage deficit of the layer: its available pore volume
-            // (porosity - wilting) times (1 - relative wetness), m.
-            let smcav = s.porosity - s.wilting;
-            let dmax = dz[k] * smcav * (1.0 - (coef[k] + ice[k] - s.wilting) / smcav);
-            dd += dmax;
-            dice += dz[k] * ice[k];
-        }
-        let kdt = cfg.refkdt * soil[0].k_sat / cfg.refdk;
-        let val = 1.0 - (-kdt * dt1).exp();
-        let ddt = dd * val;
-        let px = (pcpdrp * dt).max(0.0);
-        let mut infmax = if px + ddt > 0.0 {
-            px * (ddt / (px + ddt)) / dt
+    StepState {
+        state_ok,
+        saturated,
+        ice_max,
+        vkwgt: if scheme == IceImpedance::Noah {
+            1.0 / (1.0 + (500.0 * ice_max).powi(3))
         } else {
             0.0
-        };
-        if cfg.ice_impedance == IceImpedance::Noah {
-            infmax *= frozen_infiltration_factor(dice, cfg.frzk, &soil[0]);
+        },
+        implicit: cfg.gravity == GravityScheme::Implicit,
+    }
+}
+
+/// Ice-impedance multipliers (diffusivity, conductivity) of a layer with ice
+/// content `ice` (m3 m-3): the factors of [`wdfcnd_niu_yang`] and
+/// [`wdfcnd_noah_tibet`]; (1, 1) for [`IceImpedance::Noah`].
+#[inline(never)]
+fn ice_factors(scheme: IceImpedance, ice: f64, s: &SoilHydraulics) -> (f64, f64) {
+    match scheme {
+        IceImpedance::Noah => (1.0, 1.0),
+        IceImpedance::NiuYang2006 => {
+            let open = if ice > 0.0 {
+                1.0 - impermeable_fraction(ice, s.porosity, NIU_YANG_A)
+            } else {
+                1.0
+            };
+            (open, open)
         }
-        let (_, wcnd) = props(0);
-        infmax = infmax.max(wcnd).min(px / dt);
-        if pcpdrp > infmax {
-            runoff1 = pcpdrp - infmax;
-            pddum = infmax;
+        IceImpedance::NoahTibet => {
+            if ice != 0.0 {
+                let e_d = 1.25 * (s.dw_sat - 3.0).powi(2) + 6.0;
+                let e_k = 1.25 * (s.k_sat - 3.0).powi(2) + 6.0;
+                let fd = (-e_d * ice * std::f64::consts::LN_10).exp();
+                // The two exponents differ by terms in SATDW and SATDK
+                // (of order 1e-5 in SI): the conductivity's factor is the
+                // diffusivity's times exp(-x) for a small x, by its series
+                // where that is exact to round-off.
+                let x = (e_k - e_d) * ice * std::f64::consts::LN_10;
+                let fk = if x.abs() < 1e-3 {
+                    fd * (1.0 - x * (1.0 - x * (0.5 - x * (1.0 / 6.0 - x / 24.0))))
+                } else {
+                    (-e_k * ice * std::f64::consts::LN_10).exp()
+                };
+                (fd, fk)
+            } else {
+                (1.0, 1.0)
+            }
         }
     }
+}
+
+/// Diffusivity (m2 s-1), conductivity (m s-1) and, with the implicit
+/// gravity scheme, dK/d(theta_liquid) (m s-1; else zero) of a layer at
+/// liquid content `coef` with ice content `ice` (m3 m-3): the values of
+/// [`hydraulic_properties`] and [`conductivity_derivative`], with the
+/// step-constant ice factors of `lay`. `TOTAL` selects the schemes on the
+/// total water content (Niu & Yang, Noah-Tibet) over Noah's.
+#[inline(always)]
+fn layer_hydraulics<const TOTAL: bool>(
+    s: &SoilHydraulics,
+    lay: &Layer,
+    table: Option<&PowerTable>,
+    coef: f64,
+    ice: f64,
+    c: &StepState,
+) -> (f64, f64, f64) {
+    if TOTAL {
+        let total = coef + ice;
+        let rel = total / s.porosity;
+        let (pd, pk) = cosby_powers_with(rel.max(0.01), s.b, table);
+        let kk = lay.ksat * pk;
+        // Theta is the total content; zero at the 1 % floor.
+        let g = if !c.implicit || rel <= 0.01 || total <= 0.0 {
+            0.0
+        } else {
+            (2.0 * s.b + 3.0) * kk / total
+        };
+        (lay.dsat * pd, kk, g)
+    } else {
+        let r = coef / s.porosity;
+        let (pd, pk) = cosby_powers_with(r, s.b, table);
+        let mut d = s.dw_sat * pd;
+        if c.ice_max > 0.0 {
+            let low = if r < 0.05 / s.porosity { d } else { lay.dlow };
+            d = c.vkwgt * d + (1.0 - c.vkwgt) * low;
+        }
+        let kk = s.k_sat * pk;
+        // Theta is the liquid content.
+        let g = if !c.implicit || coef <= 0.0 {
+            0.0
+        } else {
+            (2.0 * s.b + 3.0) * kk / coef
+        };
+        (d, kk, g)
+    }
+}
+
+/// One pass of Noah SRT and the solution of SSTEP: the tendency and the
+/// matrix of the implicit soil-water equation with infiltration and
+/// drainage (gradients from `input.liquid`, coefficients from `coef`),
+/// scaled by dt, eliminated row by row as they are built (Thomas algorithm,
+/// the sweep's coefficients in `sweep`), and solved for the liquid
+/// increments, written to `inc`. Returns the fluxes (infiltration, surface
+/// runoff, explicit drainage) and d(drainage)/d(theta_bottom) of the
+/// implicit gravity scheme (m s-1). `TOTAL` as in [`layer_hydraulics`].
+fn pass<const TOTAL: bool>(
+    input: &RichardsInput,
+    cfg: &RichardsConfig,
+    st: &StepState,
+    layers: &[Layer],
+    coef: &[f64],
+    sweep: &mut [[f64; 2]],
+    inc: &mut [f64],
+) -> Result<(RichardsFluxes, f64)> {
+    let n = input.dz.len();
+    let (sh2o, ice, soil, et, coef, layers, sweep, inc) = (
+        &input.liquid[..n],
+        &input.ice[..n],
+        &input.soil[..n],
+        &input.transpiration[..n],
+        &coef[..n],
+        &layers[..n],
+        &mut sweep[..n],
+        &mut inc[..n],
+    );
+    let tables = input.powers.filter(|p| p.len() == n).map(|p| &p[..n]);
+    let dt = input.dt;
+    let pcpdrp = input.water_input / RHO_WATER;
+    let edir = input.evaporation / RHO_WATER;
+    let slope = cfg.drainage_slope;
 
     // The flux down through the face below layer k is wdf_k dsmdz_k + wcnd_k
     // (coefficients of the upper layer, as in Noah); through the column
     // bottom it is SLOPE wcnd. Layer k gains the flux from above less the
-    // flux below and its transpiration.
-    let (inv_dz, ddz) = (&w.inv_dz, &w.ddz);
-    let mut inflow = pddum - edir;
+    // flux below and its transpiration. With the implicit gravity scheme
+    // the flux below layer k gains dK_k/dtheta * d(theta_k).
+    let mut runoff1 = 0.0;
+    let mut pddum = pcpdrp;
+    let mut inflow = 0.0;
     let mut upper_coef = 0.0;
+    let mut upper_g = 0.0;
+    let mut drain_slope = 0.0;
     let mut finite = 0.0;
+    // Pivot checks: m * 0 stays zero while every pivot is finite, and the
+    // smallest |m| is positive while none is zero.
+    let mut pivots_nonfinite = 0.0;
+    let mut smallest_pivot = f64::INFINITY;
+    let (mut cp_up, mut dp_up) = (0.0, 0.0);
     for k in 0..n {
-        let (wdf, wcnd) = props(k);
-        let (outflow, coef_below) = if k + 1 < n {
-            let q = wdf * ddz[k];
-            (q * (sh2o[k] - sh2o[k + 1]) + wcnd, q)
+        let last = k + 1 == n;
+        let lay = &layers[k];
+        let table = tables.map(|t| &*t[k]);
+        let (wdf, wcnd, dkdt) =
+            layer_hydraulics::<TOTAL>(&soil[k], lay, table, coef[k], ice[k], st);
+        if k == 0 {
+            if pcpdrp != 0.0 {
+                (runoff1, pddum) = infiltration(input, cfg, coef, wcnd);
+            }
+            inflow = pddum - edir;
+        }
+        let (outflow, coef_below) = if last {
+            (slope * wcnd, 0.0)
         } else {
-            (cfg.drainage_slope * wcnd, 0.0)
+            let q = wdf * lay.ddz;
+            (q * (sh2o[k] - sh2o[k + 1]) + wcnd, q)
         };
-        let rhs = (inflow - outflow - et(k)) * inv_dz[k];
-        w.rhs[k] = rhs;
+        let idz = lay.inv_dz;
+        let rhs = (inflow - outflow - et[k] / RHO_WATER) * idz;
         finite += rhs;
-        w.a[k] = -upper_coef * inv_dz[k];
-        w.c[k] = -coef_below * inv_dz[k];
-        w.b[k] = (upper_coef + coef_below) * inv_dz[k];
+        let mut a = -upper_coef * idz;
+        let c = -coef_below * idz;
+        let mut b = (upper_coef + coef_below) * idz;
+        if st.implicit {
+            let g = if last { slope * dkdt } else { dkdt };
+            b += g * idz;
+            a -= upper_g * idz;
+            upper_g = g;
+            drain_slope = g;
+        }
+        // SSTEP's scaling by dt, then elimination of the sub-diagonal.
+        let (a, b, c, d) = (a * dt, 1.0 + b * dt, c * dt, rhs * dt);
+        let m = b - a * cp_up;
+        pivots_nonfinite += m * 0.0;
+        let am = m.abs();
+        smallest_pivot = if am < smallest_pivot {
+            am
+        } else {
+            smallest_pivot
+        };
+        let inv = 1.0 / m;
+        cp_up = c * inv;
+        dp_up = (d - a * dp_up) * inv;
+        sweep[k] = [cp_up, dp_up];
         inflow = outflow;
         upper_coef = coef_below;
     }
     let runoff2 = inflow;
-    w.drain_slope = 0.0;
-    if cfg.gravity == GravityScheme::Implicit {
-        // Outflow through the bottom of layer k gains dK_k/dtheta * d(theta_k).
-        for k in 0..n {
-            let (_, kk) = props(k);
-            let slopx = if k == n - 1 { cfg.drainage_slope } else { 1.0 };
-            let g =
-                slopx * conductivity_derivative(cfg.ice_impedance, coef[k], ice[k], kk, &soil[k]);
-            w.b[k] += g * w.inv_dz[k];
-            if k + 1 < n {
-                w.a[k + 1] -= g * w.inv_dz[k + 1];
-            } else {
-                w.drain_slope = g;
-            }
-        }
-    }
-    w.wdf = wdfs;
-    w.wcnd = wcnds;
     if !(runoff1 + runoff2 + finite).is_finite() {
         return Err(Error::model(
             None,
             "soil water: non-finite tendency (check hydraulic parameters and state)",
         ));
     }
-    Ok(RichardsFluxes {
-        infiltration: pddum * RHO_WATER,
-        surface_runoff: runoff1 * RHO_WATER,
-        drainage: runoff2 * RHO_WATER,
-        excess: 0.0,
-        floor_source: 0.0,
-        two_pass: false,
-    })
-}
-
-/// Ice factors of the hydraulic functions that stay fixed during a step.
-fn prepare_ice_factors(input: &RichardsInput, cfg: &RichardsConfig, w: &mut Matrix) {
-    let ice_max = input.ice.iter().copied().fold(0.0, f64::max);
-    for (k, s) in input.soil.iter().enumerate() {
-        let ice = input.ice[k];
-        let (d, c) = match cfg.ice_impedance {
-            IceImpedance::Noah => (1.0, 1.0),
-            IceImpedance::NiuYang2006 => {
-                let open = if ice > 0.0 {
-                    1.0 - impermeable_fraction(ice, s.porosity, NIU_YANG_A)
-                } else {
-                    1.0
-                };
-                (open, open)
-            }
-            IceImpedance::NoahTibet => {
-                if ice != 0.0 {
-                    let e_d = 1.25 * (s.dw_sat - 3.0).powi(2) + 6.0;
-                    let e_k = 1.25 * (s.k_sat - 3.0).powi(2) + 6.0;
-                    let fd = (-e_d * ice * std::f64::consts::LN_10).exp();
-                    // The two exponents differ by terms in SATDW and SATDK
-                    // (of order 1e-5 in SI): the conductivity's factor is the
-                    // diffusivity's times exp(-x) for a small x, by its series
-                    // where that is exact to round-off.
-                    let x = (e_k - e_d) * ice * std::f64::consts::LN_10;
-                    let fk = if x.abs() < 1e-3 {
-                        fd * (1.0 - x * (1.0 - x * (0.5 - x * (1.0 / 6.0 - x / 24.0))))
-                    } else {
-                        (-e_k * ice * std::f64::consts::LN_10).exp()
-                    };
-                    (fd, fk)
-                } else {
-                    (1.0, 1.0)
-                }
-            }
-        };
-        w.imp_d[k] = d;
-        w.imp_k[k] = c;
-        w.dlow[k] = if cfg.ice_impedance == IceImpedance::Noah && ice_max > 0.0 {
-            s.dw_sat * (0.05 / s.porosity).powf(s.b + 2.0)
-        } else {
-            0.0
-        };
+    if !(pivots_nonfinite == 0.0 && smallest_pivot > 0.0) {
+        return Err(Error::model(
+            None,
+            "soil water: singular tridiagonal system",
+        ));
     }
-    w.vkwgt = 1.0 / (1.0 + (500.0 * ice_max).powi(3));
+    back_substitute(sweep, inc);
+    Ok((
+        RichardsFluxes {
+            infiltration: pddum * RHO_WATER,
+            surface_runoff: runoff1 * RHO_WATER,
+            drainage: runoff2 * RHO_WATER,
+            excess: 0.0,
+            floor_source: 0.0,
+            two_pass: false,
+        },
+        drain_slope,
+    ))
 }
 
 /// Koren et al. (1999, eq. 24) frozen-ground infiltration factor of Noah SRT:
@@ -983,35 +1132,90 @@ pub fn frozen_infiltration_factor(dice: f64, frzk: f64, top: &SoilHydraulics) ->
     1.0 - (-acrt).exp() * sum
 }
 
-/// Noah SSTEP: scales the coefficients by dt, solves the tridiagonal system
-/// for the liquid increments and redistributes water above porosity downward.
-/// Layers that would fall below the minimum total content are refilled from
-/// the layers below. Returns (excess leaving the bottom, water added at the
-/// bottom), both m per step, and the bottom layer's solved increment.
-fn sstep(
+/// Schaake et al. (1996) infiltration of Noah SRT, with the frozen-ground
+/// factor of Koren et al. (1999) under [`IceImpedance::Noah`]: (surface
+/// runoff, infiltration), m s-1, for the water input of `input` (> 0), the
+/// layers' liquid contents `coef` and the top layer's conductivity `wcnd`.
+#[inline(never)]
+fn infiltration(
     input: &RichardsInput,
     cfg: &RichardsConfig,
-    w: &mut Matrix,
-    out: &mut [f64],
-) -> Result<(f64, f64, f64)> {
+    coef: &[f64],
+    wcnd: f64,
+) -> (f64, f64) {
     let n = input.dz.len();
+    let (dz, ice, soil, coef) = (
+        &input.dz[..n],
+        &input.ice[..n],
+        &input.soil[..n],
+        &coef[..n],
+    );
     let dt = input.dt;
+    let pcpdrp = input.water_input / RHO_WATER;
+    let dt1 = dt / 86400.0;
+    let mut dd = 0.0;
+    let mut dice = 0.0;
     for k in 0..n {
-        w.rhs[k] *= dt;
-        w.a[k] *= dt;
-        w.b[k] = 1.0 + w.b[k] * dt;
-        w.c[k] *= dt;
+        let s = &soil[k];
+        // Storage deficit of the layer: its available pore volume
+        // (porosity - wilting) times (1 - relative wetness), m.
+        let smcav = s.porosity - s.wilting;
+        let dmax = dz[k] * smcav * (1.0 - (coef[k] + ice[k] - s.wilting) / smcav);
+        dd += dmax;
+        dice += dz[k] * ice[k];
     }
-    solve_tridiagonal(&w.a, &w.b, &w.c, &w.rhs, &mut w.cp, &mut w.dp, out)?;
-    // `out` now holds the increments.
-    let bottom_increment = out[n - 1];
+    let kdt = cfg.refkdt * soil[0].k_sat / cfg.refdk;
+    let val = 1.0 - (-kdt * dt1).exp();
+    let ddt = dd * val;
+    let px = (pcpdrp * dt).max(0.0);
+    let mut infmax = if px + ddt > 0.0 {
+        px * (ddt / (px + ddt)) / dt
+    } else {
+        0.0
+    };
+    if cfg.ice_impedance == IceImpedance::Noah {
+        infmax *= frozen_infiltration_factor(dice, cfg.frzk, &soil[0]);
+    }
+    infmax = infmax.max(wcnd).min(px / dt);
+    if pcpdrp > infmax {
+        (pcpdrp - infmax, infmax)
+    } else {
+        (0.0, pcpdrp)
+    }
+}
+
+/// Back substitution of the Thomas algorithm from the sweep's (cp, dp) per
+/// row: x_k = dp_k - cp_k x_(k+1), x_(n-1) = dp_(n-1).
+#[inline]
+fn back_substitute(sweep: &[[f64; 2]], x: &mut [f64]) {
+    let mut below = 0.0;
+    for (i, ([cp, dp], x)) in sweep.iter().zip(x.iter_mut()).rev().enumerate() {
+        below = if i == 0 { *dp } else { dp - cp * below };
+        *x = below;
+    }
+}
+
+/// The rest of Noah SSTEP: adds the solved increments in `out` to the
+/// liquid contents and redistributes water above porosity downward; layers
+/// that would fall below the minimum total content are refilled from the
+/// layers below. `out` then holds the new liquid contents. Returns (excess
+/// leaving the bottom, water added at the bottom), both m per step.
+fn redistribute(
+    input: &RichardsInput,
+    cfg: &RichardsConfig,
+    layers: &[Layer],
+    out: &mut [f64],
+) -> (f64, f64) {
     let mut carry = 0.0; // m of water passed to the next layer (negative: borrowed)
-    #[allow(clippy::needless_range_loop)]
-    for k in 0..n {
-        let s = &input.soil[k];
-        let dz = input.dz[k];
-        let ice = input.ice[k];
-        let mut liq = input.liquid[k] + out[k] + carry * w.inv_dz[k];
+    let layers = out
+        .iter_mut()
+        .zip(input.liquid)
+        .zip(input.ice)
+        .zip(input.soil)
+        .zip(input.dz)
+        .zip(layers);
+    for (((((out, &liquid), &ice), s), &dz), lay) in layers {
+        let mut liq = liquid + *out + carry * lay.inv_dz;
         let cap = (s.porosity - ice).max(0.0);
         let floor = (cfg.min_water - ice).max(0.0).min(cap);
         if liq > cap {
@@ -1023,41 +1227,40 @@ fn sstep(
         } else {
             carry = 0.0;
         }
-        out[k] = liq;
+        *out = liq;
     }
     if carry >= 0.0 {
-        Ok((carry, 0.0, bottom_increment))
+        (carry, 0.0)
     } else {
-        Ok((0.0, -carry, bottom_increment))
+        (0.0, -carry)
     }
 }
 
 /// Thomas algorithm for a tridiagonal system with sub-diagonal `a` (a[0]
 /// unused), diagonal `b`, super-diagonal `c` (c[n-1] unused) and right-hand
-/// side `d`; the solution goes to `x`. `cp` and `dp` are scratch of length n.
+/// side `d`, by the elimination of [`pass`] and [`back_substitute`]; the
+/// solution goes to `x`. `sweep` is scratch of length n.
+#[cfg(test)]
 fn solve_tridiagonal(
     a: &[f64],
     b: &[f64],
     c: &[f64],
     d: &[f64],
-    cp: &mut [f64],
-    dp: &mut [f64],
+    sweep: &mut [[f64; 2]],
     x: &mut [f64],
 ) -> Result<()> {
     let n = d.len();
-    // One reciprocal per row; zero or non-finite pivots are caught after
-    // the sweep.
-    let good = |m: f64| (m != 0.0) & (m.abs() < f64::INFINITY);
-    let mut pivots_finite = good(b[0]);
-    let mut inv = 1.0 / b[0];
-    cp[0] = if n > 1 { c[0] * inv } else { 0.0 };
-    dp[0] = d[0] * inv;
-    for k in 1..n {
-        let m = b[k] - a[k] * cp[k - 1];
-        pivots_finite &= good(m);
-        inv = 1.0 / m;
-        cp[k] = if k < n - 1 { c[k] * inv } else { 0.0 };
-        dp[k] = (d[k] - a[k] * dp[k - 1]) * inv;
+    let mut pivots_finite = true;
+    let (mut cp_up, mut dp_up) = (0.0, 0.0);
+    for k in 0..n {
+        let a = if k == 0 { 0.0 } else { a[k] };
+        let c = if k + 1 == n { 0.0 } else { c[k] };
+        let m = b[k] - a * cp_up;
+        pivots_finite &= (m != 0.0) & (m.abs() < f64::INFINITY);
+        let inv = 1.0 / m;
+        cp_up = c * inv;
+        dp_up = (d[k] - a * dp_up) * inv;
+        sweep[k] = [cp_up, dp_up];
     }
     if !pivots_finite {
         return Err(Error::model(
@@ -1065,10 +1268,7 @@ fn solve_tridiagonal(
             "soil water: singular tridiagonal system",
         ));
     }
-    x[n - 1] = dp[n - 1];
-    for k in (0..n - 1).rev() {
-        x[k] = dp[k] - cp[k] * x[k + 1];
-    }
+    back_substitute(&sweep[..n], &mut x[..n]);
     Ok(())
 }
 
@@ -1442,16 +1642,79 @@ mod tests {
         ] {
             let cfg = RichardsConfig {
                 ice_impedance: scheme,
+                gravity: GravityScheme::Implicit,
                 ..RichardsConfig::default()
             };
             let mut w = RichardsWork::default();
             w.resize(4);
-            prepare_ice_factors(&input, &cfg, &mut w.m);
-            srt(&input, &cfg, &liq, &mut w.m).unwrap();
+            let st = prepare(&input, &cfg, &mut w);
+            assert!(st.state_ok && st.ice_max == 0.3);
             for k in 0..4 {
                 let (d, c) = hydraulic_properties(scheme, liq[k], ice[k], 0.3, &soil[k]);
-                assert!(close(w.m.wdf[k], d, 1e-13), "{scheme:?} D[{k}]");
-                assert!(close(w.m.wcnd[k], c, 1e-13), "{scheme:?} K[{k}]");
+                let lay = &w.layers[k];
+                let (wdf, wcnd, g) = if scheme == IceImpedance::Noah {
+                    layer_hydraulics::<false>(&soil[k], lay, None, liq[k], ice[k], &st)
+                } else {
+                    layer_hydraulics::<true>(&soil[k], lay, None, liq[k], ice[k], &st)
+                };
+                assert!(close(wdf, d, 1e-13), "{scheme:?} D[{k}]");
+                assert!(close(wcnd, c, 1e-13), "{scheme:?} K[{k}]");
+                let dk = conductivity_derivative(scheme, liq[k], ice[k], c, &soil[k]);
+                assert!(close(g, dk, 1e-13), "{scheme:?} dK/dtheta[{k}]");
+            }
+        }
+    }
+
+    #[test]
+    fn reused_work_gives_the_results_of_fresh_work() {
+        // The work keeps values derived from the last step's inputs: steps
+        // of different columns and states through one work must match
+        // steps with fresh work exactly.
+        let soil_a = [loam(), clay(), loam(), clay()];
+        let soil_b = [clay(), loam(), clay(), loam()];
+        let dz_a = [0.1, 0.2, 0.3, 0.4];
+        let dz_b = [0.05, 0.25, 0.3, 0.6];
+        let liq = [0.3, 0.05, 0.2, 0.1];
+        let ice_a = [0.0, 0.3, 0.1, 0.0];
+        let ice_b = [0.1, 0.3, 0.0, 0.2];
+        let et = [1e-6, 1e-7, 0.0, 0.0];
+        for scheme in [
+            IceImpedance::Noah,
+            IceImpedance::NiuYang2006,
+            IceImpedance::NoahTibet,
+        ] {
+            let cfg = RichardsConfig {
+                ice_impedance: scheme,
+                gravity: GravityScheme::Implicit,
+                ..RichardsConfig::default()
+            };
+            let mut shared = RichardsWork::default();
+            for (soil, dz, ice, water_input) in [
+                (&soil_a, &dz_a, &ice_a, 0.0),
+                (&soil_a, &dz_a, &ice_a, 1e-4),
+                (&soil_b, &dz_a, &ice_a, 0.0),
+                (&soil_b, &dz_b, &ice_b, 0.0),
+                (&soil_a, &dz_a, &ice_b, 1e-3),
+                (&soil_a, &dz_a, &ice_a, 0.0),
+            ] {
+                let input = RichardsInput {
+                    dz,
+                    soil,
+                    liquid: &liq,
+                    ice,
+                    water_input,
+                    evaporation: 1e-6,
+                    transpiration: &et,
+                    dt: 3600.0,
+                    powers: None,
+                };
+                let mut out = [0.0; 4];
+                let f = richards_step_into(&input, &cfg, &mut out, &mut shared).unwrap();
+                let fresh = richards_step(&input, &cfg).unwrap();
+                assert_eq!(f, fresh.fluxes, "{scheme:?}");
+                for (k, (a, b)) in out.iter().zip(&fresh.liquid).enumerate() {
+                    assert_eq!(a.to_bits(), b.to_bits(), "{scheme:?} {k}");
+                }
             }
         }
     }
@@ -1462,8 +1725,8 @@ mod tests {
         let b = [4.0, 3.0, 5.0, 2.0];
         let c = [1.0, -0.3, 0.7, 0.0];
         let d = [1.0, 2.0, -1.0, 0.5];
-        let (mut cp, mut dp, mut x) = ([0.0; 4], [0.0; 4], [0.0; 4]);
-        solve_tridiagonal(&a, &b, &c, &d, &mut cp, &mut dp, &mut x).unwrap();
+        let (mut sweep, mut x) = ([[0.0; 2]; 4], [0.0; 4]);
+        solve_tridiagonal(&a, &b, &c, &d, &mut sweep, &mut x).unwrap();
         for k in 0..4 {
             let mut r = b[k] * x[k] - d[k];
             if k > 0 {
