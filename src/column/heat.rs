@@ -1024,6 +1024,8 @@ where
         BottomBoundary::Temperature { .. } => bot_k * (t[last] - t_bottom),
         BottomBoundary::Flux { upward } => -upward,
     };
+    // Below the last row the face is the lower boundary's and there is no
+    // row, so its (p, q) = (0, 0) adds nothing.
     let mut flux_dn = flux_base;
     let mut t_dn = face_temperature(t[last], t_bottom, bot_frac);
     let mut k_dn = bot_k;
@@ -1048,14 +1050,15 @@ where
         let qtot = flux_up - flux_dn;
         let mut source = 0.0;
         let li = liq[i];
+        let wi = smc[i];
         let mut cap = cap0[i];
-        if smc[i] - li > 0.0 || ti < t0 || t_up < t0 || t_dn < t0 {
+        if wi - li > 0.0 || ti < t0 || t_up < t0 || t_dn < t0 {
             let tavg = layer_mean_temperature(t_up, ti, t_dn, g.dz);
             // Where the step's heat alone would take the liquid: the curve
             // matters only between that and the current liquid.
             let reach = li + qtot * dt / g.latent;
             let f = free(i, tavg, reach.min(li), reach.max(li));
-            let xl = limited_phase_change_to(li, smc[i], f, reach);
+            let xl = limited_phase_change_to(li, wi, f, reach);
             source = -g.latent * (xl - li) / dt;
             liq[i] = xl;
             if !capacity_current || xl.to_bits() != li.to_bits() {
@@ -1065,37 +1068,21 @@ where
             cap = capacity_at(i, li);
         }
         cap1[i] = cap;
-        let mut diag = cap0[i] * g.dz / dt;
-        let a = if i == 0 {
-            0.0
-        } else {
-            diag += k_up;
-            -k_up
-        };
-        let c = if i < last {
-            diag += k_dn;
-            -k_dn
-        } else {
-            diag += bot_k;
-            0.0
-        };
+        // Row i: diagonal C dz / dt + k_up + k_dn, less what eliminating the
+        // row below takes (k_dn q_dn); right-hand side qtot + source, plus
+        // k_dn p_dn.
+        let m = cap0[i] * g.dz / dt + k_up + k_dn - k_dn * q_dn;
         let d = qtot + source;
-        let (cp, cq) = if i < last {
-            (c * p_dn, c * q_dn)
-        } else {
-            (0.0, 0.0)
-        };
         if i > 0 {
-            let m = diag + cq;
             if !(m > 0.0) {
                 return Err(Error::model(None, "heat step: singular tridiagonal system"));
             }
-            p_dn = (d - cp) / m;
-            q_dn = -a / m;
+            p_dn = (d + k_dn * p_dn) / m;
+            q_dn = k_up / m;
             p[i] = p_dn;
             q[i] = q_dn;
         } else {
-            (b0, d0) = (diag + cq, d - g0 - cp);
+            (b0, d0) = (m, d - g0 + k_dn * p_dn);
         }
         flux_dn = flux_up;
         t_dn = t_up;
