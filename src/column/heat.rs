@@ -845,6 +845,11 @@ fn face_temperature(t_up: f64, t_down: f64, frac: f64) -> f64 {
 #[inline]
 pub fn layer_mean_temperature(tup: f64, tm: f64, tdn: f64, dz: f64) -> f64 {
     let t0 = thermal::T_FREEZE;
+    let (up, mid, dn) = (tup < t0, tm < t0, tdn < t0);
+    if up == mid && mid == dn {
+        // No part of the layer on the other side of 0 C.
+        return (tup + 2.0 * tm + tdn) / 4.0;
+    }
     let dzh = 0.5 * dz;
     if tup < t0 {
         if tm < t0 {
@@ -892,12 +897,16 @@ pub fn limited_phase_change(liq: f64, smc: f64, free: f64, qtot: f64, dz: f64, d
 /// alone would give (liq + qtot dt / (L_VOL dz)).
 #[inline]
 fn limited_phase_change_to(liq: f64, smc: f64, free: f64, reach: f64) -> f64 {
+    // The smaller and the larger of `liq` and `free` (`free` where either
+    // is NaN, so that the bounds below then pass `reach` through).
+    let lo = if free > liq { liq } else { free };
+    let hi = if free < liq { liq } else { free };
     let mut x = reach;
-    if x < liq && x < free {
-        x = if free > liq { liq } else { free };
+    if x < lo {
+        x = lo;
     }
-    if x > liq && x > free {
-        x = if free < liq { liq } else { free };
+    if x > hi {
+        x = hi;
     }
     x.clamp(0.0, smc)
 }
@@ -962,6 +971,7 @@ where
 /// are taken to be `capacity_at` of the liquid water on entry, and layers
 /// whose liquid water the phase change leaves unchanged keep them.
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 pub(crate) fn noah_heat_step_with<F, C>(
     col: &NoahColumn,
     geometry: &NoahGeometry,
