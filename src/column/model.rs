@@ -815,10 +815,11 @@ impl ColumnModel {
         k_below.resize(n, 0.0);
         let (smc, sh2o) = (&st.smc[..n], &st.sh2o[..n]);
         let (layers, conductivity) = (&self.thermal[..n], &self.conductivity[..n]);
-        for (i, (cap, kb)) in capacity.iter_mut().zip(k_below.iter_mut()).enumerate() {
+        let (cap, kb) = (&mut capacity[..n], &mut k_below[..n]);
+        for i in 0..n {
             let l = &layers[i];
-            *cap = thermal::heat_capacity(smc[i], sh2o[i], l.retention.porosity, l.c_solid);
-            *kb = conductivity[i].conductivity(smc[i], sh2o[i]);
+            cap[i] = thermal::heat_capacity(smc[i], sh2o[i], l.retention.porosity, l.c_solid);
+            kb[i] = conductivity[i].conductivity(smc[i], sh2o[i]);
         }
         let k_top_half = 2.0 * k_below[0] / self.dz[0];
         k_below[0] = top.conductance(k_top_half) * (top.snow_depth + top.dz_half);
