@@ -792,7 +792,9 @@ fn check_layers(input: &RichardsInput, params: bool) -> Result<()> {
 /// of the hydraulic functions.
 #[derive(Clone, Copy, Debug)]
 struct StepState {
-    /// Every layer passes the state checks of [`check_layers`].
+    /// Every layer passes the state checks of [`check_layers`] (false may
+    /// also mean only that the sum of the state overflowed; the detailed
+    /// checks then decide).
     state_ok: bool,
     /// Some layer's relative liquid saturation exceeds [`fac2_limit`].
     saturated: bool,
@@ -822,10 +824,12 @@ fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) ->
     );
     let scheme = cfg.ice_impedance;
     let limit = fac2_limit(soil[0].porosity);
-    // The state checks of `check_layers` as reductions: x * 0 stays zero
-    // while every value is finite, and for finite values a <= b exactly when
-    // a - b <= 0 (gradual underflow keeps the sign of a difference).
-    let mut nonfinite = 0.0;
+    // The state checks of `check_layers` as reductions: the sum of the
+    // values is finite when every value is (a sum that overflows only sends
+    // the step through the detailed checks), and for finite values a <= b
+    // exactly when a - b <= 0 (gradual underflow keeps the sign of a
+    // difference).
+    let mut value_sum = 0.0;
     let mut liquid_min = f64::INFINITY;
     let mut ice_min = f64::INFINITY;
     let mut ice_over = f64::NEG_INFINITY;
@@ -841,7 +845,7 @@ fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) ->
         .zip(dz)
         .zip(&*layers);
     for (((((s, &l), &i), &e), d), lay) in all {
-        nonfinite += l * 0.0 + i * 0.0 + e * 0.0;
+        value_sum += l + i + e;
         liquid_min = if l < liquid_min { l } else { liquid_min };
         ice_min = if i < ice_min { i } else { ice_min };
         let over = i - (s.porosity + 1e-12);
@@ -852,7 +856,8 @@ fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) ->
         ice_max = if i > ice_max { i } else { ice_max };
         geometry_bits |= d.to_bits() ^ lay.dz_bits;
     }
-    let state_ok = nonfinite == 0.0 && liquid_min >= -1e-12 && ice_min >= -1e-12 && ice_over <= 0.0;
+    let state_ok =
+        value_sum.is_finite() && liquid_min >= -1e-12 && ice_min >= -1e-12 && ice_over <= 0.0;
     let saturated = wet_over > 0.0;
     let same_geometry = w.geom_valid && geometry_bits == 0;
     if !same_geometry {
