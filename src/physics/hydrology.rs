@@ -836,15 +836,9 @@ fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) ->
     let mut wet_over = f64::NEG_INFINITY;
     let mut ice_max = 0.0f64;
     let mut geometry_bits = 0u64;
-    let layers = &mut w.layers[..n];
-    let all = soil
-        .iter()
-        .zip(liquid)
-        .zip(ice)
-        .zip(et)
-        .zip(dz)
-        .zip(&*layers);
-    for (((((s, &l), &i), &e), d), lay) in all {
+    let layers = &w.layers[..n];
+    for k in 0..n {
+        let (s, l, i, e, d, lay) = (&soil[k], liquid[k], ice[k], et[k], dz[k], &layers[k]);
         value_sum += l + i + e;
         liquid_min = if l < liquid_min { l } else { liquid_min };
         ice_min = if i < ice_min { i } else { ice_min };
@@ -866,7 +860,8 @@ fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) ->
     let layers = &mut w.layers[..n];
     if scheme != IceImpedance::Noah {
         let keyed = w.imp_scheme == Some(scheme);
-        for ((lay, s), &i) in layers.iter_mut().zip(soil).zip(ice) {
+        for k in 0..n {
+            let (lay, s, i) = (&mut layers[k], &soil[k], ice[k]);
             let k = &lay.key;
             if keyed
                 && k[0] == i.to_bits()
@@ -1212,27 +1207,30 @@ fn redistribute(
     out: &mut [f64],
 ) -> (f64, f64) {
     let mut carry = 0.0; // m of water passed to the next layer (negative: borrowed)
-    let layers = out
-        .iter_mut()
-        .zip(input.liquid)
-        .zip(input.ice)
-        .zip(input.soil)
-        .zip(input.dz)
-        .zip(layers);
-    for (((((out, &liquid), &ice), s), &dz), lay) in layers {
-        let mut liq = liquid + *out + carry * lay.inv_dz;
-        let cap = (s.porosity - ice).max(0.0);
-        let floor = (cfg.min_water - ice).max(0.0).min(cap);
+    let n = out.len();
+    let (liquid, ice, soil, dz, layers) = (
+        &input.liquid[..n],
+        &input.ice[..n],
+        &input.soil[..n],
+        &input.dz[..n],
+        &layers[..n],
+    );
+    for k in 0..n {
+        let ice = ice[k];
+        let mut liq = liquid[k] + out[k] + carry * layers[k].inv_dz;
+        let cap = (soil[k].porosity - ice).max(0.0);
+        carry = 0.0;
         if liq > cap {
-            carry = (liq - cap) * dz;
+            carry = (liq - cap) * dz[k];
             liq = cap;
-        } else if liq < floor {
-            carry = (liq - floor) * dz;
-            liq = floor;
         } else {
-            carry = 0.0;
+            let floor = (cfg.min_water - ice).max(0.0).min(cap);
+            if liq < floor {
+                carry = (liq - floor) * dz[k];
+                liq = floor;
+            }
         }
-        *out = liq;
+        out[k] = liq;
     }
     if carry >= 0.0 {
         (carry, 0.0)
