@@ -792,7 +792,9 @@ fn check_layers(input: &RichardsInput, params: bool) -> Result<()> {
 /// of the hydraulic functions.
 #[derive(Clone, Copy, Debug)]
 struct StepState {
-    /// Every layer passes the state checks of [`check_layers`].
+    /// Every layer passes the state checks of [`check_layers`] (false may
+    /// also mean only that the sum of the state overflowed; the detailed
+    /// checks then decide).
     state_ok: bool,
     /// Some layer's relative liquid saturation exceeds [`fac2_limit`].
     saturated: bool,
@@ -822,26 +824,22 @@ fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) ->
     );
     let scheme = cfg.ice_impedance;
     let limit = fac2_limit(soil[0].porosity);
-    // The state checks of `check_layers` as reductions: x * 0 stays zero
-    // while every value is finite, and for finite values a <= b exactly when
-    // a - b <= 0 (gradual underflow keeps the sign of a difference).
-    let mut nonfinite = 0.0;
+    // The state checks of `check_layers` as reductions: the sum of the
+    // values is finite when every value is (a sum that overflows only sends
+    // the step through the detailed checks), and for finite values a <= b
+    // exactly when a - b <= 0 (gradual underflow keeps the sign of a
+    // difference).
+    let mut value_sum = 0.0;
     let mut liquid_min = f64::INFINITY;
     let mut ice_min = f64::INFINITY;
     let mut ice_over = f64::NEG_INFINITY;
     let mut wet_over = f64::NEG_INFINITY;
     let mut ice_max = 0.0f64;
     let mut geometry_bits = 0u64;
-    let layers = &mut w.layers[..n];
-    let all = soil
-        .iter()
-        .zip(liquid)
-        .zip(ice)
-        .zip(et)
-        .zip(dz)
-        .zip(&*layers);
-    for (((((s, &l), &i), &e), d), lay) in all {
-        nonfinite += l * 0.0 + i * 0.0 + e * 0.0;
+    let layers = &w.layers[..n];
+    for k in 0..n {
+        let (s, l, i, e, d, lay) = (&soil[k], liquid[k], ice[k], et[k], dz[k], &layers[k]);
+        value_sum += l + i + e;
         liquid_min = if l < liquid_min { l } else { liquid_min };
         ice_min = if i < ice_min { i } else { ice_min };
         let over = i - (s.porosity + 1e-12);
@@ -852,7 +850,8 @@ fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) ->
         ice_max = if i > ice_max { i } else { ice_max };
         geometry_bits |= d.to_bits() ^ lay.dz_bits;
     }
-    let state_ok = nonfinite == 0.0 && liquid_min >= -1e-12 && ice_min >= -1e-12 && ice_over <= 0.0;
+    let state_ok =
+        value_sum.is_finite() && liquid_min >= -1e-12 && ice_min >= -1e-12 && ice_over <= 0.0;
     let saturated = wet_over > 0.0;
     let same_geometry = w.geom_valid && geometry_bits == 0;
     if !same_geometry {
@@ -861,7 +860,8 @@ fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) ->
     let layers = &mut w.layers[..n];
     if scheme != IceImpedance::Noah {
         let keyed = w.imp_scheme == Some(scheme);
-        for ((lay, s), &i) in layers.iter_mut().zip(soil).zip(ice) {
+        for k in 0..n {
+            let (lay, s, i) = (&mut layers[k], &soil[k], ice[k]);
             let k = &lay.key;
             if keyed
                 && k[0] == i.to_bits()
@@ -1207,27 +1207,30 @@ fn redistribute(
     out: &mut [f64],
 ) -> (f64, f64) {
     let mut carry = 0.0; // m of water passed to the next layer (negative: borrowed)
-    let layers = out
-        .iter_mut()
-        .zip(input.liquid)
-        .zip(input.ice)
-        .zip(input.soil)
-        .zip(input.dz)
-        .zip(layers);
-    for (((((out, &liquid), &ice), s), &dz), lay) in layers {
-        let mut liq = liquid + *out + carry * lay.inv_dz;
-        let cap = (s.porosity - ice).max(0.0);
-        let floor = (cfg.min_water - ice).max(0.0).min(cap);
+    let n = out.len();
+    let (liquid, ice, soil, dz, layers) = (
+        &input.liquid[..n],
+        &input.ice[..n],
+        &input.soil[..n],
+        &input.dz[..n],
+        &layers[..n],
+    );
+    for k in 0..n {
+        let ice = ice[k];
+        let mut liq = liquid[k] + out[k] + carry * layers[k].inv_dz;
+        let cap = (soil[k].porosity - ice).max(0.0);
+        carry = 0.0;
         if liq > cap {
-            carry = (liq - cap) * dz;
+            carry = (liq - cap) * dz[k];
             liq = cap;
-        } else if liq < floor {
-            carry = (liq - floor) * dz;
-            liq = floor;
         } else {
-            carry = 0.0;
+            let floor = (cfg.min_water - ice).max(0.0).min(cap);
+            if liq < floor {
+                carry = (liq - floor) * dz[k];
+                liq = floor;
+            }
         }
-        *out = liq;
+        out[k] = liq;
     }
     if carry >= 0.0 {
         (carry, 0.0)
