@@ -994,7 +994,9 @@ impl ColumnModel {
                     bulk * st.obukhov_ratio[regime],
                     st.thermal_roughness_log,
                 );
-                st.thermal_roughness_log = (z0 / e.z0h).ln();
+                if let surface::ThermalRoughness::Yang08 { .. } = c.options.thermal_roughness {
+                    st.thermal_roughness_log = (z0 / e.z0h).ln();
+                }
                 let ratio = 1.0 / (e.obukhov * bulk);
                 if ratio.is_finite() && ratio > 0.0 {
                     st.obukhov_ratio[regime] = ratio;

@@ -231,9 +231,9 @@ pub fn exchange_coefficients(
 /// secant method (bisection inside a sign-change bracket when the secant
 /// leaves it), which reaches the fixed point in at most 20 passes (3-8 in
 /// practice). With Yang et al. (2008) roughness z0h also depends on T*,
-/// which depends on z0h: each pass takes one Newton step on that relation
-/// from the previous pass's z0h, so that z0h settles with 1/L and the pass
-/// is again close to a function of 1/L for the secant method.
+/// which depends on z0h: each pass solves that relation at its 1/L by
+/// Newton steps from the previous pass's z0h, so that the pass is again a
+/// function of 1/L for the secant method.
 pub fn exchange_coefficients_passes(
     z_wind: f64,
     z_temp: f64,

@@ -658,10 +658,7 @@ fn koren_between(
         return a;
     }
     // The depression factor A(x) = (T0 - T(x)) / T(x), T(x) rising with x.
-    let depression = |x: f64| {
-        let f = 1.0 + ck * (smc - x);
-        (f, a0 * f * f * table.pow(x))
-    };
+    let depression = |x: f64| koren_depression(ck, a0, table, smc, x);
     // T(x) <= t exactly when T0 <= t (1 + A(x)).
     let (_, dep_b) = depression(b);
     if T_FREEZE <= t * (1.0 + dep_b) {
@@ -672,6 +669,15 @@ fn koren_between(
         return a;
     }
     koren_newton(ck, bx, a0, table, t, smc, (a, dep_a), (b, dep_b))
+}
+
+/// (1 + ck (smc - x), A(x)) of the Koren (1999) curve at liquid water `x`:
+/// the depression factor A(x) = a0 (1 + ck (smc - x))^2 x^(-bx) = (T0 -
+/// T(x)) / T(x), with x^(-bx) from `table`.
+#[inline(always)]
+fn koren_depression(ck: f64, a0: f64, table: &PowerTable, smc: f64, x: f64) -> (f64, f64) {
+    let f = 1.0 + ck * (smc - x);
+    (f, a0 * f * f * table.pow(x))
 }
 
 /// The root of T(x) = t of the Koren (1999) curve strictly inside [a, b]
@@ -690,10 +696,7 @@ fn koren_newton(
     (a, dep_a): (f64, f64),
     (b, dep_b): (f64, f64),
 ) -> f64 {
-    let depression = |x: f64| {
-        let f = 1.0 + ck * (smc - x);
-        (f, a0 * f * f * table.pow(x))
-    };
+    let depression = |x: f64| koren_depression(ck, a0, table, smc, x);
     // T(x) - t and its derivative.
     let g = |x: f64| {
         let (f, a) = depression(x);
