@@ -216,3 +216,56 @@ fn point_run_writes_daily_and_annual_and_rejects_bad_input() {
         files_in(&out_bad)
     );
 }
+
+/// `[spinup] criterion`: `enthalpy` runs and writes both residuals per
+/// cycle to spinup.csv; an unknown value is named with its key, and no
+/// results are written.
+#[test]
+fn point_run_spinup_criterion_is_an_option() {
+    let Some(data) = common::shared_data() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let exp = dir.path().join("tanggula.toml");
+    let tables = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/noah-tibet");
+    let write_exp = |criterion: &str| {
+        std::fs::write(
+            &exp,
+            format!(
+                "kind = \"point\"\noutput = \"out\"\n[model]\ntables = \"{}\"\n[forcing]\nformat = \"noah-ascii\"\npath = \"{}\"\n[spinup]\nrecycle_years = 1\nmax_cycles = 4\nstart = \"initial\"\ncriterion = \"{criterion}\"\n",
+                tables.display(),
+                data.join("tanggula/forcing.txt").display()
+            ),
+        )
+        .unwrap();
+    };
+    write_exp("enthalpy");
+    let (ok, _, err) = calimap(&["run", exp.to_str().unwrap(), "--quiet"]);
+    assert!(ok, "{err}");
+    let out = dir.path().join("out");
+    let spin = std::fs::read_to_string(out.join("spinup.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = spin.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        rows[0],
+        ["cycle", "simulated_years", "residual_k", "enthalpy_residual_k"]
+    );
+    // The first cycle has nothing to compare with; each later one has both
+    // residuals.
+    assert_eq!(rows.len(), 1 + 4, "{spin}");
+    assert!(rows[1][2].is_empty() && rows[1][3].is_empty(), "{spin}");
+    for r in &rows[2..] {
+        let t: f64 = r[2].parse().unwrap();
+        let h: f64 = r[3].parse().unwrap();
+        assert!(t > 0.0 && h > 0.0 && t.is_finite() && h.is_finite(), "{spin}");
+    }
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(summary.contains("\"spinup_enthalpy_residual\""), "{summary}");
+    std::fs::remove_dir_all(&out).unwrap();
+    write_exp("latent");
+    let (ok, _, err) = calimap(&["run", exp.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains("spinup.criterion") && err.contains("latent"),
+        "{err}"
+    );
+    assert!(files_in(&out).iter().all(|f| f == "manifest.json"));
+}

@@ -27,4 +27,4 @@ pub mod tables;
 
 pub use config::{ColumnConfig, LowerBoundary, PhysicsOptions, DEFAULT_LAYERS};
 pub use model::{ColumnModel, ColumnState, InitialCondition, StepFluxes};
-pub use run::{run, spin_up, SpinupOptions, SpinupReport, SpinupStart};
+pub use run::{run, spin_up, SpinupCriterion, SpinupOptions, SpinupReport, SpinupStart};

@@ -21,6 +21,20 @@ pub enum SpinupStart {
     Equilibrium,
 }
 
+/// What the spin-up tolerance is applied to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SpinupCriterion {
+    /// The largest change of any layer's cycle-mean temperature.
+    #[default]
+    Temperature,
+    /// The larger of that and the largest change of any layer's cycle-mean
+    /// enthalpy expressed in kelvin (enthalpy over the layer's thawed heat
+    /// capacity, see [`ColumnModel::thaw_equivalent_celsius`]): a layer held
+    /// at 0 C while its ice melts or grows (the zero curtain) keeps changing
+    /// by the latent heat, so it does not count as settled.
+    Enthalpy,
+}
+
 /// Spin-up settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SpinupOptions {
@@ -33,6 +47,8 @@ pub struct SpinupOptions {
     pub max_cycles: usize,
     /// How to start.
     pub start: SpinupStart,
+    /// What `tol` is applied to.
+    pub criterion: SpinupCriterion,
 }
 
 impl Default for SpinupOptions {
@@ -42,6 +58,7 @@ impl Default for SpinupOptions {
             tol: 0.01,
             max_cycles: 500,
             start: SpinupStart::Equilibrium,
+            criterion: SpinupCriterion::Temperature,
         }
     }
 }
@@ -55,12 +72,27 @@ pub struct SpinupReport {
     pub cycle_years: f64,
     /// Simulated years in total.
     pub simulated_years: f64,
-    /// Largest change of any layer's cycle-mean temperature in the last cycle (K).
+    /// The criterion's residual in the last cycle (K): the largest change
+    /// of any layer's cycle-mean temperature, under
+    /// [`SpinupCriterion::Enthalpy`] the larger of that and the enthalpy
+    /// residual.
     pub residual: f64,
     /// Whether the residual fell below the tolerance.
     pub converged: bool,
-    /// Residual after each cycle (K); NaN for the first.
+    /// Largest change of any layer's cycle-mean temperature after each cycle
+    /// (K); NaN for the first (and the reset cycle of an equilibrium start).
     pub history: Vec<f64>,
+    /// Largest change of any layer's cycle-mean enthalpy in kelvin (see
+    /// [`SpinupCriterion::Enthalpy`]) after each cycle, whatever the
+    /// criterion; NaN where `history` is.
+    pub enthalpy_history: Vec<f64>,
+}
+
+impl SpinupReport {
+    /// The enthalpy residual of the last cycle (K); NaN without one.
+    pub fn enthalpy_residual(&self) -> f64 {
+        self.enthalpy_history.last().copied().unwrap_or(f64::NAN)
+    }
 }
 
 /// Number of steps in the first `years` calendar years of the forcing (all
@@ -97,15 +129,33 @@ fn cycle_steps(forcing: &PointForcing, years: usize) -> Result<usize> {
     Ok(steps)
 }
 
-/// Run `steps` forcing steps once, returning the time-mean temperature of each layer (K).
+/// Time means of one cycle, per layer.
+struct CycleMeans {
+    /// Temperature (K).
+    t: Vec<f64>,
+    /// Enthalpy over the thawed heat capacity (K).
+    h: Vec<f64>,
+}
+
+/// Largest absolute difference between two equally long profiles.
+fn largest_change(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+/// Run `steps` forcing steps once, returning the time means of each layer.
 fn one_cycle(
     m: &ColumnModel,
     st: &mut ColumnState,
     forcing: &PointForcing,
     steps: usize,
-) -> Result<Vec<f64>> {
+) -> Result<CycleMeans> {
     let n = st.t_soil.len();
     let mut sum = vec![0.0; n];
+    let mut sum_h = vec![0.0; n];
+    let mut h = vec![0.0; n];
     for i in 0..steps {
         m.step(st, &forcing.steps[i], forcing.dt, forcing.time(i))
             .map_err(|e| {
@@ -117,12 +167,21 @@ fn one_cycle(
         for (s, t) in sum.iter_mut().zip(&st.t_soil) {
             *s += t;
         }
+        m.thaw_equivalent_celsius(st, &mut h);
+        for (s, x) in sum_h.iter_mut().zip(&h) {
+            *s += x;
+        }
     }
-    Ok(sum.into_iter().map(|s| s / steps as f64).collect())
+    let mean = |v: Vec<f64>| v.into_iter().map(|s| s / steps as f64).collect();
+    Ok(CycleMeans {
+        t: mean(sum),
+        h: mean(sum_h),
+    })
 }
 
 /// Spin up: recycle the first `opts.years` years of forcing until the largest
-/// change of any layer's cycle-mean temperature between cycles is below
+/// change of any layer's cycle-mean temperature between cycles (with
+/// [`SpinupCriterion::Enthalpy`] also of its cycle-mean enthalpy) is below
 /// `opts.tol`, or `opts.max_cycles` cycles have run.
 pub fn spin_up(
     m: &ColumnModel,
@@ -140,14 +199,17 @@ pub fn spin_up(
             residual: f64::NAN,
             converged: false,
             history: Vec::new(),
+            enthalpy_history: Vec::new(),
         });
     }
     let mut history = Vec::new();
+    let mut enthalpy_history = Vec::new();
     let mut prev = one_cycle(m, st, forcing, steps)?;
     let mut cycles = 1;
     history.push(f64::NAN);
+    enthalpy_history.push(f64::NAN);
     if opts.start == SpinupStart::Equilibrium {
-        let t_surface = prev[0];
+        let t_surface = prev.t[0];
         let smc = st.smc.clone();
         let init = InitialCondition::Profile {
             t_soil: m.geotherm(t_surface, &smc),
@@ -165,17 +227,20 @@ pub fn spin_up(
         prev = one_cycle(m, st, forcing, steps)?;
         cycles += 1;
         history.push(f64::NAN);
+        enthalpy_history.push(f64::NAN);
     }
     let mut residual = f64::INFINITY;
     while cycles < opts.max_cycles {
         let cur = one_cycle(m, st, forcing, steps)?;
         cycles += 1;
-        residual = cur
-            .iter()
-            .zip(&prev)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
-        history.push(residual);
+        let dt = largest_change(&cur.t, &prev.t);
+        let dh = largest_change(&cur.h, &prev.h);
+        history.push(dt);
+        enthalpy_history.push(dh);
+        residual = match opts.criterion {
+            SpinupCriterion::Temperature => dt,
+            SpinupCriterion::Enthalpy => dt.max(dh),
+        };
         prev = cur;
         if residual < opts.tol {
             break;
@@ -188,6 +253,7 @@ pub fn spin_up(
         residual,
         converged: residual < opts.tol,
         history,
+        enthalpy_history,
     })
 }
 

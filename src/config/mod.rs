@@ -135,6 +135,23 @@ pub struct SpinupSection {
     /// Initial state: `equilibrium` (accelerated start) or `initial` (the forcing file's state).
     #[serde(default = "default_start")]
     pub start: String,
+    /// What the tolerance applies to: `temperature` (each layer's annual-mean
+    /// temperature) or `enthalpy` (also its annual-mean enthalpy in kelvin,
+    /// so that layers in the zero curtain, at 0 C while their ice changes,
+    /// are not taken as settled).
+    #[serde(default = "default_criterion")]
+    pub criterion: String,
+}
+
+impl SpinupSection {
+    /// The criterion as the spin-up's option (validated by `validate_spinup`).
+    pub fn spinup_criterion(&self) -> crate::column::SpinupCriterion {
+        if self.criterion == "enthalpy" {
+            crate::column::SpinupCriterion::Enthalpy
+        } else {
+            crate::column::SpinupCriterion::Temperature
+        }
+    }
 }
 
 impl Default for SpinupSection {
@@ -144,6 +161,7 @@ impl Default for SpinupSection {
             tolerance: default_tolerance(),
             max_cycles: default_max_cycles(),
             start: default_start(),
+            criterion: default_criterion(),
         }
     }
 }
@@ -159,6 +177,9 @@ fn default_max_cycles() -> u32 {
 }
 fn default_start() -> String {
     "equilibrium".into()
+}
+fn default_criterion() -> String {
+    "temperature".into()
 }
 
 /// Output switches of a point run.
@@ -502,6 +523,16 @@ pub(crate) fn validate_spinup(path: &Path, s: &SpinupSection) -> Result<()> {
             path,
             "spinup.start",
             format!("unknown value `{}`; one of equilibrium, initial", s.start),
+        ));
+    }
+    if !matches!(s.criterion.as_str(), "temperature" | "enthalpy") {
+        return Err(Error::config(
+            path,
+            "spinup.criterion",
+            format!(
+                "unknown value `{}`; one of temperature, enthalpy",
+                s.criterion
+            ),
         ));
     }
     Ok(())

@@ -380,6 +380,7 @@ impl DomainSetup {
                 } else {
                     SpinupStart::AsGiven
                 },
+                criterion: spinup.spinup_criterion(),
             },
             period: period.clone(),
             t0,

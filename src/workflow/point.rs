@@ -42,6 +42,9 @@ pub struct PointSummary {
     pub spinup_residual: f64,
     /// Whether the spin-up reached its tolerance.
     pub spinup_converged: bool,
+    /// Largest change of any layer's cycle-mean enthalpy in the last spin-up
+    /// cycle, in kelvin of the layer's thawed heat capacity (NaN without one).
+    pub spinup_enthalpy_residual: f64,
     /// Transient steps run.
     pub steps: usize,
     /// Mean energy imbalance of the transient run (W m-2).
@@ -156,6 +159,7 @@ pub fn spinup_options(p: &PointExperiment) -> SpinupOptions {
         } else {
             SpinupStart::AsGiven
         },
+        criterion: p.spinup.spinup_criterion(),
     }
 }
 
@@ -274,18 +278,26 @@ pub fn diagnostics_of(stats: &[AnnualProfileStats]) -> Result<Vec<AnnualDiagnost
 }
 
 fn write_spinup_csv(report: &SpinupReport) -> String {
-    let mut s = String::from("cycle,simulated_years,residual_k\n");
-    for (i, r) in report.history.iter().enumerate() {
-        let res = if r.is_finite() {
+    let mut s = String::from("cycle,simulated_years,residual_k,enthalpy_residual_k\n");
+    let cell = |r: f64| {
+        if r.is_finite() {
             format!("{r:.6}")
         } else {
             String::new()
-        };
+        }
+    };
+    for (i, (r, h)) in report
+        .history
+        .iter()
+        .zip(&report.enthalpy_history)
+        .enumerate()
+    {
         s.push_str(&format!(
-            "{},{:.2},{}\n",
+            "{},{:.2},{},{}\n",
             i + 1,
             (i + 1) as f64 * report.cycle_years,
-            res
+            cell(*r),
+            cell(*h)
         ));
     }
     s
@@ -325,6 +337,14 @@ pub fn run_point(
                 " (tolerance not reached)"
             }
         );
+        let dh = report.enthalpy_residual();
+        if report.converged && dh >= p.spinup.tolerance {
+            eprintln!(
+                "warning: the layers' annual-mean temperatures settled but their enthalpy still \
+                 changes by {dh:.4} K a cycle (ice melting or growing at 0 C, the zero curtain); \
+                 [spinup] criterion = \"enthalpy\" spins up until that settles too"
+            );
+        }
     }
 
     // 4. transient run
@@ -357,6 +377,7 @@ pub fn run_point(
         spinup_years: report.simulated_years,
         spinup_residual: report.residual,
         spinup_converged: report.converged,
+        spinup_enthalpy_residual: report.enthalpy_residual(),
         steps,
         energy_imbalance_w_m2: if steps > 0 { e_sum / steps as f64 } else { 0.0 },
         water_imbalance_mm_per_year: if years > 0.0 { w_sum / years } else { 0.0 },
