@@ -197,18 +197,19 @@ pub fn wdfcnd_noah(liquid: f64, ice_max: f64, soil: &SoilHydraulics) -> (f64, f6
 /// (r^(b+2), r^(2b+3)) from a single power evaluation, r >= 0.
 #[inline]
 fn cosby_powers(r: f64, b: f64) -> (f64, f64) {
-    cosby_powers_with(r, b, None)
+    cosby_powers_with(r, b + 1.0, None)
 }
 
-/// [`cosby_powers`] with r^(b+1) from `table` when it is one of exponent b + 1.
+/// [`cosby_powers`] from r^`b1` with `b1` = b + 1, taken from `table` when it
+/// is one of exponent `b1`.
 #[inline]
-fn cosby_powers_with(r: f64, b: f64, table: Option<&PowerTable>) -> (f64, f64) {
+fn cosby_powers_with(r: f64, b1: f64, table: Option<&PowerTable>) -> (f64, f64) {
     if r <= 0.0 {
         return (0.0, 0.0);
     }
     let p = match table {
-        Some(t) if t.exponent().to_bits() == (b + 1.0).to_bits() => t.pow(r),
-        _ => crate::physics::thermal::pow_pos(r, b + 1.0),
+        Some(t) if t.exponent().to_bits() == b1.to_bits() => t.pow(r),
+        _ => crate::physics::thermal::pow_pos(r, b1),
     };
     (p * r, p * p * r)
 }
@@ -490,18 +491,26 @@ pub struct RichardsOutput {
 
 /// Scratch space for [`richards_step_into`], reusable across steps and columns
 /// to avoid allocation. Besides scratch it keeps values derived from the
-/// inputs of the last step (reciprocal thicknesses, ice factors), each stored
-/// with the exact inputs it was computed from and recomputed when they differ.
+/// inputs of the last step (reciprocal thicknesses, the constants of each
+/// layer's soil, ice factors), each stored with the exact inputs it was
+/// computed from and recomputed when they differ.
 #[derive(Clone, Debug, Default)]
 pub struct RichardsWork {
     /// Per-layer values of the step.
     layers: Vec<Layer>,
     /// Forward-sweep coefficients of the tridiagonal solution (Thomas
-    /// algorithm) per layer: the eliminated super-diagonal and right-hand side.
+    /// algorithm) per layer: the eliminated super-diagonal, negated, and the
+    /// right-hand side.
     sweep: Vec<[f64; 2]>,
     /// Whether the geometry of `layers` is that of thicknesses with the bits
     /// `Layer::dz_bits`.
     geom_valid: bool,
+    /// Whether the soil constants of `layers` are those of the soils with
+    /// the bits `Layer::soil_key` and of the two-pass limit `fac2`.
+    soil_valid: bool,
+    /// [`fac2_limit`] of the top layer's porosity, whose bits are `fac2_key`.
+    fac2: f64,
+    fac2_key: u64,
     /// The scheme the ice factors of `layers` were computed for.
     imp_scheme: Option<IceImpedance>,
     first_guess: Vec<f64>,
@@ -520,13 +529,70 @@ struct Layer {
     /// Niu & Yang and Noah-Tibet schemes (ice does not change in a step).
     dsat: f64,
     ksat: f64,
-    /// Noah scheme with ice in the column: diffusivity at 0.05 m3 m-3 (m2 s-1).
-    dlow: f64,
+    /// Constants of the layer's soil (see [`SoilConstants`]).
+    soil: SoilConstants,
     /// Bits of the thickness the geometry was computed from.
     dz_bits: u64,
-    /// Bits of (ice, porosity, SATDW, SATDK) that `dsat` and `ksat` were
-    /// computed from.
-    key: [u64; 4],
+    /// Bits of the ice content that `dsat` and `ksat` were computed from.
+    ice_bits: u64,
+    /// Bits of (porosity, b, SATDW, SATDK) that `soil` was computed from.
+    soil_key: [u64; 4],
+}
+
+/// Functions of a layer's soil parameters (and of the top layer's two-pass
+/// limit) used on every step, evaluated by the expressions of the step
+/// itself so that the cached values have the same bits.
+#[derive(Clone, Copy, Debug, Default)]
+struct SoilConstants {
+    /// Exponent b + 1 of the power r^(b+1) the hydraulic functions derive
+    /// from (that of the layer's power table).
+    b1: f64,
+    /// Exponent 2b + 3 of the conductivity, the factor of dK/dtheta = (2b+3) K / theta.
+    c23: f64,
+    /// Liquid content above which the layer sends the step through the
+    /// two-pass scheme: [`fac2_limit`] of the top layer times porosity (m3 m-3).
+    wet: f64,
+    /// Largest ice content the state check accepts: porosity + 1e-12 (m3 m-3).
+    ice_cap: f64,
+    /// Noah scheme: relative saturation 0.05 / porosity below which the
+    /// blended diffusivity uses the layer's own value.
+    low_r: f64,
+    /// Noah scheme: diffusivity at 0.05 m3 m-3 (m2 s-1).
+    dlow: f64,
+    /// Noah-Tibet scheme: -E of the diffusivity and of the conductivity,
+    /// E = 1.25 (X - 3)^2 + 6 with X = SATDW and X = SATDK, and E_k - E_d.
+    neg_ed: f64,
+    neg_ek: f64,
+    de: f64,
+}
+
+impl SoilConstants {
+    fn new(s: &SoilHydraulics, limit: f64) -> Self {
+        let e_d = 1.25 * (s.dw_sat - 3.0).powi(2) + 6.0;
+        let e_k = 1.25 * (s.k_sat - 3.0).powi(2) + 6.0;
+        Self {
+            b1: s.b + 1.0,
+            c23: 2.0 * s.b + 3.0,
+            wet: limit * s.porosity,
+            ice_cap: s.porosity + 1e-12,
+            low_r: 0.05 / s.porosity,
+            dlow: s.dw_sat * (0.05 / s.porosity).powf(s.b + 2.0),
+            neg_ed: -e_d,
+            neg_ek: -e_k,
+            de: e_k - e_d,
+        }
+    }
+}
+
+/// The bits (porosity, b, SATDW, SATDK) that [`SoilConstants`] derive from.
+#[inline(always)]
+fn soil_key(s: &SoilHydraulics) -> [u64; 4] {
+    [
+        s.porosity.to_bits(),
+        s.b.to_bits(),
+        s.dw_sat.to_bits(),
+        s.k_sat.to_bits(),
+    ]
 }
 
 impl RichardsWork {
@@ -547,6 +613,7 @@ impl RichardsWork {
         }
         self.imp_scheme = None;
         self.geom_valid = false;
+        self.soil_valid = false;
     }
 
     /// Recompute the reciprocal thicknesses and node distances from `dz`.
@@ -643,12 +710,14 @@ fn step_validated(
         ..
     } = work;
     let (layers, sweep) = (&layers[..n], &mut sweep[..n]);
-    let pass = |coef: &[f64], sweep: &mut [[f64; 2]], inc: &mut [f64]| {
-        if cfg.ice_impedance == IceImpedance::Noah {
-            pass::<false>(input, cfg, &c, layers, coef, sweep, inc)
-        } else {
-            pass::<true>(input, cfg, &c, layers, coef, sweep, inc)
-        }
+    // The scheme and the gravity treatment select a specialised pass.
+    let total = cfg.ice_impedance != IceImpedance::Noah;
+    let implicit = cfg.gravity == GravityScheme::Implicit;
+    let pass = |coef: &[f64], sweep: &mut [[f64; 2]], inc: &mut [f64]| match (total, implicit) {
+        (false, false) => pass::<false, false>(input, cfg, &c, layers, coef, sweep, inc),
+        (false, true) => pass::<false, true>(input, cfg, &c, layers, coef, sweep, inc),
+        (true, false) => pass::<true, false>(input, cfg, &c, layers, coef, sweep, inc),
+        (true, true) => pass::<true, true>(input, cfg, &c, layers, coef, sweep, inc),
     };
     let liquid_out = &mut liquid_out[..n];
     let (mut fluxes, drain_slope) = if two_pass {
@@ -665,7 +734,7 @@ fn step_validated(
     // `liquid_out` holds the increments until they are applied here.
     let bottom_increment = liquid_out[n - 1];
     let (excess, floor) = redistribute(input, cfg, layers, liquid_out);
-    if cfg.gravity == GravityScheme::Implicit {
+    if implicit {
         // Linearised drainage K(theta + d theta) = K + dK/dtheta d theta.
         fluxes.drainage += drain_slope * bottom_increment * RHO_WATER;
     }
@@ -803,16 +872,14 @@ struct StepState {
     /// Noah scheme: the diffusivity's ice blending weight
     /// 1 / (1 + (500 ice_max)^3).
     vkwgt: f64,
-    /// The gravity flux is linearised in the step (implicit scheme).
-    implicit: bool,
 }
 
-/// The per-step work before the solution: the state checks (without
-/// branches), the two-pass saturation test, the column's largest ice
-/// content and the geometry of `dz` (recomputed when the thicknesses differ
-/// from the last step's), then the ice factors of the hydraulic functions,
-/// which stay fixed during a step (recomputed only for layers whose ice or
-/// soil differ from the last step's).
+/// The per-step work before the solution: the soil constants and the ice
+/// factors of the hydraulic functions, which stay fixed during a step
+/// (recomputed only for layers whose soil or ice differ from the last
+/// step's), the state checks (without branches), the two-pass saturation
+/// test, the column's largest ice content and the geometry of `dz`
+/// (recomputed when the thicknesses differ from the last step's).
 fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) -> StepState {
     let n = input.dz.len();
     let (dz, soil, liquid, ice, et) = (
@@ -823,7 +890,32 @@ fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) ->
         &input.transpiration[..n],
     );
     let scheme = cfg.ice_impedance;
-    let limit = fac2_limit(soil[0].porosity);
+    // The two-pass limit enters every layer's constants.
+    let top_bits = soil[0].porosity.to_bits();
+    if !w.soil_valid || w.fac2_key != top_bits {
+        w.fac2 = fac2_limit(soil[0].porosity);
+        w.fac2_key = top_bits;
+        w.soil_valid = false;
+    }
+    let valid = Validity {
+        limit: w.fac2,
+        soil: w.soil_valid,
+        ice: w.soil_valid && w.imp_scheme == Some(scheme),
+    };
+    let layers = &mut w.layers[..n];
+    match scheme {
+        IceImpedance::Noah => {
+            refresh_layers::<false>(layers, soil, ice, valid, |_, _, _| (1.0, 1.0))
+        }
+        IceImpedance::NiuYang2006 => {
+            refresh_layers::<true>(layers, soil, ice, valid, niu_yang_factors)
+        }
+        IceImpedance::NoahTibet => {
+            refresh_layers::<true>(layers, soil, ice, valid, noah_tibet_factors)
+        }
+    }
+    w.soil_valid = true;
+    w.imp_scheme = Some(scheme);
     // The state checks of `check_layers` as reductions: the sum of the
     // values is finite when every value is (a sum that overflows only sends
     // the step through the detailed checks), and for finite values a <= b
@@ -838,13 +930,13 @@ fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) ->
     let mut geometry_bits = 0u64;
     let layers = &w.layers[..n];
     for k in 0..n {
-        let (s, l, i, e, d, lay) = (&soil[k], liquid[k], ice[k], et[k], dz[k], &layers[k]);
+        let (l, i, e, d, lay) = (liquid[k], ice[k], et[k], dz[k], &layers[k]);
         value_sum += l + i + e;
         liquid_min = if l < liquid_min { l } else { liquid_min };
         ice_min = if i < ice_min { i } else { ice_min };
-        let over = i - (s.porosity + 1e-12);
+        let over = i - lay.soil.ice_cap;
         ice_over = if over > ice_over { over } else { ice_over };
-        let wet = l - limit * s.porosity;
+        let wet = l - lay.soil.wet;
         wet_over = if wet > wet_over { wet } else { wet_over };
         // The largest ice content; NaN is left to the state check.
         ice_max = if i > ice_max { i } else { ice_max };
@@ -857,36 +949,6 @@ fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) ->
     if !same_geometry {
         w.update_geometry(dz);
     }
-    let layers = &mut w.layers[..n];
-    if scheme != IceImpedance::Noah {
-        let keyed = w.imp_scheme == Some(scheme);
-        for k in 0..n {
-            let (lay, s, i) = (&mut layers[k], &soil[k], ice[k]);
-            let k = &lay.key;
-            if keyed
-                && k[0] == i.to_bits()
-                && k[1] == s.porosity.to_bits()
-                && k[2] == s.dw_sat.to_bits()
-                && k[3] == s.k_sat.to_bits()
-            {
-                continue;
-            }
-            let (fd, fk) = ice_factors(scheme, i, s);
-            lay.dsat = fd * s.dw_sat;
-            lay.ksat = fk * s.k_sat;
-            lay.key = [
-                i.to_bits(),
-                s.porosity.to_bits(),
-                s.dw_sat.to_bits(),
-                s.k_sat.to_bits(),
-            ];
-        }
-        w.imp_scheme = Some(scheme);
-    } else if ice_max > 0.0 {
-        for (lay, s) in layers.iter_mut().zip(soil) {
-            lay.dlow = s.dw_sat * (0.05 / s.porosity).powf(s.b + 2.0);
-        }
-    }
     StepState {
         state_ok,
         saturated,
@@ -896,56 +958,102 @@ fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) ->
         } else {
             0.0
         },
-        implicit: cfg.gravity == GravityScheme::Implicit,
     }
 }
 
-/// Ice-impedance multipliers (diffusivity, conductivity) of a layer with ice
-/// content `ice` (m3 m-3): the factors of [`wdfcnd_niu_yang`] and
-/// [`wdfcnd_noah_tibet`]; (1, 1) for [`IceImpedance::Noah`].
+/// What the values kept in a [`RichardsWork`] may be reused for.
+#[derive(Clone, Copy)]
+struct Validity {
+    /// The two-pass limit of the step's top layer.
+    limit: f64,
+    /// The soil constants are those of the limit and of `Layer::soil_key`.
+    soil: bool,
+    /// The ice factors are those of the scheme of the step and of
+    /// `Layer::ice_bits` (and of the soil).
+    ice: bool,
+}
+
+/// Bring the soil constants of each layer up to date with `soil` (all of
+/// them unless `valid.soil`) and, with `IMPEDANCE`, the ice factors with
+/// `ice` (all of them unless `valid.ice`), `factors` giving a layer's
+/// (diffusivity, conductivity) multipliers.
+#[inline(always)]
+fn refresh_layers<const IMPEDANCE: bool>(
+    layers: &mut [Layer],
+    soil: &[SoilHydraulics],
+    ice: &[f64],
+    valid: Validity,
+    factors: impl Fn(&SoilConstants, f64, &SoilHydraulics) -> (f64, f64),
+) {
+    let n = layers.len();
+    let (soil, ice) = (&soil[..n], &ice[..n]);
+    for k in 0..n {
+        let (lay, s, i) = (&mut layers[k], &soil[k], ice[k]);
+        let same_soil = valid.soil & (soil_key(s) == lay.soil_key);
+        if !same_soil {
+            refresh_soil(lay, s, valid.limit);
+        }
+        if IMPEDANCE && !(same_soil && valid.ice && lay.ice_bits == i.to_bits()) {
+            let (fd, fk) = factors(&lay.soil, i, s);
+            lay.dsat = fd * s.dw_sat;
+            lay.ksat = fk * s.k_sat;
+            lay.ice_bits = i.to_bits();
+        }
+    }
+}
+
+/// Recompute the soil constants of `lay` for `s` and the two-pass `limit`.
+#[cold]
 #[inline(never)]
-fn ice_factors(scheme: IceImpedance, ice: f64, s: &SoilHydraulics) -> (f64, f64) {
-    match scheme {
-        IceImpedance::Noah => (1.0, 1.0),
-        IceImpedance::NiuYang2006 => {
-            let open = if ice > 0.0 {
-                1.0 - impermeable_fraction(ice, s.porosity, NIU_YANG_A)
-            } else {
-                1.0
-            };
-            (open, open)
-        }
-        IceImpedance::NoahTibet => {
-            if ice != 0.0 {
-                let e_d = 1.25 * (s.dw_sat - 3.0).powi(2) + 6.0;
-                let e_k = 1.25 * (s.k_sat - 3.0).powi(2) + 6.0;
-                let fd = (-e_d * ice * std::f64::consts::LN_10).exp();
-                // The two exponents differ by terms in SATDW and SATDK
-                // (of order 1e-5 in SI): the conductivity's factor is the
-                // diffusivity's times exp(-x) for a small x, by its series
-                // where that is exact to round-off.
-                let x = (e_k - e_d) * ice * std::f64::consts::LN_10;
-                let fk = if x.abs() < 1e-3 {
-                    fd * (1.0 - x * (1.0 - x * (0.5 - x * (1.0 / 6.0 - x / 24.0))))
-                } else {
-                    (-e_k * ice * std::f64::consts::LN_10).exp()
-                };
-                (fd, fk)
-            } else {
-                (1.0, 1.0)
-            }
-        }
+fn refresh_soil(lay: &mut Layer, s: &SoilHydraulics, limit: f64) {
+    lay.soil = SoilConstants::new(s, limit);
+    lay.soil_key = soil_key(s);
+}
+
+/// Ice-impedance multipliers (diffusivity, conductivity) of [`wdfcnd_niu_yang`]
+/// for ice content `ice` (m3 m-3).
+#[inline(always)]
+fn niu_yang_factors(_: &SoilConstants, ice: f64, s: &SoilHydraulics) -> (f64, f64) {
+    let open = if ice > 0.0 {
+        1.0 - impermeable_fraction(ice, s.porosity, NIU_YANG_A)
+    } else {
+        1.0
+    };
+    (open, open)
+}
+
+/// Ice-impedance multipliers (diffusivity, conductivity) of
+/// [`wdfcnd_noah_tibet`] for ice content `ice` (m3 m-3), with the exponents
+/// of the layer's soil from `c`.
+#[inline(always)]
+fn noah_tibet_factors(c: &SoilConstants, ice: f64, _: &SoilHydraulics) -> (f64, f64) {
+    if ice != 0.0 {
+        let fd = (c.neg_ed * ice * std::f64::consts::LN_10).exp();
+        // The two exponents differ by terms in SATDW and SATDK (of order
+        // 1e-5 in SI): the conductivity's factor is the diffusivity's times
+        // exp(-x) for a small x, by its series where that is exact to
+        // round-off.
+        let x = c.de * ice * std::f64::consts::LN_10;
+        let fk = if x.abs() < 1e-3 {
+            fd * (1.0 - x * (1.0 - x * (0.5 - x * (1.0 / 6.0 - x / 24.0))))
+        } else {
+            (c.neg_ek * ice * std::f64::consts::LN_10).exp()
+        };
+        (fd, fk)
+    } else {
+        (1.0, 1.0)
     }
 }
 
 /// Diffusivity (m2 s-1), conductivity (m s-1) and, with the implicit
-/// gravity scheme, dK/d(theta_liquid) (m s-1; else zero) of a layer at
-/// liquid content `coef` with ice content `ice` (m3 m-3): the values of
-/// [`hydraulic_properties`] and [`conductivity_derivative`], with the
-/// step-constant ice factors of `lay`. `TOTAL` selects the schemes on the
-/// total water content (Niu & Yang, Noah-Tibet) over Noah's.
+/// gravity scheme (`IMPLICIT`), dK/d(theta_liquid) (m s-1; else zero) of a
+/// layer at liquid content `coef` with ice content `ice` (m3 m-3): the
+/// values of [`hydraulic_properties`] and [`conductivity_derivative`], with
+/// the step-constant soil constants and ice factors of `lay`. `TOTAL`
+/// selects the schemes on the total water content (Niu & Yang, Noah-Tibet)
+/// over Noah's.
 #[inline(always)]
-fn layer_hydraulics<const TOTAL: bool>(
+fn layer_hydraulics<const TOTAL: bool, const IMPLICIT: bool>(
     s: &SoilHydraulics,
     lay: &Layer,
     table: Option<&PowerTable>,
@@ -953,34 +1061,122 @@ fn layer_hydraulics<const TOTAL: bool>(
     ice: f64,
     c: &StepState,
 ) -> (f64, f64, f64) {
+    let sc = &lay.soil;
     if TOTAL {
         let total = coef + ice;
         let rel = total / s.porosity;
-        let (pd, pk) = cosby_powers_with(rel.max(0.01), s.b, table);
+        let (pd, pk) = cosby_powers_with(rel.max(0.01), sc.b1, table);
         let kk = lay.ksat * pk;
         // Theta is the total content; zero at the 1 % floor.
-        let g = if !c.implicit || rel <= 0.01 || total <= 0.0 {
+        let g = if !IMPLICIT || rel <= 0.01 || total <= 0.0 {
             0.0
         } else {
-            (2.0 * s.b + 3.0) * kk / total
+            sc.c23 * kk / total
         };
         (lay.dsat * pd, kk, g)
     } else {
         let r = coef / s.porosity;
-        let (pd, pk) = cosby_powers_with(r, s.b, table);
+        let (pd, pk) = cosby_powers_with(r, sc.b1, table);
         let mut d = s.dw_sat * pd;
         if c.ice_max > 0.0 {
-            let low = if r < 0.05 / s.porosity { d } else { lay.dlow };
+            let low = if r < sc.low_r { d } else { sc.dlow };
             d = c.vkwgt * d + (1.0 - c.vkwgt) * low;
         }
         let kk = s.k_sat * pk;
         // Theta is the liquid content.
-        let g = if !c.implicit || coef <= 0.0 {
+        let g = if !IMPLICIT || coef <= 0.0 {
             0.0
         } else {
-            (2.0 * s.b + 3.0) * kk / coef
+            sc.c23 * kk / coef
         };
         (d, kk, g)
+    }
+}
+
+/// The forward sweep of the Thomas algorithm as the rows of [`pass`] are
+/// built: the state carried from one row to the next, and the checks of the
+/// tendency and of the pivots.
+///
+/// The off-diagonals are carried negated (-a, -c, and -c' of the sweep),
+/// the form in which the soil-water matrix has non-negative entries; as
+/// negation is exact and x - y is x + (-y) in floating point, every
+/// eliminated value has the bits of the elimination on (a, b, c).
+struct Sweep {
+    /// Flux into the current row from above (m s-1).
+    inflow: f64,
+    /// D / dz of the face above the current row, the upper row's `coef_below`.
+    upper_coef: f64,
+    /// dK/dtheta of the row above (implicit gravity).
+    upper_g: f64,
+    /// -c' and d' of the row above.
+    ncp: f64,
+    dp: f64,
+    /// Sum of the tendencies (non-finite when one is).
+    finite: f64,
+    /// Pivot checks: m * 0 stays zero while every pivot is finite, and the
+    /// smallest |m| is positive while none is zero.
+    pivots_nonfinite: f64,
+    smallest_pivot: f64,
+}
+
+impl Sweep {
+    fn new(inflow: f64) -> Self {
+        Self {
+            inflow,
+            upper_coef: 0.0,
+            upper_g: 0.0,
+            // -c' of the (absent) row above is -0, the negation of c' = 0.
+            ncp: -0.0,
+            dp: 0.0,
+            finite: 0.0,
+            pivots_nonfinite: 0.0,
+            smallest_pivot: f64::INFINITY,
+        }
+    }
+
+    /// One row of the implicit soil-water equation, scaled by dt as in
+    /// SSTEP, and its elimination: a layer of reciprocal thickness `idz`
+    /// losing `outflow` (m s-1) through its lower face of coefficient
+    /// `coef_below` (D / dz of the face, zero at the bottom), with gravity
+    /// derivative `g` (implicit scheme) and transpiration `et` (kg m-2 s-1).
+    /// Returns the row's (-c', d').
+    #[inline(always)]
+    fn row<const IMPLICIT: bool>(
+        &mut self,
+        idz: f64,
+        outflow: f64,
+        coef_below: f64,
+        g: f64,
+        et: f64,
+        dt: f64,
+    ) -> [f64; 2] {
+        let rhs = (self.inflow - outflow - et / RHO_WATER) * idz;
+        self.finite += rhs;
+        let mut na = self.upper_coef * idz;
+        let nc = coef_below * idz;
+        let mut b = (self.upper_coef + coef_below) * idz;
+        if IMPLICIT {
+            b += g * idz;
+            na += self.upper_g * idz;
+            self.upper_g = g;
+        }
+        // SSTEP's scaling by dt, then elimination of the sub-diagonal:
+        // m = b - a c'_up, d' = (d - a d'_up) / m, c' = c / m.
+        let (na, b, nc, d) = (na * dt, 1.0 + b * dt, nc * dt, rhs * dt);
+        let m = b - na * self.ncp;
+        self.pivots_nonfinite += m * 0.0;
+        let am = m.abs();
+        self.smallest_pivot = if am < self.smallest_pivot {
+            am
+        } else {
+            self.smallest_pivot
+        };
+        let inv = 1.0 / m;
+        self.ncp = nc * inv;
+        self.dp = (d + na * self.dp) * inv;
+        self.inflow = outflow;
+        self.upper_coef = coef_below;
+        [self.ncp, self.dp]
     }
 }
 
@@ -991,8 +1187,10 @@ fn layer_hydraulics<const TOTAL: bool>(
 /// the sweep's coefficients in `sweep`), and solved for the liquid
 /// increments, written to `inc`. Returns the fluxes (infiltration, surface
 /// runoff, explicit drainage) and d(drainage)/d(theta_bottom) of the
-/// implicit gravity scheme (m s-1). `TOTAL` as in [`layer_hydraulics`].
-fn pass<const TOTAL: bool>(
+/// implicit gravity scheme (m s-1). `TOTAL` and `IMPLICIT` as in
+/// [`layer_hydraulics`].
+#[inline(never)]
+fn pass<const TOTAL: bool, const IMPLICIT: bool>(
     input: &RichardsInput,
     cfg: &RichardsConfig,
     st: &StepState,
@@ -1017,80 +1215,51 @@ fn pass<const TOTAL: bool>(
     let pcpdrp = input.water_input / RHO_WATER;
     let edir = input.evaporation / RHO_WATER;
     let slope = cfg.drainage_slope;
+    #[inline(always)]
+    fn at<const TOTAL: bool, const IMPLICIT: bool>(
+        k: usize,
+        soil: &[SoilHydraulics],
+        layers: &[Layer],
+        tables: Option<&[Arc<PowerTable>]>,
+        coef: &[f64],
+        ice: &[f64],
+        st: &StepState,
+    ) -> (f64, f64, f64) {
+        let table = tables.map(|t| &*t[k]);
+        layer_hydraulics::<TOTAL, IMPLICIT>(&soil[k], &layers[k], table, coef[k], ice[k], st)
+    }
+    let hydraulics = |k: usize| at::<TOTAL, IMPLICIT>(k, soil, layers, tables, coef, ice, st);
 
     // The flux down through the face below layer k is wdf_k dsmdz_k + wcnd_k
     // (coefficients of the upper layer, as in Noah); through the column
     // bottom it is SLOPE wcnd. Layer k gains the flux from above less the
     // flux below and its transpiration. With the implicit gravity scheme
-    // the flux below layer k gains dK_k/dtheta * d(theta_k).
-    let mut runoff1 = 0.0;
-    let mut pddum = pcpdrp;
-    let mut inflow = 0.0;
-    let mut upper_coef = 0.0;
-    let mut upper_g = 0.0;
-    let mut drain_slope = 0.0;
-    let mut finite = 0.0;
-    // Pivot checks: m * 0 stays zero while every pivot is finite, and the
-    // smallest |m| is positive while none is zero.
-    let mut pivots_nonfinite = 0.0;
-    let mut smallest_pivot = f64::INFINITY;
-    let (mut cp_up, mut dp_up) = (0.0, 0.0);
-    for k in 0..n {
-        let last = k + 1 == n;
-        let lay = &layers[k];
-        let table = tables.map(|t| &*t[k]);
-        let (wdf, wcnd, dkdt) =
-            layer_hydraulics::<TOTAL>(&soil[k], lay, table, coef[k], ice[k], st);
-        if k == 0 {
-            if pcpdrp != 0.0 {
-                (runoff1, pddum) = infiltration(input, cfg, coef, wcnd);
-            }
-            inflow = pddum - edir;
-        }
-        let (outflow, coef_below) = if last {
-            (slope * wcnd, 0.0)
-        } else {
-            let q = wdf * lay.ddz;
-            (q * (sh2o[k] - sh2o[k + 1]) + wcnd, q)
-        };
-        let idz = lay.inv_dz;
-        let rhs = (inflow - outflow - et[k] / RHO_WATER) * idz;
-        finite += rhs;
-        let mut a = -upper_coef * idz;
-        let c = -coef_below * idz;
-        let mut b = (upper_coef + coef_below) * idz;
-        if st.implicit {
-            let g = if last { slope * dkdt } else { dkdt };
-            b += g * idz;
-            a -= upper_g * idz;
-            upper_g = g;
-            drain_slope = g;
-        }
-        // SSTEP's scaling by dt, then elimination of the sub-diagonal.
-        let (a, b, c, d) = (a * dt, 1.0 + b * dt, c * dt, rhs * dt);
-        let m = b - a * cp_up;
-        pivots_nonfinite += m * 0.0;
-        let am = m.abs();
-        smallest_pivot = if am < smallest_pivot {
-            am
-        } else {
-            smallest_pivot
-        };
-        let inv = 1.0 / m;
-        cp_up = c * inv;
-        dp_up = (d - a * dp_up) * inv;
-        sweep[k] = [cp_up, dp_up];
-        inflow = outflow;
-        upper_coef = coef_below;
+    // the flux below layer k gains dK_k/dtheta * d(theta_k). Each layer's
+    // hydraulic functions are evaluated one row ahead.
+    let (mut wdf, mut wcnd, mut dkdt) = hydraulics(0);
+    let (mut runoff1, mut pddum) = (0.0, pcpdrp);
+    if pcpdrp != 0.0 {
+        (runoff1, pddum) = infiltration(input, cfg, coef, wcnd);
     }
-    let runoff2 = inflow;
-    if !(runoff1 + runoff2 + finite).is_finite() {
+    let mut sw = Sweep::new(pddum - edir);
+    for k in 0..n - 1 {
+        let lay = &layers[k];
+        let q = wdf * lay.ddz;
+        let outflow = q * (sh2o[k] - sh2o[k + 1]) + wcnd;
+        sweep[k] = sw.row::<IMPLICIT>(lay.inv_dz, outflow, q, dkdt, et[k], dt);
+        (wdf, wcnd, dkdt) = hydraulics(k + 1);
+    }
+    let drain_slope = if IMPLICIT { slope * dkdt } else { 0.0 };
+    let idz = layers[n - 1].inv_dz;
+    sweep[n - 1] = sw.row::<IMPLICIT>(idz, slope * wcnd, 0.0, drain_slope, et[n - 1], dt);
+    let runoff2 = sw.inflow;
+    if !(runoff1 + runoff2 + sw.finite).is_finite() {
         return Err(Error::model(
             None,
             "soil water: non-finite tendency (check hydraulic parameters and state)",
         ));
     }
-    if !(pivots_nonfinite == 0.0 && smallest_pivot > 0.0) {
+    if !(sw.pivots_nonfinite == 0.0 && sw.smallest_pivot > 0.0) {
         return Err(Error::model(
             None,
             "soil water: singular tridiagonal system",
@@ -1184,13 +1353,13 @@ fn infiltration(
     }
 }
 
-/// Back substitution of the Thomas algorithm from the sweep's (cp, dp) per
-/// row: x_k = dp_k - cp_k x_(k+1), x_(n-1) = dp_(n-1).
+/// Back substitution of the Thomas algorithm from the sweep's (-cp, dp) per
+/// row: x_k = dp_k - cp_k x_(k+1) = dp_k + (-cp_k) x_(k+1), x_(n-1) = dp_(n-1).
 #[inline]
 fn back_substitute(sweep: &[[f64; 2]], x: &mut [f64]) {
     let mut below = 0.0;
-    for (i, ([cp, dp], x)) in sweep.iter().zip(x.iter_mut()).rev().enumerate() {
-        below = if i == 0 { *dp } else { dp - cp * below };
+    for (i, ([ncp, dp], x)) in sweep.iter().zip(x.iter_mut()).rev().enumerate() {
+        below = if i == 0 { *dp } else { dp + ncp * below };
         *x = below;
     }
 }
@@ -1254,16 +1423,16 @@ fn solve_tridiagonal(
 ) -> Result<()> {
     let n = d.len();
     let mut pivots_finite = true;
-    let (mut cp_up, mut dp_up) = (0.0, 0.0);
+    let (mut ncp_up, mut dp_up) = (-0.0, 0.0);
     for k in 0..n {
         let a = if k == 0 { 0.0 } else { a[k] };
         let c = if k + 1 == n { 0.0 } else { c[k] };
-        let m = b[k] - a * cp_up;
+        let m = b[k] + a * ncp_up;
         pivots_finite &= (m != 0.0) & (m.abs() < f64::INFINITY);
         let inv = 1.0 / m;
-        cp_up = c * inv;
+        ncp_up = -c * inv;
         dp_up = (d[k] - a * dp_up) * inv;
-        sweep[k] = [cp_up, dp_up];
+        sweep[k] = [ncp_up, dp_up];
     }
     if !pivots_finite {
         return Err(Error::model(
@@ -1656,9 +1825,9 @@ mod tests {
                 let (d, c) = hydraulic_properties(scheme, liq[k], ice[k], 0.3, &soil[k]);
                 let lay = &w.layers[k];
                 let (wdf, wcnd, g) = if scheme == IceImpedance::Noah {
-                    layer_hydraulics::<false>(&soil[k], lay, None, liq[k], ice[k], &st)
+                    layer_hydraulics::<false, true>(&soil[k], lay, None, liq[k], ice[k], &st)
                 } else {
-                    layer_hydraulics::<true>(&soil[k], lay, None, liq[k], ice[k], &st)
+                    layer_hydraulics::<true, true>(&soil[k], lay, None, liq[k], ice[k], &st)
                 };
                 assert!(close(wdf, d, 1e-13), "{scheme:?} D[{k}]");
                 assert!(close(wcnd, c, 1e-13), "{scheme:?} K[{k}]");
