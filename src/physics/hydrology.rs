@@ -197,18 +197,22 @@ pub fn wdfcnd_noah(liquid: f64, ice_max: f64, soil: &SoilHydraulics) -> (f64, f6
 /// (r^(b+2), r^(2b+3)) from a single power evaluation, r >= 0.
 #[inline]
 fn cosby_powers(r: f64, b: f64) -> (f64, f64) {
-    cosby_powers_with(r, b + 1.0, None)
+    cosby_powers_with::<false>(r, b + 1.0, None)
 }
 
 /// [`cosby_powers`] from r^`b1` with `b1` = b + 1, taken from `table` when it
-/// is one of exponent `b1`.
+/// is one of exponent `b1` (known to be with `MATCHED`).
 #[inline]
-fn cosby_powers_with(r: f64, b1: f64, table: Option<&PowerTable>) -> (f64, f64) {
+fn cosby_powers_with<const MATCHED: bool>(
+    r: f64,
+    b1: f64,
+    table: Option<&PowerTable>,
+) -> (f64, f64) {
     if r <= 0.0 {
         return (0.0, 0.0);
     }
     let p = match table {
-        Some(t) if t.exponent().to_bits() == b1.to_bits() => t.pow(r),
+        Some(t) if MATCHED || t.exponent().to_bits() == b1.to_bits() => t.pow(r),
         _ => crate::physics::thermal::pow_pos(r, b1),
     };
     (p * r, p * p * r)
@@ -535,7 +539,7 @@ struct Layer {
     dz_bits: u64,
     /// Bits of the ice content that `dsat` and `ksat` were computed from.
     ice_bits: u64,
-    /// Bits of (porosity, b, SATDW, SATDK) that `soil` was computed from.
+    /// Bits of (porosity, b, SATDK, SATDW) that `soil` was computed from.
     soil_key: [u64; 4],
 }
 
@@ -584,14 +588,15 @@ impl SoilConstants {
     }
 }
 
-/// The bits (porosity, b, SATDW, SATDK) that [`SoilConstants`] derive from.
+/// The bits (porosity, b, SATDK, SATDW) that [`SoilConstants`] derive from,
+/// in the order of the fields of [`SoilHydraulics`].
 #[inline(always)]
 fn soil_key(s: &SoilHydraulics) -> [u64; 4] {
     [
         s.porosity.to_bits(),
         s.b.to_bits(),
-        s.dw_sat.to_bits(),
         s.k_sat.to_bits(),
+        s.dw_sat.to_bits(),
     ]
 }
 
@@ -713,11 +718,22 @@ fn step_validated(
     // The scheme and the gravity treatment select a specialised pass.
     let total = cfg.ice_impedance != IceImpedance::Noah;
     let implicit = cfg.gravity == GravityScheme::Implicit;
-    let pass = |coef: &[f64], sweep: &mut [[f64; 2]], inc: &mut [f64]| match (total, implicit) {
-        (false, false) => pass::<false, false>(input, cfg, &c, layers, coef, sweep, inc),
-        (false, true) => pass::<false, true>(input, cfg, &c, layers, coef, sweep, inc),
-        (true, false) => pass::<true, false>(input, cfg, &c, layers, coef, sweep, inc),
-        (true, true) => pass::<true, true>(input, cfg, &c, layers, coef, sweep, inc),
+    let pass = |coef: &[f64], sweep: &mut [[f64; 2]], inc: &mut [f64]| {
+        macro_rules! go {
+            ($t:literal, $i:literal, $m:literal) => {
+                pass::<$t, $i, $m>(input, cfg, &c, layers, coef, sweep, inc)
+            };
+        }
+        match (total, implicit, c.tables_matched) {
+            (false, false, false) => go!(false, false, false),
+            (false, false, true) => go!(false, false, true),
+            (false, true, false) => go!(false, true, false),
+            (false, true, true) => go!(false, true, true),
+            (true, false, false) => go!(true, false, false),
+            (true, false, true) => go!(true, false, true),
+            (true, true, false) => go!(true, true, false),
+            (true, true, true) => go!(true, true, true),
+        }
     };
     let liquid_out = &mut liquid_out[..n];
     let (mut fluxes, drain_slope) = if two_pass {
@@ -872,6 +888,9 @@ struct StepState {
     /// Noah scheme: the diffusivity's ice blending weight
     /// 1 / (1 + (500 ice_max)^3).
     vkwgt: f64,
+    /// Every layer has a power table ([`RichardsInput::powers`]) of its
+    /// exponent b + 1.
+    tables_matched: bool,
 }
 
 /// The per-step work before the solution: the soil constants and the ice
@@ -949,7 +968,19 @@ fn prepare(input: &RichardsInput, cfg: &RichardsConfig, w: &mut RichardsWork) ->
     if !same_geometry {
         w.update_geometry(dz);
     }
+    let tables_matched = match input.powers {
+        Some(p) if p.len() == n => {
+            let (p, layers) = (&p[..n], &w.layers[..n]);
+            let mut differ = 0u64;
+            for k in 0..n {
+                differ |= p[k].exponent().to_bits() ^ layers[k].soil.b1.to_bits();
+            }
+            differ == 0
+        }
+        _ => false,
+    };
     StepState {
+        tables_matched,
         state_ok,
         saturated,
         ice_max,
@@ -1051,9 +1082,10 @@ fn noah_tibet_factors(c: &SoilConstants, ice: f64, _: &SoilHydraulics) -> (f64, 
 /// values of [`hydraulic_properties`] and [`conductivity_derivative`], with
 /// the step-constant soil constants and ice factors of `lay`. `TOTAL`
 /// selects the schemes on the total water content (Niu & Yang, Noah-Tibet)
-/// over Noah's.
+/// over Noah's; `MATCHED` tells that `table` is the layer's power table
+/// and of its exponent b + 1.
 #[inline(always)]
-fn layer_hydraulics<const TOTAL: bool, const IMPLICIT: bool>(
+fn layer_hydraulics<const TOTAL: bool, const IMPLICIT: bool, const MATCHED: bool>(
     s: &SoilHydraulics,
     lay: &Layer,
     table: Option<&PowerTable>,
@@ -1065,7 +1097,7 @@ fn layer_hydraulics<const TOTAL: bool, const IMPLICIT: bool>(
     if TOTAL {
         let total = coef + ice;
         let rel = total / s.porosity;
-        let (pd, pk) = cosby_powers_with(rel.max(0.01), sc.b1, table);
+        let (pd, pk) = cosby_powers_with::<MATCHED>(rel.max(0.01), sc.b1, table);
         let kk = lay.ksat * pk;
         // Theta is the total content; zero at the 1 % floor.
         let g = if !IMPLICIT || rel <= 0.01 || total <= 0.0 {
@@ -1076,7 +1108,7 @@ fn layer_hydraulics<const TOTAL: bool, const IMPLICIT: bool>(
         (lay.dsat * pd, kk, g)
     } else {
         let r = coef / s.porosity;
-        let (pd, pk) = cosby_powers_with(r, sc.b1, table);
+        let (pd, pk) = cosby_powers_with::<MATCHED>(r, sc.b1, table);
         let mut d = s.dw_sat * pd;
         if c.ice_max > 0.0 {
             let low = if r < sc.low_r { d } else { sc.dlow };
@@ -1188,9 +1220,10 @@ impl Sweep {
 /// increments, written to `inc`. Returns the fluxes (infiltration, surface
 /// runoff, explicit drainage) and d(drainage)/d(theta_bottom) of the
 /// implicit gravity scheme (m s-1). `TOTAL` and `IMPLICIT` as in
-/// [`layer_hydraulics`].
+/// [`layer_hydraulics`]; `MATCHED` when every layer has its power table
+/// ([`StepState::tables_matched`]).
 #[inline(never)]
-fn pass<const TOTAL: bool, const IMPLICIT: bool>(
+fn pass<const TOTAL: bool, const IMPLICIT: bool, const MATCHED: bool>(
     input: &RichardsInput,
     cfg: &RichardsConfig,
     st: &StepState,
@@ -1210,25 +1243,34 @@ fn pass<const TOTAL: bool, const IMPLICIT: bool>(
         &mut sweep[..n],
         &mut inc[..n],
     );
-    let tables = input.powers.filter(|p| p.len() == n).map(|p| &p[..n]);
+    let tables = match input.powers {
+        Some(p) if p.len() == n => &p[..n],
+        _ => &[],
+    };
     let dt = input.dt;
     let pcpdrp = input.water_input / RHO_WATER;
     let edir = input.evaporation / RHO_WATER;
     let slope = cfg.drainage_slope;
     #[inline(always)]
-    fn at<const TOTAL: bool, const IMPLICIT: bool>(
+    fn at<const TOTAL: bool, const IMPLICIT: bool, const MATCHED: bool>(
         k: usize,
         soil: &[SoilHydraulics],
         layers: &[Layer],
-        tables: Option<&[Arc<PowerTable>]>,
+        tables: &[Arc<PowerTable>],
         coef: &[f64],
         ice: &[f64],
         st: &StepState,
     ) -> (f64, f64, f64) {
-        let table = tables.map(|t| &*t[k]);
-        layer_hydraulics::<TOTAL, IMPLICIT>(&soil[k], &layers[k], table, coef[k], ice[k], st)
+        let table = if MATCHED {
+            Some(&*tables[k])
+        } else {
+            tables.get(k).map(|t| &**t)
+        };
+        let (s, lay) = (&soil[k], &layers[k]);
+        layer_hydraulics::<TOTAL, IMPLICIT, MATCHED>(s, lay, table, coef[k], ice[k], st)
     }
-    let hydraulics = |k: usize| at::<TOTAL, IMPLICIT>(k, soil, layers, tables, coef, ice, st);
+    let hydraulics =
+        |k: usize| at::<TOTAL, IMPLICIT, MATCHED>(k, soil, layers, tables, coef, ice, st);
 
     // The flux down through the face below layer k is wdf_k dsmdz_k + wcnd_k
     // (coefficients of the upper layer, as in Noah); through the column
@@ -1825,9 +1867,9 @@ mod tests {
                 let (d, c) = hydraulic_properties(scheme, liq[k], ice[k], 0.3, &soil[k]);
                 let lay = &w.layers[k];
                 let (wdf, wcnd, g) = if scheme == IceImpedance::Noah {
-                    layer_hydraulics::<false, true>(&soil[k], lay, None, liq[k], ice[k], &st)
+                    layer_hydraulics::<false, true, false>(&soil[k], lay, None, liq[k], ice[k], &st)
                 } else {
-                    layer_hydraulics::<true, true>(&soil[k], lay, None, liq[k], ice[k], &st)
+                    layer_hydraulics::<true, true, false>(&soil[k], lay, None, liq[k], ice[k], &st)
                 };
                 assert!(close(wdf, d, 1e-13), "{scheme:?} D[{k}]");
                 assert!(close(wcnd, c, 1e-13), "{scheme:?} K[{k}]");
