@@ -897,11 +897,24 @@ pub fn supercooled_liquid(curve: FreezeCurve, t: f64, smc: f64, p: &RetentionPar
 /// Volumetric heat capacity (J m-3 K-1) of a soil layer, Noah's HCPCT:
 /// liquid `liq` * C_WATER + ice (smc - liq) * C_ICE + solids (1 - porosity)
 /// * `c_solid` + air (porosity - smc) * C_AIR.
+#[inline]
 pub fn heat_capacity(smc: f64, liq: f64, porosity: f64, c_solid: f64) -> f64 {
-    liq * C_WATER
-        + (smc - liq) * C_ICE
-        + (1.0 - porosity) * c_solid
-        + (porosity - smc).max(0.0) * C_AIR
+    heat_capacity_with_solids(smc, liq, porosity, solids_heat_capacity(porosity, c_solid))
+}
+
+/// The solids' share (1 - porosity) * `c_solid` (J m-3 K-1) of
+/// [`heat_capacity`], fixed per layer.
+#[inline]
+pub fn solids_heat_capacity(porosity: f64, c_solid: f64) -> f64 {
+    (1.0 - porosity) * c_solid
+}
+
+/// [`heat_capacity`] with the solids' share `c_solids` of
+/// [`solids_heat_capacity`] evaluated once per layer: the same terms summed
+/// in the same order, so the same bits.
+#[inline]
+pub fn heat_capacity_with_solids(smc: f64, liq: f64, porosity: f64, c_solids: f64) -> f64 {
+    liq * C_WATER + (smc - liq) * C_ICE + c_solids + (porosity - smc).max(0.0) * C_AIR
 }
 
 /// Volumetric enthalpy (J m-3) of a soil layer at temperature `t` (K) with
@@ -1372,6 +1385,22 @@ mod tests {
             }
         }
         assert!(inside > 40_000, "only {inside} cases held the root");
+    }
+
+    /// The heat capacity from a per-layer solids share is the full
+    /// evaluation bit for bit.
+    #[test]
+    fn heat_capacity_with_solids_is_heat_capacity_bit_for_bit() {
+        for (porosity, c_solid) in [(0.339, 2.0e6), (0.439, 1.926e6), (0.468, 2.3e6), (0.1, 1e6)] {
+            let c_solids = solids_heat_capacity(porosity, c_solid);
+            for smc in [0.0, 0.02, 0.1, 0.3, porosity, porosity + 0.01] {
+                for liq in [0.0, 0.02, 0.5 * smc, smc] {
+                    let a = heat_capacity(smc, liq, porosity, c_solid);
+                    let b = heat_capacity_with_solids(smc, liq, porosity, c_solids);
+                    assert_eq!(a.to_bits(), b.to_bits(), "{porosity} {smc} {liq}");
+                }
+            }
+        }
     }
 
     /// The per-layer prepared curve gives [`supercooled_liquid_tabulated_between`] bit for bit.
