@@ -218,6 +218,10 @@ pub struct ColumnModel {
     root_fraction: Vec<f64>,
     /// Conductivity constants per layer.
     conductivity: Vec<thermal::LayerConductivity>,
+    /// Per layer, the porosity and the solids' share (1 - porosity) c_solid
+    /// (J m-3 K-1) of the heat capacity, see
+    /// [`thermal::heat_capacity_with_solids`].
+    capacity_consts: Vec<[f64; 2]>,
     /// Koren (1999) freeze curve: liq^(-min(b, blim)) tabulated per layer,
     /// shared between layers of the same exponent; empty for other curves.
     freeze_powers: Vec<Arc<PowerTable>>,
@@ -468,7 +472,15 @@ impl ColumnModel {
             .collect::<Option<Vec<_>>>()
             .filter(|k| k.len() == n)
             .unwrap_or_default();
+        let capacity_consts = thermal_layers
+            .iter()
+            .map(|l| {
+                let por = l.retention.porosity;
+                [por, thermal::solids_heat_capacity(por, l.c_solid)]
+            })
+            .collect();
         Ok(Self {
+            capacity_consts,
             freeze_por_bx,
             freeze_koren,
             noah_geometry: NoahGeometry::new(&dz),
@@ -814,11 +826,12 @@ impl ColumnModel {
         capacity.resize(n, 0.0);
         k_below.resize(n, 0.0);
         let (smc, sh2o) = (&st.smc[..n], &st.sh2o[..n]);
-        let (layers, conductivity) = (&self.thermal[..n], &self.conductivity[..n]);
+        let conductivity = &self.conductivity[..n];
+        let consts = &self.capacity_consts[..n];
         let (cap, kb) = (&mut capacity[..n], &mut k_below[..n]);
         for i in 0..n {
-            let l = &layers[i];
-            cap[i] = thermal::heat_capacity(smc[i], sh2o[i], l.retention.porosity, l.c_solid);
+            let [por, solids] = consts[i];
+            cap[i] = thermal::heat_capacity_with_solids(smc[i], sh2o[i], por, solids);
             kb[i] = conductivity[i].conductivity(smc[i], sh2o[i]);
         }
         let k_top_half = 2.0 * k_below[0] / self.dz[0];
@@ -854,9 +867,10 @@ impl ColumnModel {
                     .clamp(lo, hi),
             }
         };
+        let consts = &self.capacity_consts;
         let capacity_at = |i: usize, liq: f64| {
-            let l = &self.thermal[i];
-            thermal::heat_capacity(smc[i], liq, l.retention.porosity, l.c_solid)
+            let [por, solids] = consts[i];
+            thermal::heat_capacity_with_solids(smc[i], liq, por, solids)
         };
         noah_heat_step_with(
             &col,

@@ -657,18 +657,20 @@ fn koren_between(
     if a >= b {
         return a;
     }
-    // The depression factor A(x) = (T0 - T(x)) / T(x), T(x) rising with x.
-    let depression = |x: f64| koren_depression(ck, a0, table, smc, x);
-    // T(x) <= t exactly when T0 <= t (1 + A(x)).
-    let (_, dep_b) = depression(b);
-    if T_FREEZE <= t * (1.0 + dep_b) {
+    // The depression factor A(x) = (T0 - T(x)) / T(x), T(x) rising with x:
+    // T(x) <= t exactly when s(x) = (t - T0) + t A(x) >= 0, a form without
+    // the cancellation of t (1 + A(x)) - T0 (t - T0 is exact).
+    let dt = t - T_FREEZE;
+    let s = |x: f64| dt + t * koren_depression(ck, a0, table, smc, x).1;
+    let sb = s(b);
+    if sb >= 0.0 {
         return b;
     }
-    let (_, dep_a) = depression(a);
-    if T_FREEZE >= t * (1.0 + dep_a) {
+    let sa = s(a);
+    if sa <= 0.0 {
         return a;
     }
-    koren_newton(ck, bx, a0, table, t, smc, (a, dep_a), (b, dep_b))
+    koren_newton(ck, bx, a0, table, t, smc, (a, sa), (b, sb))
 }
 
 /// (1 + ck (smc - x), A(x)) of the Koren (1999) curve at liquid water `x`:
@@ -681,9 +683,24 @@ fn koren_depression(ck: f64, a0: f64, table: &PowerTable, smc: f64, x: f64) -> (
 }
 
 /// The root of T(x) = t of the Koren (1999) curve strictly inside [a, b]
-/// (with the depression factors at both ends), by a safeguarded Newton
-/// iteration started by false position: the inner solve of
+/// (with the residuals s(a) > 0 > s(b) at its ends): the inner solve of
 /// [`koren_between`].
+///
+/// T(x) = t is solved as s(x) = (t - T0) + t A(x) = 0, which has the same
+/// root, falls with x and needs one division per Newton step where
+/// T0 / (1 + A) - t needs two. It also keeps the bits of A(x) that 1 + A(x)
+/// rounds away: near the curve's onset (A ~ 1e-6) t (1 + A) - T0 defines
+/// the root only to ~1e-11 in x, this form to far better than 1e-12.
+///
+/// The iteration starts by false position, keeps the bracket [lo, hi] of
+/// the sign change of s, and bisects when a Newton step leaves it. It stops
+/// on a Newton step below [`KOREN_STEP_TOL`], which is applied: the
+/// convergence is quadratic (the analytic slope differs from the tabulated
+/// curve's only by the table's interpolation error), so the returned x lies
+/// within about 1e-12 of the root of the tabulated curve; or on a bracket
+/// below 1e-12, whose midpoint is returned. A bisection never ends the
+/// iteration on a small move alone, which could leave x up to the move
+/// (1e-7) away from the root.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn koren_newton(
@@ -693,47 +710,47 @@ fn koren_newton(
     table: &PowerTable,
     t: f64,
     smc: f64,
-    (a, dep_a): (f64, f64),
-    (b, dep_b): (f64, f64),
+    (a, sa): (f64, f64),
+    (b, sb): (f64, f64),
 ) -> f64 {
-    let depression = |x: f64| koren_depression(ck, a0, table, smc, x);
-    // T(x) - t and its derivative.
-    let g = |x: f64| {
-        let (f, a) = depression(x);
-        let inv = 1.0 / (1.0 + a);
-        let dlna = -(2.0 * ck * x + bx * f) / (f * x);
-        (T_FREEZE * inv - t, -T_FREEZE * a * dlna * inv * inv)
-    };
-    let (ga, gb) = (T_FREEZE / (1.0 + dep_a) - t, T_FREEZE / (1.0 + dep_b) - t);
+    let dt = t - T_FREEZE;
     let (mut lo, mut hi) = (a, b);
-    let mut x = a - ga * (b - a) / (gb - ga);
+    let mut x = a + sa * (b - a) / (sa - sb);
     if !(x > lo && x < hi) {
         x = 0.5 * (lo + hi);
     }
     for _ in 0..100 {
-        let (gv, dg) = g(x);
-        if gv > 0.0 {
-            hi = x;
-        } else {
+        let (f, dep) = koren_depression(ck, a0, table, smc, x);
+        let s = dt + t * dep;
+        if s > 0.0 {
             lo = x;
-        }
-        let mut xn = if dg > 0.0 {
-            x - gv / dg
         } else {
-            0.5 * (lo + hi)
-        };
-        if !(xn > lo && xn < hi) {
-            xn = 0.5 * (lo + hi);
+            hi = x;
         }
-        // Newton converges quadratically here: a step below 1e-7 leaves the
-        // next iterate within about 1e-12 of the root.
-        if (xn - x).abs() < 1e-7 || hi - lo < 1e-12 {
-            return xn;
+        // s'(x) = t A(x) d ln A / dx = -t A(x) (2 ck x + bx f) / (f x).
+        let step = s * f * x / (t * dep * (2.0 * ck * x + bx * f));
+        let xn = x + step;
+        // A zero residual (s = 0, x = hi) gives a zero step, accepted and
+        // returned; a step that leaves the bracket, or a NaN, bisects.
+        if xn >= lo && xn <= hi {
+            if step.abs() < KOREN_STEP_TOL {
+                return xn;
+            }
+            x = xn;
+        } else {
+            x = 0.5 * (lo + hi);
+            if hi - lo < 1e-12 {
+                return x;
+            }
         }
-        x = xn;
     }
     x
 }
+
+/// Newton step (m3 m-3) below which [`koren_newton`] stops after applying
+/// it: the error left is about C step^2 with C = |s''/(2 s')| below a few
+/// hundred on the curve's range x >= 0.02.
+const KOREN_STEP_TOL: f64 = 1e-7;
 
 /// The Koren (1999) freeze curve of one layer with the constants of
 /// [`supercooled_liquid_tabulated_between`] evaluated once: its
@@ -880,11 +897,24 @@ pub fn supercooled_liquid(curve: FreezeCurve, t: f64, smc: f64, p: &RetentionPar
 /// Volumetric heat capacity (J m-3 K-1) of a soil layer, Noah's HCPCT:
 /// liquid `liq` * C_WATER + ice (smc - liq) * C_ICE + solids (1 - porosity)
 /// * `c_solid` + air (porosity - smc) * C_AIR.
+#[inline]
 pub fn heat_capacity(smc: f64, liq: f64, porosity: f64, c_solid: f64) -> f64 {
-    liq * C_WATER
-        + (smc - liq) * C_ICE
-        + (1.0 - porosity) * c_solid
-        + (porosity - smc).max(0.0) * C_AIR
+    heat_capacity_with_solids(smc, liq, porosity, solids_heat_capacity(porosity, c_solid))
+}
+
+/// The solids' share (1 - porosity) * `c_solid` (J m-3 K-1) of
+/// [`heat_capacity`], fixed per layer.
+#[inline]
+pub fn solids_heat_capacity(porosity: f64, c_solid: f64) -> f64 {
+    (1.0 - porosity) * c_solid
+}
+
+/// [`heat_capacity`] with the solids' share `c_solids` of
+/// [`solids_heat_capacity`] evaluated once per layer: the same terms summed
+/// in the same order, so the same bits.
+#[inline]
+pub fn heat_capacity_with_solids(smc: f64, liq: f64, porosity: f64, c_solids: f64) -> f64 {
+    liq * C_WATER + (smc - liq) * C_ICE + c_solids + (porosity - smc).max(0.0) * C_AIR
 }
 
 /// Volumetric enthalpy (J m-3) of a soil layer at temperature `t` (K) with
@@ -1288,6 +1318,89 @@ mod tests {
             }
         }
         assert!(inside > 50, "only {inside} brackets held the root");
+    }
+
+    /// The tabulated solve returns the root of the curve it evaluates: the
+    /// liquid water lies within 2e-12 of the sign change of s(x) = (t - T0)
+    /// + t A(x) (A with the tabulated power), found by bisection to adjacent
+    /// floats, over temperatures from the onset to -30 K, total water from
+    /// just above the curve's minimum to saturation, and soil classes from
+    /// sand to clay (bx from 2.79 to the limit 5.5).
+    #[test]
+    fn tabulated_solve_converges_to_the_root_of_its_curve() {
+        // STAS sand, loamy sand, sandy loam, loam, silt loam, clay.
+        let classes = [
+            (0.339, 2.79, 0.069),
+            (0.421, 4.26, 0.036),
+            (0.434, 4.74, 0.141),
+            (0.439, 5.25, 0.355),
+            (0.476, 5.33, 0.759),
+            (0.468, 11.55, 0.468),
+        ];
+        let curve = FreezeCurve::NOAH_KOREN99;
+        let FreezeCurve::Koren99 { ck, blim } = curve else {
+            unreachable!()
+        };
+        let mut inside = 0;
+        for (porosity, b, psi_sat) in classes {
+            let p = RetentionParams {
+                porosity,
+                b,
+                psi_sat,
+            };
+            let bx = b.min(blim);
+            let table = PowerTable::new(-bx, 0.016, 0.9999);
+            let por_bx = porosity.powf(bx);
+            let a0 = koren_a0(&p, por_bx);
+            for i in 0..60 {
+                let smc = 0.021 + (porosity - 0.021) * i as f64 / 59.0;
+                for j in 0..300 {
+                    let t = T_FREEZE - 10f64.powf(-5.0 + 6.5 * j as f64 / 299.0);
+                    let got = supercooled_liquid_tabulated_between(
+                        curve, t, smc, &p, por_bx, &table, 0.0, 1.0,
+                    );
+                    let s =
+                        |x: f64| (t - T_FREEZE) + t * koren_depression(ck, a0, &table, smc, x).1;
+                    let (mut lo, mut hi) = (0.02, smc);
+                    if s(lo) <= 0.0 || s(hi) >= 0.0 {
+                        continue;
+                    }
+                    inside += 1;
+                    loop {
+                        let m = 0.5 * (lo + hi);
+                        if m <= lo || m >= hi {
+                            break;
+                        }
+                        if s(m) > 0.0 {
+                            lo = m;
+                        } else {
+                            hi = m;
+                        }
+                    }
+                    assert!(
+                        (got - lo).abs() < 2e-12,
+                        "porosity {porosity} b {b} smc {smc} T {t}: {got} vs root {lo}"
+                    );
+                }
+            }
+        }
+        assert!(inside > 40_000, "only {inside} cases held the root");
+    }
+
+    /// The heat capacity from a per-layer solids share is the full
+    /// evaluation bit for bit.
+    #[test]
+    fn heat_capacity_with_solids_is_heat_capacity_bit_for_bit() {
+        for (porosity, c_solid) in [(0.339, 2.0e6), (0.439, 1.926e6), (0.468, 2.3e6), (0.1, 1e6)] {
+            let c_solids = solids_heat_capacity(porosity, c_solid);
+            for smc in [0.0, 0.02, 0.1, 0.3, porosity, porosity + 0.01] {
+                for liq in [0.0, 0.02, 0.5 * smc, smc] {
+                    let a = heat_capacity(smc, liq, porosity, c_solid);
+                    let b = heat_capacity_with_solids(smc, liq, porosity, c_solids);
+                    assert_eq!(a.to_bits(), b.to_bits(), "{porosity} {smc} {liq}");
+                }
+            }
+        }
     }
 
     /// The per-layer prepared curve gives [`supercooled_liquid_tabulated_between`] bit for bit.
