@@ -355,6 +355,8 @@ pub fn exchange_coefficients_passes_from(
         ThermalRoughness::Yang08 { .. } => (z0m / 1e-10).ln().max(0.0),
         ThermalRoughness::Zilitinkevich { .. } => 0.0,
     };
+    // With Zilitinkevich roughness z0h is a function of 1/L.
+    let zilitinkevich = matches!(rough, ThermalRoughness::Zilitinkevich { .. });
     let mut g = match rough {
         ThermalRoughness::Yang08 { .. } if ln_ratio_start.is_finite() => {
             ln_ratio_start.clamp(0.0, g_max)
@@ -484,7 +486,6 @@ pub fn exchange_coefficients_passes_from(
         // or, with Zilitinkevich roughness (z0h a function of 1/L, so that
         // the next pass would repeat this one), reproduces its 1/L exactly,
         // as at the range limit 1/L = 1 / z_wind of strongly stable air.
-        let zilitinkevich = matches!(rough, ThermalRoughness::Zilitinkevich { .. });
         if newton.is_none()
             && ((settled(fx, x) && settled(z0h, z0h_in)) || (r == 0.0 && zilitinkevich))
         {
