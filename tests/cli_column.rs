@@ -247,7 +247,12 @@ fn point_run_spinup_criterion_is_an_option() {
     let rows: Vec<Vec<&str>> = spin.lines().map(|l| l.split(',').collect()).collect();
     assert_eq!(
         rows[0],
-        ["cycle", "simulated_years", "residual_k", "enthalpy_residual_k"]
+        [
+            "cycle",
+            "simulated_years",
+            "residual_k",
+            "enthalpy_residual_k"
+        ]
     );
     // The first cycle has nothing to compare with; each later one has both
     // residuals.
@@ -256,10 +261,16 @@ fn point_run_spinup_criterion_is_an_option() {
     for r in &rows[2..] {
         let t: f64 = r[2].parse().unwrap();
         let h: f64 = r[3].parse().unwrap();
-        assert!(t > 0.0 && h > 0.0 && t.is_finite() && h.is_finite(), "{spin}");
+        assert!(
+            t > 0.0 && h > 0.0 && t.is_finite() && h.is_finite(),
+            "{spin}"
+        );
     }
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
-    assert!(summary.contains("\"spinup_enthalpy_residual\""), "{summary}");
+    assert!(
+        summary.contains("\"spinup_enthalpy_residual\""),
+        "{summary}"
+    );
     std::fs::remove_dir_all(&out).unwrap();
     write_exp("latent");
     let (ok, _, err) = calimap(&["run", exp.to_str().unwrap()]);
