@@ -1325,13 +1325,12 @@ impl ColumnModel {
             let (smc, sh2o) = (&mut st.smc[..n], &mut st.sh2o[..n]);
             let (t_soil, enthalpy) = (&st.t_soil[..n], &mut st.enthalpy[..n]);
             let (ice, liq_new) = (&ice[..n], &liq_new[..n]);
-            let (layers, dz) = (&self.thermal[..n], &self.dz[..n]);
+            let (consts, dz) = (&self.capacity_consts[..n], &self.dz[..n]);
             for i in 0..n {
-                let l = &layers[i];
+                let [por, solids] = consts[i];
                 smc[i] = ice[i] + liq_new[i];
                 sh2o[i] = liq_new[i];
-                let h =
-                    thermal::enthalpy(t_soil[i], smc[i], sh2o[i], l.retention.porosity, l.c_solid);
+                let h = thermal::enthalpy_with_solids(t_soil[i], smc[i], sh2o[i], por, solids);
                 water_heat += (h - enthalpy[i]) * dz[i];
                 enthalpy[i] = h;
             }

@@ -923,7 +923,14 @@ pub fn heat_capacity_with_solids(smc: f64, liq: f64, porosity: f64, c_solids: f6
 /// Each constituent carries its own sensible heat, so H is a state function
 /// and its change is exactly the heat that entered the layer.
 pub fn enthalpy(t: f64, smc: f64, liq: f64, porosity: f64, c_solid: f64) -> f64 {
-    heat_capacity(smc, liq, porosity, c_solid) * (t - T_FREEZE) - L_VOL * (smc - liq)
+    enthalpy_with_solids(t, smc, liq, porosity, solids_heat_capacity(porosity, c_solid))
+}
+
+/// [`enthalpy`] with the solids' share of the heat capacity
+/// ([`solids_heat_capacity`]) given.
+#[inline]
+pub fn enthalpy_with_solids(t: f64, smc: f64, liq: f64, porosity: f64, c_solids: f64) -> f64 {
+    heat_capacity_with_solids(smc, liq, porosity, c_solids) * (t - T_FREEZE) - L_VOL * (smc - liq)
 }
 
 /// The state of a layer recovered from its enthalpy.
@@ -1398,6 +1405,11 @@ mod tests {
                     let a = heat_capacity(smc, liq, porosity, c_solid);
                     let b = heat_capacity_with_solids(smc, liq, porosity, c_solids);
                     assert_eq!(a.to_bits(), b.to_bits(), "{porosity} {smc} {liq}");
+                    for t in [250.0, 272.9, T_FREEZE, 280.0] {
+                        let a = enthalpy(t, smc, liq, porosity, c_solid);
+                        let b = enthalpy_with_solids(t, smc, liq, porosity, c_solids);
+                        assert_eq!(a.to_bits(), b.to_bits(), "{t} {porosity} {smc} {liq}");
+                    }
                 }
             }
         }
