@@ -1059,7 +1059,7 @@ fn niu_yang_factors(_: &SoilConstants, ice: f64, s: &SoilHydraulics) -> (f64, f6
 #[inline(always)]
 fn noah_tibet_factors(c: &SoilConstants, ice: f64, _: &SoilHydraulics) -> (f64, f64) {
     if ice != 0.0 {
-        let fd = (c.neg_ed * ice * std::f64::consts::LN_10).exp();
+        let fd = super::detmath::exp(c.neg_ed * ice * std::f64::consts::LN_10);
         // The two exponents differ by terms in SATDW and SATDK (of order
         // 1e-5 in SI): the conductivity's factor is the diffusivity's times
         // exp(-x) for a small x, by its series where that is exact to
@@ -1068,7 +1068,7 @@ fn noah_tibet_factors(c: &SoilConstants, ice: f64, _: &SoilHydraulics) -> (f64, 
         let fk = if x.abs() < 1e-3 {
             fd * (1.0 - x * (1.0 - x * (0.5 - x * (1.0 / 6.0 - x / 24.0))))
         } else {
-            (c.neg_ek * ice * std::f64::consts::LN_10).exp()
+            super::detmath::exp(c.neg_ek * ice * std::f64::consts::LN_10)
         };
         (fd, fk)
     } else {

@@ -1,6 +1,7 @@
 //! Pure process functions of the column model: no state, no I/O. Each documents its units and the literature it follows.
 
 pub mod canopy;
+pub mod detmath;
 pub mod hydrology;
 pub mod powtable;
 pub mod sfcdif_myj;

@@ -1242,7 +1242,7 @@ impl LayerConductivity {
         let ksat = if xunfroz == 1.0 {
             self.ksat_thawed
         } else {
-            self.ksat_ice * ((xunfroz * porosity) * LN_KWATER_OVER_KICE).exp()
+            self.ksat_ice * super::detmath::exp((xunfroz * porosity) * LN_KWATER_OVER_KICE)
         };
         let frozen = liq + 0.0005 < smc;
         let ke = match self.kind {
@@ -1250,7 +1250,7 @@ impl LayerConductivity {
                 if frozen {
                     sr
                 } else if sr > 0.1 {
-                    sr.log10() + 1.0
+                    super::detmath::ln(sr) * std::f64::consts::LOG10_E + 1.0
                 } else {
                     0.0
                 }
