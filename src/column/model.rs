@@ -823,8 +823,8 @@ impl ColumnModel {
             k_below,
             heat,
         } = work;
-        capacity.resize(n, 0.0);
-        k_below.resize(n, 0.0);
+        sized(capacity, n);
+        sized(k_below, n);
         let (smc, sh2o) = (&st.smc[..n], &st.sh2o[..n]);
         let conductivity = &self.conductivity[..n];
         let consts = &self.capacity_consts[..n];
@@ -1076,8 +1076,7 @@ impl ColumnModel {
         let latent_pot = if has_snow { L_SUBLIM } else { L_VAPOR };
         let etp = surface::potential_evaporation_penman(&sf, st.ground_flux, latent_pot);
         out.potential_evap = etp;
-        et_layers.clear();
-        et_layers.resize(n, 0.0);
+        zeroed(et_layers, n);
         let (mut edir, mut ec, mut esnow, mut dew) = (0.0, 0.0, 0.0, 0.0);
         if etp > 0.0 {
             let bare = 1.0 - cover;
@@ -1314,8 +1313,7 @@ impl ColumnModel {
             dt,
             powers: Some(&self.hydraulic_powers),
         };
-        liq_new.clear();
-        liq_new.resize(n, 0.0);
+        zeroed(liq_new, n);
         // Thicknesses and soil parameters were validated by `new`.
         let rf = hydrology::richards_step_into_trusted(&rin, &self.richards, liq_new, rwork)?;
         let mut water_heat = 0.0;
@@ -1392,6 +1390,21 @@ impl ColumnModel {
         }
         Ok(out)
     }
+}
+
+/// `v` with `n` entries, those already there left as they are.
+#[inline]
+fn sized(v: &mut Vec<f64>, n: usize) {
+    if v.len() != n {
+        v.resize(n, 0.0);
+    }
+}
+
+/// `v` with `n` entries, all zero.
+#[inline]
+fn zeroed(v: &mut Vec<f64>, n: usize) {
+    sized(v, n);
+    v.fill(0.0);
 }
 
 /// Work buffers of [`ColumnModel::step`], kept per thread so that a step
