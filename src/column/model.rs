@@ -1168,7 +1168,12 @@ impl ColumnModel {
         let le = L_VAPOR * (edir + ec + ett - dew) + L_SUBLIM * esnow;
 
         // 4. Skin energy balance coupled with implicit soil heat conduction and phase change.
-        let snow_k = snow::snow_conductivity(st.snow_density);
+        // Without snow the pack's conductivity does not enter the top conductance.
+        let snow_k = if has_snow {
+            snow::snow_conductivity(st.snow_density)
+        } else {
+            0.0
+        };
         let mut top = SkinBoundary {
             f: sf,
             le,
