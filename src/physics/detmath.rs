@@ -1082,7 +1082,7 @@ mod tests {
 // ---------------------------------------------------------------------------
 //
 // #!/usr/bin/env python3
-// """Offline generator for the constant tables used by src/lib.rs.
+// """Offline generator for the constant tables of physics::detmath.
 //
 // All values are computed with Python's `decimal` module at 60 significant
 // digits and then converted to the nearest IEEE-754 double with float(Decimal),
