@@ -1236,7 +1236,7 @@ impl LayerConductivity {
 
     /// Thermal conductivity (W m-1 K-1) with total water `smc` of which `liq`
     /// is liquid (m3 m-3): [`thermal_conductivity`] to round-off.
-    #[inline]
+    #[inline(always)]
     pub fn conductivity(&self, smc: f64, liq: f64) -> f64 {
         let porosity = self.porosity;
         let sr = (smc / porosity).clamp(0.0, 1.0);
