@@ -770,24 +770,31 @@ mod tests {
         }
     }
 
-    fn check_exp(name: &'static str, seed: u64, n: usize, mut sample: impl FnMut(&mut Rng) -> f64) {
+    /// Compare `ours` with the C library's `reference` on `n` arguments drawn
+    /// by `sample` (see [`Stats::check`]).
+    fn check_against(
+        name: &'static str,
+        seed: u64,
+        n: usize,
+        ours: fn(f64) -> f64,
+        reference: fn(f64) -> f64,
+        mut sample: impl FnMut(&mut Rng) -> f64,
+    ) {
         let mut rng = Rng(seed);
         let mut st = Stats::new(name);
         for _ in 0..n {
             let x = sample(&mut rng);
-            st.add(x, exp(x), x.exp());
+            st.add(x, ours(x), reference(x));
         }
         st.check();
     }
 
-    fn check_ln(name: &'static str, seed: u64, n: usize, mut sample: impl FnMut(&mut Rng) -> f64) {
-        let mut rng = Rng(seed);
-        let mut st = Stats::new(name);
-        for _ in 0..n {
-            let x = sample(&mut rng);
-            st.add(x, ln(x), x.ln());
-        }
-        st.check();
+    fn check_exp(name: &'static str, seed: u64, n: usize, sample: impl FnMut(&mut Rng) -> f64) {
+        check_against(name, seed, n, exp, f64::exp, sample);
+    }
+
+    fn check_ln(name: &'static str, seed: u64, n: usize, sample: impl FnMut(&mut Rng) -> f64) {
+        check_against(name, seed, n, ln, f64::ln, sample);
     }
 
     // ---- exp against std (glibc) ----------------------------------------
