@@ -867,22 +867,19 @@ mod tests {
 
     #[test]
     fn ln_vs_std_near_one() {
-        check_ln("ln 1 +- [1e-8, 1e-3]", 14, 400_000, |r| {
-            let d = 10f64.powf(r.range(-8.0, -3.0));
-            if r.next_u64() & 1 == 0 {
-                1.0 + d
-            } else {
-                1.0 - d
+        // 1 +- 10^u for u uniform in [lo, hi], either sign.
+        let near_one = |lo: f64, hi: f64| {
+            move |r: &mut Rng| {
+                let d = 10f64.powf(r.range(lo, hi));
+                if r.next_u64() & 1 == 0 {
+                    1.0 + d
+                } else {
+                    1.0 - d
+                }
             }
-        });
-        check_ln("ln 1 +- [2^-53, 1e-8]", 15, 100_000, |r| {
-            let d = 10f64.powf(r.range(-16.0, -8.0));
-            if r.next_u64() & 1 == 0 {
-                1.0 + d
-            } else {
-                1.0 - d
-            }
-        });
+        };
+        check_ln("ln 1 +- [1e-8, 1e-3]", 14, 400_000, near_one(-8.0, -3.0));
+        check_ln("ln 1 +- [2^-53, 1e-8]", 15, 100_000, near_one(-16.0, -8.0));
     }
 
     #[test]
