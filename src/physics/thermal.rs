@@ -923,13 +923,7 @@ pub fn heat_capacity_with_solids(smc: f64, liq: f64, porosity: f64, c_solids: f6
 /// Each constituent carries its own sensible heat, so H is a state function
 /// and its change is exactly the heat that entered the layer.
 pub fn enthalpy(t: f64, smc: f64, liq: f64, porosity: f64, c_solid: f64) -> f64 {
-    enthalpy_with_solids(
-        t,
-        smc,
-        liq,
-        porosity,
-        solids_heat_capacity(porosity, c_solid),
-    )
+    heat_capacity(smc, liq, porosity, c_solid) * (t - T_FREEZE) - L_VOL * (smc - liq)
 }
 
 /// [`enthalpy`] with the solids' share of the heat capacity
