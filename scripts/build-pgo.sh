@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds a profile-guided (PGO) release binary of calimap in target/pgo/
-# (target/pgo-native/ with --native).
+# (target/pgo-native/ with --native, target/pgo[-native]-mpi/ with --mpi).
 #
 # Step 1 builds an instrumented binary (target/pgo-gen/), step 2 runs it on a
 # training workload (the column benchmark at daily and 3-hourly steps and the
@@ -11,24 +11,31 @@
 # `cargo build --release` (scripts/build-pgo.sh --check compares them on the
 # Tanggula run, its summary.json to the last digit). With --native the code
 # is also compiled for this machine's processor (-C target-cpu=native; the
-# binary then may not start on older processors). Needs the rustup component
-# llvm-tools (installed here when missing and rustup can reach its server).
-# Usage: scripts/build-pgo.sh [--native] [--check]
+# binary then may not start on older processors). With --mpi both builds
+# have the `mpi` feature (the cluster's MPI, see scripts/setup.sh --mpi).
+# Needs the rustup component llvm-tools (installed here when missing and
+# rustup can reach its server).
+# Usage: scripts/build-pgo.sh [--native] [--mpi] [--check]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 check=0
 cpu=""
 out=pgo
+features=()
+setup=()
+mpi=""
 for arg in "$@"; do
   case "$arg" in
     --check) check=1 ;;
     --native) cpu="-Ctarget-cpu=native"; out=pgo-native ;;
-    *) echo "build-pgo: unknown option $arg (use --native, --check)" >&2; exit 2 ;;
+    --mpi) features=(--features mpi); setup=(--mpi); mpi=-mpi ;;
+    *) echo "build-pgo: unknown option $arg (use --native, --mpi, --check)" >&2; exit 2 ;;
   esac
 done
+out="$out$mpi"
 
-bash scripts/setup.sh
+bash scripts/setup.sh "${setup[@]}"
 sysroot="$(rustc --print sysroot)"
 host="$(rustc -vV | sed -n 's/^host: //p')"
 profdata="$sysroot/lib/rustlib/$host/bin/llvm-profdata"
@@ -46,7 +53,7 @@ rm -rf "$prof"
 mkdir -p "$prof"
 
 echo "build-pgo: 1/4 instrumented build (target/$out-gen)" >&2
-RUSTFLAGS="$cpu -Cprofile-generate=$prof" cargo build --release --target-dir "target/$out-gen"
+RUSTFLAGS="$cpu -Cprofile-generate=$prof" cargo build --release "${features[@]}" --target-dir "target/$out-gen"
 # Build scripts of the dependencies ran instrumented too; only the training
 # run's profiles are kept.
 rm -f "$prof"/*.profraw
@@ -66,7 +73,7 @@ echo "build-pgo: 3/4 merging profiles" >&2
 "$profdata" merge -o "$prof/merged.profdata" "$prof"/*.profraw
 
 echo "build-pgo: 4/4 optimised build (target/$out)" >&2
-RUSTFLAGS="$cpu -Cprofile-use=$prof/merged.profdata" cargo build --release --target-dir "target/$out"
+RUSTFLAGS="$cpu -Cprofile-use=$prof/merged.profdata" cargo build --release "${features[@]}" --target-dir "target/$out"
 echo "build-pgo: built target/$out/release/calimap" >&2
 
 if [ "$check" = 1 ]; then
@@ -74,7 +81,7 @@ if [ "$check" = 1 ]; then
     echo "build-pgo: --check needs the shared data ($shared/tanggula/forcing.txt)" >&2
     exit 1
   fi
-  cargo build --release
+  cargo build --release "${features[@]}"
   for bin in release pgo; do
     exe="target/release/calimap"
     [ "$bin" = pgo ] && exe="target/$out/release/calimap"
