@@ -113,7 +113,10 @@ fn parse_cpu_times(line: &str) -> Option<CpuTimes> {
     if fields.next()? != "cpu" {
         return None;
     }
-    let values: Vec<u64> = fields.take(8).map(|f| f.parse().ok()).collect::<Option<_>>()?;
+    let values: Vec<u64> = fields
+        .take(8)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
     if values.len() < 8 {
         return None;
     }
