@@ -64,9 +64,12 @@ gen="$root/target/$out-gen/release/calimap"
 shared="${CALIMAP_SHARED_DATA:-$root/../shared/data}"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
+# The Tanggula point run with binary $1, written to folder $2.
+tanggula() {
+  CALIMAP_SHARED_DATA="$shared" "$1" run experiments/tanggula-point.toml --out "$2" --quiet >/dev/null
+}
 if [ -f "$shared/tanggula/forcing.txt" ]; then
-  CALIMAP_SHARED_DATA="$shared" "$gen" run experiments/tanggula-point.toml \
-    --out "$scratch/tanggula" --quiet >/dev/null
+  tanggula "$gen" "$scratch/tanggula"
 fi
 
 echo "build-pgo: 3/4 merging profiles" >&2
@@ -82,12 +85,8 @@ if [ "$check" = 1 ]; then
     exit 1
   fi
   cargo build --release "${features[@]}"
-  for bin in release pgo; do
-    exe="target/release/calimap"
-    [ "$bin" = pgo ] && exe="target/$out/release/calimap"
-    CALIMAP_SHARED_DATA="$shared" "$exe" run experiments/tanggula-point.toml \
-      --out "$scratch/check-$bin" --quiet >/dev/null
-  done
+  tanggula target/release/calimap "$scratch/check-release"
+  tanggula "target/$out/release/calimap" "$scratch/check-pgo"
   # summary.json holds the annual diagnostics and the closures to the last
   # digit; its first line names the output folder, which differs.
   for f in daily.csv annual.csv spinup.csv summary.json; do
