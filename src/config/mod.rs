@@ -112,11 +112,91 @@ fn default_lower_boundary() -> String {
 pub struct PointForcingSection {
     /// `noah-ascii`, `csv` or `netcdf`.
     pub format: String,
-    /// The forcing file (or folder for netcdf); `@shared/...` points into the shared data.
+    /// The forcing file, or for `netcdf` the folder of the forcing files;
+    /// `@shared/...` points into the shared data.
     pub path: String,
-    /// netCDF only: calimap variable -> file variable name (t_air, q_air or dewpoint, p_air, wind or u/v, sw_down, lw_down, precip).
-    #[serde(default)]
-    pub variables: std::collections::BTreeMap<String, String>,
+    /// netCDF only: `era5` (`t2m d2m sp u10 v10 ssrd strd tp` as `<var>.nc`
+    /// in `path`), `cmfd` (`temp pres shum wind srad lrad prec` in
+    /// `<var>*.nc`) or `custom` with `[forcing.spec]`.
+    pub preset: Option<String>,
+    /// netCDF `custom` only: the variable mapping (see `CfForcingSpec`), file
+    /// names relative to `path`.
+    pub spec: Option<toml::Value>,
+    /// netCDF on a grid of several cells: the cell `[row, col]` (row 0 north).
+    pub cell: Option<[usize; 2]>,
+    /// netCDF on a grid of several cells: the site's latitude (degrees north);
+    /// with `lon`, the cell containing the site is run.
+    pub lat: Option<f64>,
+    /// The site's longitude (degrees east), with `lat`.
+    pub lon: Option<f64>,
+}
+
+impl PointForcingSection {
+    /// Check the keys that go with the format; errors name the key.
+    fn validate(&self, path: &Path) -> Result<()> {
+        let err = |key: &str, msg: String| Err(Error::config(path, format!("forcing.{key}"), msg));
+        match self.format.as_str() {
+            "noah-ascii" | "csv" => {
+                for (key, set) in [
+                    ("preset", self.preset.is_some()),
+                    ("spec", self.spec.is_some()),
+                    ("cell", self.cell.is_some()),
+                    ("lat", self.lat.is_some()),
+                    ("lon", self.lon.is_some()),
+                ] {
+                    if set {
+                        return err(
+                            key,
+                            format!("only for format = \"netcdf\", not `{}`", self.format),
+                        );
+                    }
+                }
+                Ok(())
+            }
+            "netcdf" => {
+                match (self.preset.as_deref(), self.spec.is_some()) {
+                    (None, _) => {
+                        return err(
+                            "preset",
+                            "required for format = \"netcdf\": one of era5, cmfd, custom".into(),
+                        )
+                    }
+                    (Some("era5" | "cmfd"), false) | (Some("custom"), true) => {}
+                    (Some("custom"), false) => {
+                        return err("spec", "required when preset = \"custom\"".into())
+                    }
+                    (Some("era5" | "cmfd"), true) => {
+                        return err("spec", "only with preset = \"custom\"".into())
+                    }
+                    (Some(other), _) => {
+                        return err(
+                            "preset",
+                            format!("unknown preset `{other}`; one of era5, cmfd, custom"),
+                        )
+                    }
+                }
+                match (self.cell.is_some(), self.lat, self.lon) {
+                    (true, None, None) | (false, None, None) => Ok(()),
+                    (true, _, _) => err("cell", "give either cell or lat and lon, not both".into()),
+                    (false, Some(la), Some(lo)) => {
+                        if !(-90.0..=90.0).contains(&la) {
+                            err("lat", format!("{la} is not a latitude"))
+                        } else if !lo.is_finite() {
+                            err("lon", format!("{lo} is not a longitude"))
+                        } else {
+                            Ok(())
+                        }
+                    }
+                    (false, Some(_), None) => err("lon", "required with lat".into()),
+                    (false, None, Some(_)) => err("lat", "required with lon".into()),
+                }
+            }
+            other => err(
+                "format",
+                format!("unknown point format `{other}`; one of noah-ascii, csv, netcdf"),
+            ),
+        }
+    }
 }
 
 /// Spin-up section.
@@ -192,6 +272,9 @@ pub struct PointOutputSection {
     /// Check and report energy and water closure of the transient run.
     #[serde(default = "yes")]
     pub balance_check: bool,
+    /// Plot the annual diagnostics (annual_alt.png, annual_temperature.png).
+    #[serde(default = "yes")]
+    pub plots: bool,
 }
 
 impl Default for PointOutputSection {
@@ -199,6 +282,7 @@ impl Default for PointOutputSection {
         Self {
             daily: true,
             balance_check: true,
+            plots: true,
         }
     }
 }
@@ -357,16 +441,7 @@ impl Experiment {
                 validate_model(path, &r.model)?;
                 validate_spinup(path, &r.spinup)?;
                 let forcing_path = resolve(path, "forcing.path", &r.forcing.path)?;
-                match r.forcing.format.as_str() {
-                    "noah-ascii" | "csv" => {}
-                    other => {
-                        return Err(Error::config(
-                            path,
-                            "forcing.format",
-                            format!("unknown point format `{other}`; one of noah-ascii, csv"),
-                        ))
-                    }
-                }
+                r.forcing.validate(path)?;
                 let body = Body::Point(PointExperiment {
                     model: r.model,
                     forcing: r.forcing,
@@ -583,6 +658,39 @@ mod tests {
         assert_eq!(p.forcing_path, PathBuf::from("/tmp/exp/f.csv"));
         assert_eq!(e.output, PathBuf::from("/tmp/exp/../out/x"));
         assert_eq!(e.name, "test");
+    }
+
+    #[test]
+    fn netcdf_point_forcing_keys_are_checked_with_the_key_named() {
+        let point = |forcing: &str| {
+            parse(&format!("kind = \"point\"\n[forcing]\n{forcing}\n"))
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        // Accepted: a preset, a custom mapping, a cell, a site.
+        point("format = \"netcdf\"\npath = \"era5\"\npreset = \"era5\"").unwrap();
+        point("format = \"netcdf\"\npath = \"f\"\npreset = \"cmfd\"\ncell = [3, 4]").unwrap();
+        point("format = \"netcdf\"\npath = \"f\"\npreset = \"cmfd\"\nlat = 47.9\nlon = 107.3")
+            .unwrap();
+        point(
+            "format = \"netcdf\"\npath = \"f\"\npreset = \"custom\"\n[forcing.spec]\nz_temp = 2.0",
+        )
+        .unwrap();
+        // Rejected, each naming the key at fault.
+        for (forcing, key, says) in [
+            ("format = \"netcdf\"\npath = \"f\"", "forcing.preset", "era5, cmfd, custom"),
+            ("format = \"netcdf\"\npath = \"f\"\npreset = \"merra\"", "forcing.preset", "merra"),
+            ("format = \"netcdf\"\npath = \"f\"\npreset = \"custom\"", "forcing.spec", "required"),
+            ("format = \"netcdf\"\npath = \"f\"\npreset = \"era5\"\n[forcing.spec]\nz_temp = 2.0", "forcing.spec", "custom"),
+            ("format = \"netcdf\"\npath = \"f\"\npreset = \"era5\"\ncell = [0, 0]\nlat = 1.0\nlon = 2.0", "forcing.cell", "not both"),
+            ("format = \"netcdf\"\npath = \"f\"\npreset = \"era5\"\nlat = 47.9", "forcing.lon", "required"),
+            ("format = \"netcdf\"\npath = \"f\"\npreset = \"era5\"\nlat = 147.9\nlon = 0.0", "forcing.lat", "147.9"),
+            ("format = \"csv\"\npath = \"f.csv\"\npreset = \"era5\"", "forcing.preset", "netcdf"),
+            ("format = \"grib\"\npath = \"f\"", "forcing.format", "noah-ascii, csv, netcdf"),
+        ] {
+            let err = point(forcing).unwrap_err();
+            assert!(err.contains(key) && err.contains(says), "{forcing}: {err}");
+        }
     }
 
     #[test]

@@ -427,6 +427,15 @@ const LINE_COLORS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
+/// An axis label: whole numbers (years, evaluation counts) without a decimal point.
+fn whole_numbers_plain(v: &f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v}")
+    }
+}
+
 /// A line plot of one or more series with a legend (e.g. best Kappa against evaluation).
 pub fn line_plot(
     path: impl AsRef<Path>,
@@ -463,6 +472,7 @@ pub fn line_plot(
             .configure_mesh()
             .x_desc(x_label)
             .y_desc(y_label)
+            .x_label_formatter(&whole_numbers_plain)
             .label_style((FONT, 14))
             .light_line_style(RGBColor(235, 235, 235))
             .draw()

@@ -23,9 +23,10 @@ use crate::config::{Experiment, PointExperiment};
 use crate::diagnostics::annual::try_annual_diagnostics;
 use crate::diagnostics::{AnnualDiagnostics, AnnualProfileStats};
 use crate::forcing::noah_ascii::{read_noah_ascii, NoahHeader};
-use crate::forcing::PointForcing;
+use crate::forcing::{CfForcingSpec, GriddedForcing, PointForcing};
 use crate::io::atomic::write_bytes_atomic;
 use crate::io::manifest::RunManifest;
+use crate::metrics::stats::{decadal_trend, DecadalTrend};
 use crate::physics::thermal::T_FREEZE;
 use crate::{Error, Result};
 
@@ -51,14 +52,180 @@ pub struct PointSummary {
     pub energy_imbalance_w_m2: f64,
     /// Water imbalance of the transient run (mm per year).
     pub water_imbalance_mm_per_year: f64,
+    /// What the forcing held, to check its units and period at a glance.
+    pub forcing: ForcingSummary,
+    /// Linear trends of the annual diagnostics over the transient run's
+    /// whole years (per decade; null with fewer than three finite years).
+    pub trends: AnnualTrends,
     /// Annual diagnostics.
     pub annual: Vec<AnnualDiagnostics>,
+}
+
+/// Means of a point forcing over its whole length.
+#[derive(Clone, Debug, Serialize)]
+pub struct ForcingSummary {
+    /// Where the series came from.
+    pub source: String,
+    /// Start of the first step.
+    pub start: String,
+    /// End of the last step.
+    pub end: String,
+    /// Step length (s).
+    pub step_seconds: f64,
+    /// Steps.
+    pub steps: usize,
+    /// Site latitude and longitude (degrees).
+    pub lat: f64,
+    pub lon: f64,
+    /// Mean air temperature (C).
+    pub mean_air_temperature_c: f64,
+    /// Precipitation (mm per year).
+    pub precipitation_mm_per_year: f64,
+    /// Mean downward shortwave and longwave radiation (W m-2).
+    pub mean_sw_down_w_m2: f64,
+    pub mean_lw_down_w_m2: f64,
+    /// Mean wind speed (m s-1), specific humidity (g/kg) and surface pressure (hPa).
+    pub mean_wind_m_s: f64,
+    pub mean_specific_humidity_g_kg: f64,
+    pub mean_pressure_hpa: f64,
+}
+
+impl ForcingSummary {
+    /// The means of `f`.
+    pub fn of(f: &PointForcing) -> Self {
+        let n = f.steps.len().max(1) as f64;
+        let mean =
+            |g: fn(&crate::forcing::ForcingStep) -> f64| f.steps.iter().map(g).sum::<f64>() / n;
+        Self {
+            source: f.source.clone(),
+            start: f.start.format("%Y-%m-%d %H:%M").to_string(),
+            end: f.time(f.steps.len()).format("%Y-%m-%d %H:%M").to_string(),
+            step_seconds: f.dt,
+            steps: f.steps.len(),
+            lat: f.lat,
+            lon: f.lon,
+            mean_air_temperature_c: mean(|s| s.t_air) - T_FREEZE,
+            precipitation_mm_per_year: mean(|s| s.precip) * 365.25 * 86400.0,
+            mean_sw_down_w_m2: mean(|s| s.sw_down),
+            mean_lw_down_w_m2: mean(|s| s.lw_down),
+            mean_wind_m_s: mean(|s| s.wind),
+            mean_specific_humidity_g_kg: 1000.0 * mean(|s| s.q_air),
+            mean_pressure_hpa: mean(|s| s.p_air) / 100.0,
+        }
+    }
+}
+
+/// Decadal trends of the annual diagnostics.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AnnualTrends {
+    /// Active-layer thickness (m per decade), over the years with an ALT.
+    pub alt_m: Option<DecadalTrend>,
+    /// TTOP (K per decade), over the years with a TTOP.
+    pub ttop_k: Option<DecadalTrend>,
+    /// GT10m (K per decade).
+    pub gt10m_k: Option<DecadalTrend>,
+    /// MAGT (K per decade).
+    pub magt_k: Option<DecadalTrend>,
+}
+
+impl AnnualTrends {
+    /// OLS and Sen's slopes of each diagnostic against the year.
+    pub fn of(annual: &[AnnualDiagnostics]) -> Self {
+        let trend = |get: &dyn Fn(&AnnualDiagnostics) -> Option<f64>| {
+            let (years, values): (Vec<f64>, Vec<f64>) = annual
+                .iter()
+                .filter_map(|a| {
+                    get(a)
+                        .filter(|v| v.is_finite())
+                        .map(|v| (f64::from(a.year), v))
+                })
+                .unzip();
+            if years.len() < 3 {
+                return None;
+            }
+            decadal_trend(&years, &values).ok()
+        };
+        Self {
+            alt_m: trend(&|a| a.alt),
+            ttop_k: trend(&|a| a.ttop),
+            gt10m_k: trend(&|a| Some(a.gt10m)),
+            magt_k: trend(&|a| Some(a.magt)),
+        }
+    }
+
+    /// One line per trend, for the console.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, unit, t) in [
+            ("ALT", "m", &self.alt_m),
+            ("TTOP", "K", &self.ttop_k),
+            ("GT10m", "K", &self.gt10m_k),
+            ("MAGT", "K", &self.magt_k),
+        ] {
+            if let Some(t) = t {
+                out.push(format!(
+                    "{name} trend: {:+.3} {unit} per decade (OLS; Sen {:+.3}; {} years)",
+                    t.ols_per_decade, t.sen_per_decade, t.n
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// `annual.png`: ALT (left) and the annual ground temperatures of the run.
+fn annual_plots(out: &std::path::Path, annual: &[AnnualDiagnostics]) -> Result<()> {
+    use crate::report::plot::{line_plot, Series};
+    let year = |a: &AnnualDiagnostics| f64::from(a.year);
+    let alt: Vec<(f64, f64)> = annual
+        .iter()
+        .filter_map(|a| a.alt.map(|v| (year(a), v)))
+        .collect();
+    if !alt.is_empty() {
+        line_plot(
+            out.join("annual_alt.png"),
+            &[Series {
+                name: "ALT".into(),
+                points: alt,
+            }],
+            "Active-layer thickness",
+            "year",
+            "ALT (m)",
+        )?;
+    }
+    let series = |name: &str, get: &dyn Fn(&AnnualDiagnostics) -> Option<f64>| Series {
+        name: name.into(),
+        points: annual
+            .iter()
+            .map(|a| (year(a), get(a).unwrap_or(f64::NAN)))
+            .collect(),
+    };
+    let temps = [
+        series("TTOP", &|a| a.ttop),
+        series("GT10m", &|a| Some(a.gt10m)),
+        series("MAGT", &|a| Some(a.magt)),
+    ];
+    if temps
+        .iter()
+        .any(|s| s.points.iter().any(|p| p.1.is_finite()))
+    {
+        line_plot(
+            out.join("annual_temperature.png"),
+            &temps,
+            "Annual mean ground temperatures",
+            "year",
+            "temperature (C)",
+        )?;
+    }
+    Ok(())
 }
 
 /// Forcing and site of a point experiment.
 pub struct PointInputs {
     pub forcing: PointForcing,
     pub header: Option<NoahHeader>,
+    /// The files read (for the run manifest).
+    pub files: Vec<PathBuf>,
 }
 
 /// Read a point experiment's forcing.
@@ -69,18 +236,101 @@ pub fn read_point_forcing(exp: &Experiment, p: &PointExperiment) -> Result<Point
             Ok(PointInputs {
                 forcing: f.forcing,
                 header: Some(f.header),
+                files: vec![p.forcing_path.clone()],
             })
         }
         "csv" => Ok(PointInputs {
             forcing: crate::forcing::csv::read_csv_forcing(&p.forcing_path)?,
             header: None,
+            files: vec![p.forcing_path.clone()],
         }),
+        "netcdf" => read_netcdf_point(exp, p),
         other => Err(Error::config(
             &exp.path,
             "forcing.format",
-            format!("`{other}` is not a point format here; use noah-ascii or csv"),
+            format!("`{other}` is not a point format here; use noah-ascii, csv or netcdf"),
         )),
     }
+}
+
+/// The netCDF variables of a point experiment's `[forcing]` section: a
+/// preset's files in the folder `path`, or the `custom` mapping with file
+/// names relative to it.
+pub fn point_forcing_spec(exp: &Experiment, p: &PointExperiment) -> Result<CfForcingSpec> {
+    let dir = &p.forcing_path;
+    let cfg_err = |key: &str, m: String| Error::config(&exp.path, format!("forcing.{key}"), m);
+    if !dir.is_dir() {
+        return Err(cfg_err(
+            "path",
+            format!(
+                "{} is not a folder (netcdf takes the folder of the forcing files)",
+                dir.display()
+            ),
+        ));
+    }
+    match (p.forcing.preset.as_deref(), &p.forcing.spec) {
+        (Some("era5"), _) => Ok(CfForcingSpec::era5(dir)),
+        (Some("cmfd"), _) => CfForcingSpec::cmfd(dir),
+        (Some("custom"), Some(v)) => {
+            let spec: CfForcingSpec = v
+                .clone()
+                .try_into()
+                .map_err(|e: toml::de::Error| cfg_err("spec", e.message().to_string()))?;
+            spec.resolve(dir)
+        }
+        _ => Err(cfg_err(
+            "preset",
+            "one of era5, cmfd (or custom with [forcing.spec])".into(),
+        )),
+    }
+}
+
+/// Read a point experiment's netCDF forcing: the files' only cell, or on a
+/// grid the `cell` or the one containing `lat`, `lon`.
+fn read_netcdf_point(exp: &Experiment, p: &PointExperiment) -> Result<PointInputs> {
+    let spec = point_forcing_spec(exp, p)?;
+    let g = GriddedForcing::open(&spec)?;
+    let grid = g.grid().clone();
+    let cfg_err = |key: &str, m: String| Error::config(&exp.path, format!("forcing.{key}"), m);
+    let (row, col) = match (p.forcing.cell, p.forcing.lat.zip(p.forcing.lon)) {
+        (Some([r, c]), _) => {
+            if r >= grid.ny || c >= grid.nx {
+                return Err(cfg_err(
+                    "cell",
+                    format!(
+                        "[{r}, {c}] is outside the forcing grid of {} rows x {} columns",
+                        grid.ny, grid.nx
+                    ),
+                ));
+            }
+            (r, c)
+        }
+        (None, Some((lat, lon))) if grid.n_cells() > 1 => grid.locate(lat, lon).ok_or_else(|| {
+            cfg_err(
+                "lat",
+                format!(
+                    "({lat}, {lon}) lies outside the forcing grid (north edge {}, west edge {}, {} x {} cells of {} x {} degrees)",
+                    grid.lat0, grid.lon0, grid.ny, grid.nx, grid.dlat, grid.dlon
+                ),
+            )
+        })?,
+        _ if grid.n_cells() == 1 => (0, 0),
+        _ => {
+            return Err(cfg_err(
+                "cell",
+                format!(
+                    "the forcing files hold a grid of {} rows x {} columns; give cell = [row, col] or lat and lon",
+                    grid.ny, grid.nx
+                ),
+            ))
+        }
+    };
+    let forcing = g.read_point(row, col)?;
+    Ok(PointInputs {
+        forcing,
+        header: None,
+        files: g.files(),
+    })
 }
 
 /// Build the column model and its initial state for a point experiment.
@@ -317,7 +567,9 @@ pub fn run_point(
     let inputs = read_point_forcing(exp, p)?;
     let mut manifest = RunManifest::from_config(&exp.raw, Some(exp.seed))?;
     manifest.add_input(&exp.path)?;
-    manifest.add_input(&p.forcing_path)?;
+    for f in &inputs.files {
+        manifest.add_input(f)?;
+    }
     manifest.write_to_dir(&out)?;
 
     // 2-3. model, initial state, spin-up
@@ -381,8 +633,18 @@ pub fn run_point(
         steps,
         energy_imbalance_w_m2: if steps > 0 { e_sum / steps as f64 } else { 0.0 },
         water_imbalance_mm_per_year: if years > 0.0 { w_sum / years } else { 0.0 },
+        forcing: ForcingSummary::of(&inputs.forcing),
+        trends: AnnualTrends::of(&annual),
         annual,
     };
+    if p.output_options.plots {
+        annual_plots(&out, &summary.annual)?;
+    }
+    if !quiet {
+        for line in summary.trends.lines() {
+            eprintln!("{line}");
+        }
+    }
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Other(e.to_string()))?;
     write_bytes_atomic(out.join("summary.json"), &json)?;
     Ok(summary)
