@@ -260,7 +260,11 @@ fn terelj_era5_point_hindcast_gives_every_year_and_its_trends() {
     ] {
         assert!(out.join(f).is_file(), "{f}");
     }
-    for f in ["annual_alt.png", "annual_temperature.png"] {
+    for f in [
+        "annual_alt.png",
+        "annual_temperature.png",
+        "ground_temperature.png",
+    ] {
         let bytes = std::fs::read(out.join(f)).unwrap();
         assert!(bytes.starts_with(b"\x89PNG"), "{f}");
     }

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use calimap::io::geotiff::{read_geotiff, Raster, RasterGrid};
 use calimap::report::plot::{
-    categorical_map, class_agreement_map, continuous_map, difference_map, frozen_ground_classes,
-    line_plot, ranked_bars, scatter_one_to_one, ColorScale, Series, NODATA_GREY,
+    categorical_map, class_agreement_map, continuous_map, depth_time_section, difference_map,
+    frozen_ground_classes, line_plot, ranked_bars, scatter_one_to_one, ColorScale, Series,
+    NODATA_GREY,
 };
 
 fn out_dir() -> (Option<tempfile::TempDir>, PathBuf) {
@@ -204,4 +205,30 @@ fn agreement_map_line_scatter_and_bars() {
     let (_, h, c) = decode(&p);
     assert!(h >= 300);
     assert!(count(&c, (31, 119, 180)) > 1000);
+}
+
+#[test]
+fn depth_time_section_colours_by_the_square_root_scale_centred_on_zero() {
+    let (_keep, dir) = out_dir();
+    // Ten years in 40 intervals, three layers (0-1, 1-3, 3-10 m): the top
+    // layer at -16 C (the scale's limit: darkest blue), the middle at +4 C
+    // (a quarter of the limit: half way up the red side of the
+    // square-root scale), the deepest at 0 C (white).
+    let x: Vec<f64> = (0..=40).map(|i| 2000.0 + 0.25 * f64::from(i)).collect();
+    let depth = [0.0, 1.0, 3.0, 10.0];
+    let values: Vec<f64> = (0..40).flat_map(|_| [-16.0, 4.0, 0.0]).collect();
+    let p = dir.join("section.png");
+    depth_time_section(&p, &x, &depth, &values, "Ground temperature", "year", "C").unwrap();
+    let (w, h, c) = decode(&p);
+    assert_eq!((w, h), (1130, 560));
+    let px = |t: f64| count(&c, rgb(ColorScale::BlueWhiteRed.at(t)));
+    let (blue, red, white) = (px(0.0), px(0.75), px(0.5));
+    // Areas in proportion to the layer thicknesses 1 : 2 : 7 (the colour
+    // bar adds a few pixels of each).
+    assert!(blue > 5_000, "{blue}");
+    let ratio = red as f64 / blue as f64;
+    assert!((ratio - 2.0).abs() < 0.2, "red / blue = {ratio}");
+    assert!(white as f64 > 3.0 * red as f64, "{white} {red}");
+    // Values that do not fit the intervals and layers are an error.
+    assert!(depth_time_section(&p, &x, &depth, &values[1..], "x", "year", "C").is_err());
 }

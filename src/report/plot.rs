@@ -299,6 +299,19 @@ fn draw_color_bar<DB: DrawingBackend>(
     units: &str,
     scale: ColorScale,
 ) -> std::result::Result<(), String> {
+    draw_color_bar_labelled(area, lo, hi, units, scale, None)
+}
+
+/// [`draw_color_bar`] with the labels of the bar's axis written by `label`
+/// (e.g. the values of a transformed scale).
+fn draw_color_bar_labelled<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    lo: f64,
+    hi: f64,
+    units: &str,
+    scale: ColorScale,
+    label: Option<&dyn Fn(&f64) -> String>,
+) -> std::result::Result<(), String> {
     let mut chart = ChartBuilder::on(area)
         .margin_top(50)
         .margin_bottom(60)
@@ -306,15 +319,16 @@ fn draw_color_bar<DB: DrawingBackend>(
         .y_label_area_size(65)
         .build_cartesian_2d(0.0..1.0, lo..hi)
         .map_err(s)?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
+    let mut mesh = chart.configure_mesh();
+    mesh.disable_mesh()
         .disable_x_axis()
         .y_desc(units)
         .label_style((FONT, 13))
-        .y_labels(8)
-        .draw()
-        .map_err(s)?;
+        .y_labels(8);
+    if let Some(f) = label {
+        mesh.y_label_formatter(f);
+    }
+    mesh.draw().map_err(s)?;
     let steps = 128;
     chart
         .draw_series((0..steps).map(|i| {
@@ -360,6 +374,109 @@ pub fn difference_map(
         ColorScale::BlueWhiteRed,
         Some((-m, m)),
     )
+}
+
+/// A time-depth section of a column variable (e.g. ground temperature):
+/// `values[i * m + k]` is the value in time interval `x_edges[i]..x_edges[i +
+/// 1]` and layer `k` between depths `depth_edges[k]..depth_edges[k + 1]` (m,
+/// positive down), drawn with depth increasing downward on a diverging scale
+/// symmetric about 0 (white at 0, so the frozen and thawed ground part at the
+/// 0 C isotherm) and linear in the square root of the magnitude, so that the
+/// tenths of a degree of deep ground stay visible beside the surface's tens.
+/// Non-finite values are grey.
+pub fn depth_time_section(
+    path: impl AsRef<Path>,
+    x_edges: &[f64],
+    depth_edges: &[f64],
+    values: &[f64],
+    title: &str,
+    x_label: &str,
+    units: &str,
+) -> Result<()> {
+    let path = path.as_ref();
+    let (n, m) = (
+        x_edges.len().saturating_sub(1),
+        depth_edges.len().saturating_sub(1),
+    );
+    if n == 0 || m == 0 || values.len() != n * m {
+        return Err(Error::Other(format!(
+            "{}: a section of {} values does not fit {n} intervals x {m} layers",
+            path.display(),
+            values.len()
+        )));
+    }
+    let lim = values
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, |a, v| a.max(v.abs()));
+    let lim = if lim > 0.0 { lim } else { 1.0 };
+    let (x0, x1) = (x_edges[0], x_edges[n]);
+    let bottom = depth_edges[m];
+    let legend_w = 130;
+    render(path, (1000 + legend_w, 560), |root| {
+        let (w, _) = root.dim_in_pixel();
+        let (plot, bar) = root.split_horizontally(w - legend_w);
+        let mut chart = ChartBuilder::on(&plot)
+            .caption(title, (FONT, 22))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x0..x1, -bottom..-depth_edges[0])
+            .map_err(s)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(x_label)
+            .y_desc("depth (m)")
+            .x_label_formatter(&whole_numbers_plain)
+            .y_label_formatter(&|v| whole_numbers_plain(&(v.abs())))
+            .label_style((FONT, 14))
+            .draw()
+            .map_err(s)?;
+        chart
+            .draw_series((0..n).flat_map(|i| {
+                (0..m).map(move |k| {
+                    let v = values[i * m + k];
+                    let col = if v.is_finite() {
+                        ColorScale::BlueWhiteRed.at(0.5 + 0.5 * signed_sqrt(v / lim))
+                    } else {
+                        NODATA_GREY
+                    };
+                    Rectangle::new(
+                        [
+                            (x_edges[i], -depth_edges[k]),
+                            (x_edges[i + 1], -depth_edges[k + 1]),
+                        ],
+                        col.filled(),
+                    )
+                })
+            }))
+            .map_err(s)?;
+        // The bar runs linearly in signed_sqrt(v / lim); its labels are v.
+        let label = |u: &f64| {
+            let v = u * u.abs() * lim;
+            if v.abs() >= 10.0 {
+                format!("{v:.0}")
+            } else if v.abs() >= 1.0 {
+                format!("{v:.1}")
+            } else {
+                format!("{v:.2}")
+            }
+        };
+        draw_color_bar_labelled(
+            &bar,
+            -1.0,
+            1.0,
+            units,
+            ColorScale::BlueWhiteRed,
+            Some(&label),
+        )
+    })
+}
+
+/// sign(x) sqrt(|x|).
+fn signed_sqrt(x: f64) -> f64 {
+    x.signum() * x.abs().sqrt()
 }
 
 /// Agreement of a simulated class map with a reference: each cell is

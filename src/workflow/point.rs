@@ -173,6 +173,64 @@ impl AnnualTrends {
     }
 }
 
+/// `ground_temperature.png`: the daily layer temperatures of the run as a
+/// time-depth section, averaged over bins of consecutive days so that a
+/// long run has at most 1,200 columns.
+fn ground_temperature_section(
+    out: &std::path::Path,
+    daily: &DailyWriter,
+    thickness: &[f64],
+) -> Result<()> {
+    let (nd, m) = (daily.days.len(), thickness.len());
+    if nd == 0 || m == 0 {
+        return Ok(());
+    }
+    let per_bin = nd.div_ceil(1200);
+    let decimal_year = |d: NaiveDate| {
+        use chrono::Datelike;
+        let len = if NaiveDate::from_ymd_opt(d.year(), 2, 29).is_some() {
+            366.0
+        } else {
+            365.0
+        };
+        f64::from(d.year()) + f64::from(d.ordinal0()) / len
+    };
+    let mut x = Vec::new();
+    let mut values = Vec::new();
+    for start in (0..nd).step_by(per_bin) {
+        let end = (start + per_bin).min(nd);
+        x.push(decimal_year(daily.days[start]));
+        for k in 0..m {
+            let sum: f64 = (start..end).map(|d| daily.temps[d * m + k]).sum();
+            values.push(sum / (end - start) as f64);
+        }
+    }
+    // The last bin ends where the day after the last day begins.
+    let last = daily.days[nd - 1];
+    x.push(
+        last.succ_opt()
+            .map_or(decimal_year(last) + 1.0 / 365.0, decimal_year),
+    );
+    let mut depth = vec![0.0];
+    for dz in thickness {
+        depth.push(depth[depth.len() - 1] + dz);
+    }
+    let bin = if per_bin == 1 {
+        "daily means".to_string()
+    } else {
+        format!("{per_bin}-day means")
+    };
+    crate::report::plot::depth_time_section(
+        out.join("ground_temperature.png"),
+        &x,
+        &depth,
+        &values,
+        &format!("Ground temperature ({bin})"),
+        "year",
+        "temperature (C)",
+    )
+}
+
 /// `annual.png`: ALT (left) and the annual ground temperatures of the run.
 fn annual_plots(out: &std::path::Path, annual: &[AnnualDiagnostics]) -> Result<()> {
     use crate::report::plot::{line_plot, Series};
@@ -420,6 +478,9 @@ struct DailyWriter {
     n: usize,
     sums: Vec<f64>,
     layers: usize,
+    /// The days written, and their layer temperatures (C), day by day.
+    days: Vec<NaiveDate>,
+    temps: Vec<f64>,
 }
 
 impl DailyWriter {
@@ -445,6 +506,8 @@ impl DailyWriter {
             n: 0,
             sums: vec![0.0; 8 + 3 * layers],
             layers,
+            days: Vec::new(),
+            temps: Vec::new(),
         }
     }
 
@@ -474,6 +537,10 @@ impl DailyWriter {
 
     fn flush(&mut self) {
         if let (Some(day), true) = (self.day, self.n > 0) {
+            self.days.push(day);
+            let n = self.n as f64;
+            self.temps
+                .extend(self.sums[8..8 + self.layers].iter().map(|t| t / n));
             let _ = write!(self.rows, "{day}");
             for (i, s) in self.sums.iter_mut().enumerate() {
                 let mean = *s / self.n as f64;
@@ -602,7 +669,7 @@ pub fn run_point(
     // 4. transient run
     let mut daily = DailyWriter::new(model.thickness().len());
     let (mut e_sum, mut w_sum, mut steps) = (0.0, 0.0, 0usize);
-    let want_daily = p.output_options.daily;
+    let want_daily = p.output_options.daily || p.output_options.plots;
     let stats = run(&model, &mut state, &inputs.forcing, &mut |t, st, fl| {
         if want_daily {
             daily.add(t, st, fl);
@@ -616,7 +683,7 @@ pub fn run_point(
     let years = steps as f64 * inputs.forcing.dt / (365.25 * 86400.0);
 
     // 5. outputs
-    if want_daily {
+    if p.output_options.daily {
         write_bytes_atomic(out.join("daily.csv"), &daily.rows)?;
     }
     let annual_text = annual_csv(&annual);
@@ -639,6 +706,7 @@ pub fn run_point(
     };
     if p.output_options.plots {
         annual_plots(&out, &summary.annual)?;
+        ground_temperature_section(&out, &daily, model.thickness())?;
     }
     if !quiet {
         for line in summary.trends.lines() {
