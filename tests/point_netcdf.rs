@@ -250,6 +250,40 @@ fn terelj_era5_point_hindcast_gives_every_year_and_its_trends() {
         s.annual.iter().map(|a| Some(a.magt)).collect(),
     );
 
+    // The same files through a custom mapping give the same run.
+    let era5_dir = p.forcing_path.display().to_string();
+    let custom = run(
+        dir.path(),
+        "custom",
+        &format!(
+            r#"format = "netcdf"
+preset = "custom"
+path = "{era5_dir}"
+[forcing.spec]
+t_air = {{ name = "t2m", files = ["t2m.nc"] }}
+p_air = {{ name = "sp", files = ["sp.nc"] }}
+dewpoint = {{ name = "d2m", files = ["d2m.nc"] }}
+wind_u = {{ name = "u10", files = ["u10.nc"] }}
+wind_v = {{ name = "v10", files = ["v10.nc"] }}
+sw_down = {{ name = "ssrd", files = ["ssrd.nc"], accumulation = 3600.0 }}
+lw_down = {{ name = "strd", files = ["strd.nc"], accumulation = 3600.0 }}
+precip = {{ name = "tp", files = ["tp.nc"], accumulation = 3600.0 }}"#
+        ),
+        "recycle_years = 10\nmax_cycles = 0",
+    )
+    .unwrap();
+    let preset = run(
+        dir.path(),
+        "preset",
+        &format!("format = \"netcdf\"\npreset = \"era5\"\npath = \"{era5_dir}\""),
+        "recycle_years = 10\nmax_cycles = 0",
+    )
+    .unwrap();
+    assert_eq!(
+        serde_json::to_string(&custom.annual).unwrap(),
+        serde_json::to_string(&preset.annual).unwrap()
+    );
+
     // The outputs: the tables, the plots (PNG), and every forcing file in the manifest.
     for f in [
         "annual.csv",
