@@ -186,8 +186,7 @@ fn terelj_era5_point_hindcast_gives_every_year_and_its_trends() {
     let years: Vec<i32> = s.annual.iter().map(|a| a.year).collect();
     assert_eq!(years, (1979..=2020).collect::<Vec<_>>());
     // The ERA5 precipitation and downward longwave at the hourly accumulation
-    // (see `CfForcingSpec::era5`), and the mean air temperature the
-    // experiment's TBOT is set to.
+    // (see `CfForcingSpec::era5`), and the mean air temperature.
     assert!(
         (s.forcing.precipitation_mm_per_year - 374.0).abs() < 1.0,
         "{:?}",
@@ -203,6 +202,12 @@ fn terelj_era5_point_hindcast_gives_every_year_and_its_trends() {
         "{:?}",
         s.forcing
     );
+    // tbot = "mean-air": the mean 2 m air temperature of the ten recycled
+    // years, 3650 days of 4 steps.
+    let f = calimap::forcing::read_cf_point(&CfForcingSpec::era5(&p.forcing_path)).unwrap();
+    let decade = f.steps[..3650 * 4].iter().map(|s| s.t_air).sum::<f64>() / (3650.0 * 4.0);
+    let tbot = s.tbot_k.unwrap();
+    assert!((tbot - decade).abs() < 1e-9, "{tbot} vs {decade}");
     assert!(s.spinup_converged, "spin-up: {} cycles", s.spinup_cycles);
     assert!(s.energy_imbalance_w_m2.abs() < 1e-3 && s.water_imbalance_mm_per_year.abs() < 1e-3);
 

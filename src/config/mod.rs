@@ -72,8 +72,11 @@ pub struct ModelSection {
     pub soil_classes: Option<Vec<u32>>,
     /// Vegetation class (index into vegetation.toml); default from the forcing file.
     pub veg_class: Option<u32>,
-    /// Deep soil temperature TBOT (K) at ZBOT; default from the forcing file.
-    pub tbot: Option<f64>,
+    /// Deep soil temperature TBOT at ZBOT: a temperature (K), or
+    /// `"mean-air"`, the forcing's mean air temperature over the spin-up
+    /// years (a point run's; in a domain `[domain] tbot` decides); default
+    /// from the forcing file.
+    pub tbot: Option<TbotSetting>,
     /// Thermal conductivity scheme: `noah_tibet` (Johansen / Peters-Lidard
     /// with the gravel and bedrock classes of Chen et al. 2012, the default)
     /// or `peters_lidard` (every class as mineral soil, Noah 3.4.1).
@@ -94,6 +97,31 @@ pub struct ModelSection {
     /// HRT/HSTEP with the SNKSRC phase change limited by the step's
     /// conductive heat, enthalpy still conserved).
     pub heat_scheme: Option<String>,
+}
+
+/// How `[model] tbot` is given.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum TbotSetting {
+    /// A temperature (K).
+    Kelvin(f64),
+    /// A rule by name: `mean-air`.
+    Rule(String),
+}
+
+impl ModelSection {
+    /// TBOT (K) where the section gives a temperature.
+    pub fn tbot_kelvin(&self) -> Option<f64> {
+        match self.tbot {
+            Some(TbotSetting::Kelvin(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Whether TBOT is the forcing's mean air temperature (`tbot = "mean-air"`).
+    pub fn tbot_mean_air(&self) -> bool {
+        matches!(&self.tbot, Some(TbotSetting::Rule(r)) if r == "mean-air")
+    }
 }
 
 fn default_model_name() -> String {
@@ -550,6 +578,23 @@ pub fn validate_model(path: &Path, m: &ModelSection) -> Result<()> {
         }
     }
     check("lower_boundary", &m.lower_boundary, &["tbot", "geothermal"])?;
+    match &m.tbot {
+        Some(TbotSetting::Rule(r)) if r != "mean-air" => {
+            return Err(Error::config(
+                path,
+                "model.tbot",
+                format!("`{r}`: use a temperature in K or \"mean-air\""),
+            ))
+        }
+        Some(TbotSetting::Kelvin(t)) if !(200.0..=330.0).contains(t) => {
+            return Err(Error::config(
+                path,
+                "model.tbot",
+                format!("{t} K is outside 200-330 K (is it in Celsius?)"),
+            ))
+        }
+        _ => {}
+    }
     if m.lower_boundary == "geothermal" && m.geothermal_flux.is_none() {
         return Err(Error::config(
             path,
@@ -691,6 +736,26 @@ mod tests {
             let err = point(forcing).unwrap_err();
             assert!(err.contains(key) && err.contains(says), "{forcing}: {err}");
         }
+    }
+
+    #[test]
+    fn tbot_is_a_temperature_or_mean_air() {
+        let model = |tbot: &str| {
+            parse(&format!(
+                "kind = \"point\"\n[model]\ntbot = {tbot}\n[forcing]\nformat = \"csv\"\npath = \"f.csv\"\n"
+            ))
+            .map(|e| match e.body {
+                Body::Point(p) => (p.model.tbot_kelvin(), p.model.tbot_mean_air()),
+                _ => panic!("a point experiment"),
+            })
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(model("271.5"), Ok((Some(271.5), false)));
+        assert_eq!(model("\"mean-air\""), Ok((None, true)));
+        let e = model("\"mean-soil\"").unwrap_err();
+        assert!(e.contains("model.tbot") && e.contains("mean-air"), "{e}");
+        let e = model("-2.5").unwrap_err();
+        assert!(e.contains("model.tbot") && e.contains("Celsius"), "{e}");
     }
 
     #[test]

@@ -142,11 +142,11 @@ pub fn column_config(
         .map(|v| v as usize)
         .or(site.veg_class)
         .ok_or_else(|| Error::config(experiment, "model.veg_class", "no vegetation class given"))?;
-    let tbot = model.tbot.or(site.tbot).ok_or_else(|| {
+    let tbot = model.tbot_kelvin().or(site.tbot).ok_or_else(|| {
         Error::config(
             experiment,
             "model.tbot",
-            "no deep soil temperature TBOT (K) given",
+            "no deep soil temperature TBOT given: set it to a temperature in K or to \"mean-air\" (the forcing's mean air temperature over the spin-up years)",
         )
     })?;
     let mut cfg = ColumnConfig::from_tables(

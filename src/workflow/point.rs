@@ -17,6 +17,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use super::model::{column_config, tables_dir, ColumnSite, ModelTables};
+use crate::column::config::LowerBoundary;
 use crate::column::model::{ColumnModel, ColumnState, InitialCondition, StepFluxes};
 use crate::column::run::{run, spin_up, SpinupOptions, SpinupReport, SpinupStart};
 use crate::config::{Experiment, PointExperiment};
@@ -52,6 +53,8 @@ pub struct PointSummary {
     pub energy_imbalance_w_m2: f64,
     /// Water imbalance of the transient run (mm per year).
     pub water_imbalance_mm_per_year: f64,
+    /// Deep soil temperature TBOT of the run (K; null with a geothermal flux).
+    pub tbot_k: Option<f64>,
     /// What the forcing held, to check its units and period at a glance.
     pub forcing: ForcingSummary,
     /// Linear trends of the annual diagnostics over the transient run's
@@ -409,6 +412,12 @@ pub fn build_point_model(
     };
     site.z_temp = f.z_temp;
     site.z_wind = f.z_wind;
+    if p.model.tbot_mean_air() {
+        site.tbot = Some(mean_air_temperature(
+            f,
+            p.spinup.recycle_years.max(1) as usize,
+        ));
+    }
     let mut overrides = overrides.to_vec();
     super::domain::take_tbot_offset(&mut overrides, &mut site);
     let cfg = column_config(
@@ -452,7 +461,13 @@ pub fn build_point_model(
 
 /// Mean air temperature (K) of the first 365 days of forcing (or all of it).
 pub fn first_year_mean_air_temperature(f: &PointForcing) -> f64 {
-    let n = ((365.0 * 86400.0 / f.dt).round() as usize).clamp(1, f.steps.len().max(1));
+    mean_air_temperature(f, 1)
+}
+
+/// Mean air temperature (K) of the first `years` x 365 days of forcing (or all of it).
+pub fn mean_air_temperature(f: &PointForcing, years: usize) -> f64 {
+    let n =
+        ((years as f64 * 365.0 * 86400.0 / f.dt).round() as usize).clamp(1, f.steps.len().max(1));
     f.steps.iter().take(n).map(|s| s.t_air).sum::<f64>() / n as f64
 }
 
@@ -700,6 +715,10 @@ pub fn run_point(
         steps,
         energy_imbalance_w_m2: if steps > 0 { e_sum / steps as f64 } else { 0.0 },
         water_imbalance_mm_per_year: if years > 0.0 { w_sum / years } else { 0.0 },
+        tbot_k: match model.config().options.lower_boundary {
+            LowerBoundary::FixedTemperature { tbot, .. } => Some(tbot),
+            LowerBoundary::GeothermalFlux { .. } => None,
+        },
         forcing: ForcingSummary::of(&inputs.forcing),
         trends: AnnualTrends::of(&annual),
         annual,
