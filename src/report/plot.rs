@@ -288,23 +288,13 @@ pub fn continuous_map(
                 NODATA_GREY
             }
         })?;
-        draw_color_bar(&bar, lo, hi, units, scale)
+        draw_color_bar(&bar, lo, hi, units, scale, None)
     })
 }
 
+/// A colour bar from `lo` to `hi`, its axis labels written by `label` where
+/// given (e.g. the values of a transformed scale).
 fn draw_color_bar<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    lo: f64,
-    hi: f64,
-    units: &str,
-    scale: ColorScale,
-) -> std::result::Result<(), String> {
-    draw_color_bar_labelled(area, lo, hi, units, scale, None)
-}
-
-/// [`draw_color_bar`] with the labels of the bar's axis written by `label`
-/// (e.g. the values of a transformed scale).
-fn draw_color_bar_labelled<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     lo: f64,
     hi: f64,
@@ -463,7 +453,7 @@ pub fn depth_time_section(
                 format!("{v:.2}")
             }
         };
-        draw_color_bar_labelled(
+        draw_color_bar(
             &bar,
             -1.0,
             1.0,
