@@ -10,7 +10,7 @@ pub use kappa::{
 };
 pub use region::{boundary_mask, dilate, disagreement_mask};
 pub use stats::{
-    bias, decadal_trend, mae, ols_fit, pearson_r, point_scores, rmse, sen_slope, DecadalTrend,
-    LinearFit, PointScores,
+    bias, decadal_trend, erfc, mae, mann_kendall, ols_fit, ols_slope_se, pearson_r, point_scores,
+    rmse, sen_slope, DecadalTrend, LinearFit, MannKendall, PointScores,
 };
 pub use tiebreak::margin_misfit;
