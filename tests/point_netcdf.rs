@@ -233,6 +233,39 @@ fn terelj_era5_point_hindcast_gives_every_year_and_its_trends() {
                 "{name}: {} vs {m}",
                 t.sen_per_decade
             );
+            // The slope's standard error and the Mann-Kendall p-value (distinct
+            // years and, on this run, distinct values: no tie correction).
+            let n = xs.len() as f64;
+            let b = ols(&xs, &ys);
+            let (mx, my) = (xs.iter().sum::<f64>() / n, ys.iter().sum::<f64>() / n);
+            let sxx: f64 = xs.iter().map(|a| (a - mx) * (a - mx)).sum();
+            let rss: f64 = xs
+                .iter()
+                .zip(&ys)
+                .map(|(a, v)| (v - my - b * (a - mx)).powi(2))
+                .sum();
+            let se = 10.0 * (rss / (n - 2.0) / sxx).sqrt();
+            let got_se = t.ols_se_per_decade.unwrap();
+            assert!(
+                (got_se - se).abs() <= 1e-9 * se,
+                "{name}: s.e. {got_se} vs {se}"
+            );
+            let mut sorted = ys.clone();
+            sorted.sort_by(f64::total_cmp);
+            assert!(
+                sorted.windows(2).all(|w| w[0] < w[1]),
+                "{name}: tied values"
+            );
+            let mut s = 0.0;
+            for i in 0..ys.len() {
+                for j in i + 1..ys.len() {
+                    s += (ys[j] - ys[i]).signum();
+                }
+            }
+            let z = (s - s.signum()) / (n * (n - 1.0) * (2.0 * n + 5.0) / 18.0).sqrt();
+            let p = calimap::metrics::erfc(z.abs() / std::f64::consts::SQRT_2);
+            let got_p = t.mann_kendall_p.unwrap();
+            assert!((got_p - p).abs() <= 1e-12, "{name}: p {got_p} vs {p}");
         };
     check(
         "ALT",

@@ -166,8 +166,15 @@ impl AnnualTrends {
             ("MAGT", "K", &self.magt_k),
         ] {
             if let Some(t) = t {
+                let se = t
+                    .ols_se_per_decade
+                    .map_or(String::new(), |se| format!(", s.e. {se:.3}"));
+                let p = t.mann_kendall_p.map_or(String::new(), |p| match p < 0.001 {
+                    true => "; Mann-Kendall p < 0.001".to_string(),
+                    false => format!("; Mann-Kendall p = {p:.3}"),
+                });
                 out.push(format!(
-                    "{name} trend: {:+.3} {unit} per decade (OLS; Sen {:+.3}; {} years)",
+                    "{name} trend: {:+.3} {unit} per decade (OLS{se}; Sen {:+.3}{p}; {} years)",
                     t.ols_per_decade, t.sen_per_decade, t.n
                 ));
             }
