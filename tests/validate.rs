@@ -234,6 +234,7 @@ fn calimap_validate_writes_the_report() {
     assert_eq!(a[col(&h, "trend_sites")], "1");
     assert!((num(&a[col(&h, "trend_bias_ols")]) + 0.1).abs() < 1e-3);
     assert!((num(&a[col(&h, "trend_rmse_sen")]) - 0.1).abs() < 1e-3);
+    assert_eq!(num(&a[col(&h, "trend_sign_agreement")]), 1.0);
     // Member b is 0.2 m deeper, the ensemble mean 0.1 m.
     let b = find("ALT", "b", "all");
     assert!((num(&b[col(&h, "bias")]) - 0.145).abs() < 1e-3);

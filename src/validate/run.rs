@@ -330,6 +330,8 @@ fn write_report(
         "sim_ols_per_decade",
         "obs_sen_per_decade",
         "sim_sen_per_decade",
+        "obs_mann_kendall_p",
+        "sim_mann_kendall_p",
         "independent",
     ]);
     for t in &report.trends {
@@ -345,6 +347,8 @@ fn write_report(
             fmt_num(t.sim_ols, 4),
             fmt_num(t.obs_sen, 4),
             fmt_num(t.sim_sen, 4),
+            t.obs_mk_p.map_or(String::new(), |p| fmt_num(p, 4)),
+            t.sim_mk_p.map_or(String::new(), |p| fmt_num(p, 4)),
             t.independent.to_string(),
         ])?;
     }
@@ -363,6 +367,7 @@ fn write_report(
         "trend_bias_ols",
         "trend_rmse_sen",
         "trend_bias_sen",
+        "trend_sign_agreement",
     ]);
     for s in &report.scores {
         let (n, rmse, bias, mae, r) = s
@@ -388,6 +393,7 @@ fn write_report(
             fmt_num(tv(|t| t.bias_ols), 3),
             fmt_num(tv(|t| t.rmse_sen), 3),
             fmt_num(tv(|t| t.bias_sen), 3),
+            fmt_num(tv(|t| t.sign_agreement), 3),
         ])?;
     }
 
@@ -458,7 +464,10 @@ fn write_report(
     md.push_str(
         "Bias is mean(simulated - observed). Trends are per decade, from sites with at least \
          3 single-year observations; trend RMSE and bias compare simulated with observed \
-         trends over those sites, by ordinary least squares (OLS) and by Sen's slope.\n\n",
+         trends over those sites, by ordinary least squares (OLS) and by Sen's slope; the \
+         sign agreement is the share of those sites whose simulated Sen's slope has the \
+         observed one's sign. `trends.csv` gives each site's trends with their Mann-Kendall \
+         p-values (normal approximation, only indicative below about ten years).\n\n",
     );
     md.push_str(&summary.to_markdown());
     let json = serde_json::json!({

@@ -8,9 +8,10 @@
 //!   the single-year pairs (period observations carry no trend) with at least
 //!   [`MIN_TREND_YEARS`] distinct years give an observed and a simulated trend
 //!   by ordinary least squares and by Sen's slope (Sen 1968), with x in years,
-//!   reported per decade (slope x 10). The trend scores are the RMSE and bias
-//!   of simulated against observed trends over those sites, separately for
-//!   OLS and Sen's slope.
+//!   reported per decade (slope x 10), each with its Mann-Kendall p-value.
+//!   The trend scores are the RMSE and bias of simulated against observed
+//!   trends over those sites, separately for OLS and Sen's slope, and the
+//!   share of sites whose simulated Sen's slope has the observed one's sign.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::matching::{MatchResult, MatchedPair};
 use super::obs::ObsVariable;
-use crate::metrics::{ols_fit, point_scores, sen_slope, PointScores};
+use crate::metrics::{mann_kendall, ols_fit, point_scores, sen_slope, PointScores};
 use crate::Result;
 
 /// Fewest distinct years of a site's series for a trend.
@@ -63,6 +64,9 @@ pub struct SiteTrend {
     /// Sen's-slope trends (unit per decade).
     pub obs_sen: f64,
     pub sim_sen: f64,
+    /// Two-sided Mann-Kendall p-values; `None` for a series without variation.
+    pub obs_mk_p: Option<f64>,
+    pub sim_mk_p: Option<f64>,
     /// True when every pair of the series is independent.
     pub independent: bool,
 }
@@ -80,6 +84,9 @@ pub struct TrendScores {
     pub rmse_sen: f64,
     /// Mean of simulated minus observed Sen's-slope trends (unit per decade).
     pub bias_sen: f64,
+    /// Share of the sites whose simulated Sen's slope has the sign of the
+    /// observed one (rising, falling or zero).
+    pub sign_agreement: f64,
 }
 
 /// Scores of one variable, member slot and site subset.
@@ -134,6 +141,8 @@ pub fn site_trends(pairs: &[MatchedPair]) -> Result<Vec<SiteTrend>> {
             sim_ols: 10.0 * ols_fit(&x, &sim)?.slope,
             obs_sen: 10.0 * sen_slope(&x, &obs)?.slope,
             sim_sen: 10.0 * sen_slope(&x, &sim)?.slope,
+            obs_mk_p: mann_kendall(&x, &obs).ok().map(|m| m.p),
+            sim_mk_p: mann_kendall(&x, &sim).ok().map(|m| m.p),
             independent: ps.iter().all(|p| p.independent),
         });
     }
@@ -145,12 +154,18 @@ pub fn trend_scores(trends: &[&SiteTrend]) -> Option<TrendScores> {
     let col = |f: fn(&SiteTrend) -> f64| trends.iter().map(|t| f(t)).collect::<Vec<f64>>();
     let ols = point_scores(&col(|t| t.sim_ols), &col(|t| t.obs_ols)).ok()?;
     let sen = point_scores(&col(|t| t.sim_sen), &col(|t| t.obs_sen)).ok()?;
+    let sign = |v: f64| (v > 0.0) as i8 - (v < 0.0) as i8;
+    let agree = trends
+        .iter()
+        .filter(|t| sign(t.sim_sen) == sign(t.obs_sen))
+        .count();
     Some(TrendScores {
         n_sites: trends.len(),
         rmse_ols: ols.rmse,
         bias_ols: ols.bias,
         rmse_sen: sen.rmse,
         bias_sen: sen.bias,
+        sign_agreement: agree as f64 / trends.len() as f64,
     })
 }
 
@@ -251,6 +266,9 @@ mod tests {
         assert!(close(t[0].sim_ols, 1.0) && close(t[0].sim_sen, 1.0));
         let sen = 10.0 * (0.15 + 0.5 / 3.0) / 2.0;
         assert!(close(t[0].obs_sen, sen), "{} vs {sen}", t[0].obs_sen);
+        // Mann-Kendall p-values as pymannkendall 1.4.3's original_test gives them.
+        assert!((t[0].obs_mk_p.unwrap() - 0.3081795474670539).abs() < 1e-12);
+        assert!((t[0].sim_mk_p.unwrap() - 0.08942935902899363).abs() < 1e-12);
 
         let result = MatchResult {
             members: vec!["run".into()],
@@ -270,9 +288,33 @@ mod tests {
         assert_eq!(tr.n_sites, 1);
         assert!(close(tr.bias_ols, -0.4) && close(tr.rmse_ols, 0.4));
         assert!(close(tr.bias_sen, 1.0 - sen));
+        assert_eq!(tr.sign_agreement, 1.0);
         // Independent subset: site A only.
         let ind = scores[1].scores.as_ref().unwrap();
         assert_eq!(ind.n, 4);
         assert!(close(ind.mae, 0.95));
+    }
+
+    #[test]
+    fn sign_agreement_counts_sites_whose_trends_share_a_sign() {
+        // A: both rising. C: observed falling, simulated rising. D: both falling.
+        let series = [
+            ("A", [1.0, 1.2, 1.1, 1.5], [2.0, 2.1, 2.2, 2.3]),
+            ("C", [2.0, 1.9, 1.7, 1.8], [1.0, 1.1, 1.2, 1.3]),
+            ("D", [3.0, 2.9, 2.8, 2.7], [3.0, 2.5, 2.0, 1.5]),
+        ];
+        let pairs: Vec<MatchedPair> = series
+            .iter()
+            .flat_map(|(site, obs, sim)| {
+                (0..4).map(move |i| pair(site, 2000 + i, obs[i as usize], sim[i as usize], true))
+            })
+            .collect();
+        let t = site_trends(&pairs).unwrap();
+        assert_eq!(t.len(), 3);
+        assert!((t[1].obs_mk_p.unwrap() - 0.3081795474670539).abs() < 1e-12);
+        let refs: Vec<&SiteTrend> = t.iter().collect();
+        let tr = trend_scores(&refs).unwrap();
+        assert_eq!(tr.n_sites, 3);
+        assert!(close(tr.sign_agreement, 2.0 / 3.0));
     }
 }
