@@ -336,6 +336,7 @@ precip = {{ name = "tp", files = ["tp.nc"], accumulation = 3600.0 }}"#
         "annual_alt.png",
         "annual_temperature.png",
         "ground_temperature.png",
+        "spinup.png",
     ] {
         let bytes = std::fs::read(out.join(f)).unwrap();
         assert!(bytes.starts_with(b"\x89PNG"), "{f}");

@@ -551,7 +551,61 @@ pub fn line_plot(
     x_label: &str,
     y_label: &str,
 ) -> Result<()> {
-    let path = path.as_ref();
+    line_plot_scaled(path.as_ref(), series, title, x_label, y_label, false)
+}
+
+/// [`line_plot`] on a logarithmic y axis (e.g. a residual falling over
+/// decades); points with y <= 0 are skipped.
+pub fn line_plot_log_y(
+    path: impl AsRef<Path>,
+    series: &[Series],
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+) -> Result<()> {
+    let logged: Vec<Series> = series
+        .iter()
+        .map(|s| Series {
+            name: s.name.clone(),
+            points: s
+                .points
+                .iter()
+                .map(|&(x, y)| (x, if y > 0.0 { y.log10() } else { f64::NAN }))
+                .collect(),
+        })
+        .collect();
+    line_plot_scaled(path.as_ref(), &logged, title, x_label, y_label, true)
+}
+
+/// An axis label of a log10 axis: the value it stands for, to three
+/// significant digits (0.00316, 0.01, 1, 316; 1e-5, 3.16e-5 outside 0.001 to 10^4).
+fn power_of_ten(v: &f64) -> String {
+    let x = 10f64.powf(*v);
+    let trim = |t: String| {
+        if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            t
+        }
+    };
+    if (0.000_999_5..9_999.5).contains(&x) {
+        let digits = (2.0 - x.log10().floor()).max(0.0) as usize;
+        trim(format!("{x:.digits$}"))
+    } else {
+        let t = format!("{x:.2e}");
+        let (m, e) = t.split_once('e').unwrap_or((&t, "0"));
+        format!("{}e{e}", trim(m.to_string()))
+    }
+}
+
+fn line_plot_scaled(
+    path: &Path,
+    series: &[Series],
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    log_y: bool,
+) -> Result<()> {
     let all: Vec<(f64, f64)> = series
         .iter()
         .flat_map(|s| s.points.iter().copied())
@@ -563,6 +617,7 @@ pub fn line_plot(
             path.display()
         )));
     }
+
     let xs: Vec<f64> = all.iter().map(|p| p.0).collect();
     let ys: Vec<f64> = all.iter().map(|p| p.1).collect();
     let (x0, x1) = finite_range(&xs).unwrap_or((0.0, 1.0));
@@ -575,15 +630,16 @@ pub fn line_plot(
             .y_label_area_size(70)
             .build_cartesian_2d(padded(x0, x1), padded(y0, y1))
             .map_err(s)?;
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(x_label)
             .y_desc(y_label)
             .x_label_formatter(&whole_numbers_plain)
             .label_style((FONT, 14))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(s)?;
+            .light_line_style(RGBColor(235, 235, 235));
+        if log_y {
+            mesh.y_label_formatter(&power_of_ten);
+        }
+        mesh.draw().map_err(s)?;
         for (i, ser) in series.iter().enumerate() {
             let col = LINE_COLORS[i % LINE_COLORS.len()];
             let pts: Vec<(f64, f64)> = ser
@@ -605,7 +661,11 @@ pub fn line_plot(
             .label_font((FONT, 14))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
+            .position(if log_y {
+                SeriesLabelPosition::UpperRight
+            } else {
+                SeriesLabelPosition::LowerRight
+            })
             .draw()
             .map_err(s)?;
         Ok(())
@@ -742,4 +802,23 @@ pub fn ranked_bars(
             .map_err(s)?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::power_of_ten;
+
+    #[test]
+    fn log_axis_labels_give_the_value_to_three_significant_digits() {
+        let label = |v: f64| power_of_ten(&v);
+        assert_eq!(label(0.0), "1");
+        assert_eq!(label(-2.0), "0.01");
+        assert_eq!(label(-2.5), "0.00316");
+        assert_eq!(label(-3.0), "0.001");
+        assert_eq!(label(2.5), "316");
+        assert_eq!(label(-0.5), "0.316");
+        assert_eq!(label(-5.0), "1e-5");
+        assert_eq!(label(-4.5), "3.16e-5");
+        assert_eq!(label(4.0), "1e4");
+    }
 }

@@ -241,6 +241,34 @@ fn ground_temperature_section(
     )
 }
 
+/// `spinup.png`: the spin-up residuals after each cycle against the
+/// simulated years, on a log scale, with the tolerance.
+fn spinup_plot(out: &std::path::Path, report: &SpinupReport, tolerance: f64) -> Result<()> {
+    use crate::report::plot::{line_plot_log_y, Series};
+    let years = |i: usize| (i + 1) as f64 * report.cycle_years;
+    let series = |name: &str, v: &[f64]| Series {
+        name: name.into(),
+        points: v.iter().enumerate().map(|(i, &r)| (years(i), r)).collect(),
+    };
+    let temperature = series("annual-mean temperature", &report.history);
+    let enthalpy = series("annual-mean enthalpy", &report.enthalpy_history);
+    if !temperature.points.iter().any(|p| p.1 > 0.0) {
+        return Ok(());
+    }
+    let last = years(report.history.len().saturating_sub(1));
+    let tol = Series {
+        name: format!("tolerance {tolerance} K"),
+        points: vec![(report.cycle_years, tolerance), (last, tolerance)],
+    };
+    line_plot_log_y(
+        out.join("spinup.png"),
+        &[temperature, enthalpy, tol],
+        "Spin-up: largest change of any layer between cycles",
+        "simulated years",
+        "change (K)",
+    )
+}
+
 /// `annual.png`: ALT (left) and the annual ground temperatures of the run.
 fn annual_plots(out: &std::path::Path, annual: &[AnnualDiagnostics]) -> Result<()> {
     use crate::report::plot::{line_plot, Series};
@@ -732,6 +760,7 @@ pub fn run_point(
     };
     if p.output_options.plots {
         annual_plots(&out, &summary.annual)?;
+        spinup_plot(&out, &report, p.spinup.tolerance)?;
         ground_temperature_section(&out, &daily, model.thickness())?;
     }
     if !quiet {
