@@ -11,7 +11,7 @@
 //!    atomically, after the run manifest written before the run started.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
@@ -325,7 +325,7 @@ pub struct PointInputs {
 }
 
 /// Read a point experiment's forcing.
-pub fn read_point_forcing(exp: &Experiment, p: &PointExperiment) -> Result<PointInputs> {
+pub fn read_point_forcing(experiment: &Path, p: &PointExperiment) -> Result<PointInputs> {
     match p.forcing.format.as_str() {
         "noah-ascii" => {
             let f = read_noah_ascii(&p.forcing_path)?;
@@ -340,9 +340,9 @@ pub fn read_point_forcing(exp: &Experiment, p: &PointExperiment) -> Result<Point
             header: None,
             files: vec![p.forcing_path.clone()],
         }),
-        "netcdf" => read_netcdf_point(exp, p),
+        "netcdf" => read_netcdf_point(experiment, p),
         other => Err(Error::config(
-            &exp.path,
+            experiment,
             "forcing.format",
             format!("`{other}` is not a point format here; use noah-ascii, csv or netcdf"),
         )),
@@ -352,9 +352,9 @@ pub fn read_point_forcing(exp: &Experiment, p: &PointExperiment) -> Result<Point
 /// The netCDF variables of a point experiment's `[forcing]` section: a
 /// preset's files in the folder `path`, or the `custom` mapping with file
 /// names relative to it.
-pub fn point_forcing_spec(exp: &Experiment, p: &PointExperiment) -> Result<CfForcingSpec> {
+pub fn point_forcing_spec(experiment: &Path, p: &PointExperiment) -> Result<CfForcingSpec> {
     let dir = &p.forcing_path;
-    let cfg_err = |key: &str, m: String| Error::config(&exp.path, format!("forcing.{key}"), m);
+    let cfg_err = |key: &str, m: String| Error::config(experiment, format!("forcing.{key}"), m);
     if !dir.is_dir() {
         return Err(cfg_err(
             "path",
@@ -383,11 +383,11 @@ pub fn point_forcing_spec(exp: &Experiment, p: &PointExperiment) -> Result<CfFor
 
 /// Read a point experiment's netCDF forcing: the files' only cell, or on a
 /// grid the `cell` or the one containing `lat`, `lon`.
-fn read_netcdf_point(exp: &Experiment, p: &PointExperiment) -> Result<PointInputs> {
-    let spec = point_forcing_spec(exp, p)?;
+fn read_netcdf_point(experiment: &Path, p: &PointExperiment) -> Result<PointInputs> {
+    let spec = point_forcing_spec(experiment, p)?;
     let g = GriddedForcing::open(&spec)?;
     let grid = g.grid().clone();
-    let cfg_err = |key: &str, m: String| Error::config(&exp.path, format!("forcing.{key}"), m);
+    let cfg_err = |key: &str, m: String| Error::config(experiment, format!("forcing.{key}"), m);
     let (row, col) = match (p.forcing.cell, p.forcing.lat.zip(p.forcing.lon)) {
         (Some([r, c]), _) => {
             if r >= grid.ny || c >= grid.nx {
@@ -429,14 +429,34 @@ fn read_netcdf_point(exp: &Experiment, p: &PointExperiment) -> Result<PointInput
     })
 }
 
-/// Build the column model and its initial state for a point experiment.
+/// The point experiment's `model.parameters` file (a parameter set such as
+/// a calibration's `best_overrides.toml`), resolved.
+pub fn point_parameter_file(experiment: &Path, p: &PointExperiment) -> Result<Option<PathBuf>> {
+    let Some(f) = p.model.parameters.as_deref() else {
+        return Ok(None);
+    };
+    let path = crate::config::resolve(experiment, "model.parameters", f)?;
+    if !path.is_file() {
+        return Err(Error::config(
+            experiment,
+            "model.parameters",
+            format!("no parameter-set file at {}", path.display()),
+        ));
+    }
+    Ok(Some(path))
+}
+
+/// Build the column model and its initial state for a point experiment:
+/// the tables, the forcing file's site, the experiment's options, the
+/// values of `model.parameters` and then `overrides` (`ColumnConfig::set`
+/// keys, class-indexed as in a parameter-set file).
 pub fn build_point_model(
-    exp: &Experiment,
+    experiment: &Path,
     p: &PointExperiment,
     inputs: &PointInputs,
     overrides: &[(String, f64)],
 ) -> Result<(ColumnModel, ColumnState)> {
-    let tables = ModelTables::load(&tables_dir(&exp.path, &p.model)?)?;
+    let tables = ModelTables::load(&tables_dir(experiment, &p.model)?)?;
     let f = &inputs.forcing;
     let mut site = match &inputs.header {
         Some(h) => ColumnSite::from_noah_header(h),
@@ -453,18 +473,33 @@ pub fn build_point_model(
             p.spinup.recycle_years.max(1) as usize,
         ));
     }
-    let mut overrides = overrides.to_vec();
-    super::domain::take_tbot_offset(&mut overrides, &mut site);
-    let cfg = column_config(
-        &exp.path,
-        &p.model,
-        &tables,
-        &site,
-        inputs.header.as_ref(),
-        &overrides,
-    )?;
+    // The parameter-set file's values, then those given (which win); a
+    // class-indexed value applies where its class is the column's.
+    let mut all = match point_parameter_file(experiment, p)? {
+        Some(path) => super::hindcast::read_parameter_set(&path)?.1,
+        None => Vec::new(),
+    };
+    all.retain(|(k, _)| !overrides.iter().any(|(q, _)| q == k));
+    all.extend(overrides.iter().cloned());
+    let config = |site: &ColumnSite, values: &[(String, f64)]| {
+        column_config(
+            experiment,
+            &p.model,
+            &tables,
+            site,
+            inputs.header.as_ref(),
+            values,
+        )
+    };
+    if !all.is_empty() {
+        let plain = config(&site, &[])?;
+        let soil: Vec<usize> = plain.soil.iter().map(|c| c.index).collect();
+        all = super::domain::cell_overrides(&all, &soil, plain.veg.index);
+    }
+    super::domain::take_tbot_offset(&mut all, &mut site);
+    let cfg = config(&site, &all)?;
     let model =
-        ColumnModel::new(cfg).map_err(|e| Error::config(&exp.path, "model", e.to_string()))?;
+        ColumnModel::new(cfg).map_err(|e| Error::config(experiment, "model", e.to_string()))?;
     let init = match (&inputs.header, p.spinup.start.as_str()) {
         (Some(h), _) if h.soil_temperature.len() == model.thickness().len() => {
             InitialCondition::Profile {
@@ -478,7 +513,7 @@ pub fn build_point_model(
             }
         }
         (_, "initial") => return Err(Error::config(
-            &exp.path,
+            experiment,
             "spinup.start",
             "`initial` needs a forcing file with an initial profile for every layer (Noah ASCII)",
         )),
@@ -489,7 +524,7 @@ pub fn build_point_model(
     };
     model
         .check_initial(&init)
-        .map_err(|e| Error::config(&exp.path, "forcing.path", format!("initial state: {e}")))?;
+        .map_err(|e| Error::config(experiment, "forcing.path", format!("initial state: {e}")))?;
     let state = model.initial_state(&init);
     Ok((model, state))
 }
@@ -681,16 +716,19 @@ pub fn run_point(
     std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
 
     // 1. forcing, and the manifest before anything long starts
-    let inputs = read_point_forcing(exp, p)?;
+    let inputs = read_point_forcing(&exp.path, p)?;
     let mut manifest = RunManifest::from_config(&exp.raw, Some(exp.seed))?;
     manifest.add_input(&exp.path)?;
     for f in &inputs.files {
         manifest.add_input(f)?;
     }
+    if let Some(f) = point_parameter_file(&exp.path, p)? {
+        manifest.add_input(&f)?;
+    }
     manifest.write_to_dir(&out)?;
 
     // 2-3. model, initial state, spin-up
-    let (model, mut state) = build_point_model(exp, p, &inputs, &[])?;
+    let (model, mut state) = build_point_model(&exp.path, p, &inputs, &[])?;
     let report = spin_up(&model, &mut state, &inputs.forcing, &spinup_options(p))?;
     if !quiet && report.cycles == 0 {
         eprintln!("spin-up: none (max_cycles = 0); the run starts from the initial state");
