@@ -269,8 +269,8 @@ mod study {
     use calimap::sensitivity::saltelli::BaseSampling;
     use calimap::sensitivity::sobol::SobolOptions;
     use calimap::sensitivity::study::{
-        read_screened, Method, RunOptions, ScreenMetric, ScreenRule, Study, StudySpec,
-        INDICES_FILE, LOG_FILE,
+        read_screened, Method, OutputIndices, RunOptions, ScreenMetric, ScreenRule, Study,
+        StudySpec, INDICES_FILE, LOG_FILE,
     };
     use calimap::sensitivity::testfn::{g_function, ishigami};
     use calimap::Result;
@@ -470,6 +470,101 @@ mod study {
             csv.lines().any(|l| l.starts_with("alt,k_soil,1,5,5,")),
             "{csv}"
         );
+    }
+
+    #[test]
+    fn outputs_without_a_value_keep_the_morris_trajectories_that_have_one() {
+        let quiet = RunOptions { quiet: true };
+        let dir = tempfile::tempdir().unwrap();
+        let spec = StudySpec {
+            parameters: ["a", "b", "c"].map(String::from).to_vec(),
+            outputs: vec!["always".into(), "holes".into()],
+            method: Method::Morris {
+                design: MorrisOptions {
+                    levels: 4,
+                    trajectories: 12,
+                    candidates: Some(30),
+                    seed: 4,
+                },
+                analysis: MorrisAnalyzeOptions::default(),
+            },
+            screen: ScreenRule {
+                metric: ScreenMetric::MuStarShare,
+                threshold: 0.05,
+            },
+            batch: 1,
+        };
+        // Both outputs are a + 2 b; `holes` has no value where c = 1 (a
+        // trajectory based at c = 1/3 steps there, one based at 0 never does).
+        let f = |rows: &[Vec<f64>]| -> Vec<Result<Vec<f64>>> {
+            rows.iter()
+                .map(|x| {
+                    let y = x[0] + 2.0 * x[1];
+                    Ok(vec![y, if x[2] > 0.9 { f64::NAN } else { y }])
+                })
+                .collect()
+        };
+        let study = Study::new(spec).unwrap();
+        let per = 4;
+        let kept = study
+            .design()
+            .chunks(per)
+            .filter(|t| t.iter().all(|x| x[2] <= 0.9))
+            .count();
+        assert!(
+            (2..12).contains(&kept),
+            "{kept} trajectories without a hole"
+        );
+        let res = study.run(dir.path(), f, &quiet).unwrap();
+        assert_eq!(res.failed_rows, 0);
+        let always = &res.outputs[0];
+        assert!(always.note.is_none());
+        let holes = &res.outputs[1];
+        let note = holes.note.as_deref().unwrap();
+        assert!(
+            note.contains(&format!("the {kept} of 12 trajectories")),
+            "{note}"
+        );
+        // A linear function's elementary effects are its slopes, whichever
+        // trajectories remain.
+        let (Ok(OutputIndices::Morris(all)), Ok(OutputIndices::Morris(some))) =
+            (&always.indices, &holes.indices)
+        else {
+            panic!("Morris indices for both outputs")
+        };
+        for (j, slope) in [1.0, 2.0, 0.0].into_iter().enumerate() {
+            assert!((all.mu[j] - slope).abs() < 1e-12 && (some.mu[j] - slope).abs() < 1e-12);
+            assert_eq!(all.effects[j].len(), 12);
+            assert_eq!(some.effects[j].len(), kept);
+        }
+        let csv = std::fs::read_to_string(dir.path().join(INDICES_FILE)).unwrap();
+        assert!(csv.lines().next().unwrap().ends_with(",trajectories"));
+        assert!(
+            csv.lines()
+                .any(|l| l.starts_with("holes,b,1,") && l.ends_with(&format!(",{kept}"))),
+            "{csv}"
+        );
+    }
+
+    #[test]
+    fn sobol_indices_of_an_output_without_every_value_are_refused() {
+        let quiet = RunOptions { quiet: true };
+        let dir = tempfile::tempdir().unwrap();
+        let f = |rows: &[Vec<f64>]| -> Vec<Result<Vec<f64>>> {
+            rows.iter()
+                .map(|x| {
+                    let y = ishigami(x, 7.0, 0.1);
+                    Ok(vec![y, if x[0] > 0.95 { f64::NAN } else { y }])
+                })
+                .collect()
+        };
+        let res = Study::new(sobol_spec())
+            .unwrap()
+            .run(dir.path(), f, &quiet)
+            .unwrap();
+        assert!(res.outputs[0].indices.is_ok());
+        let e = res.outputs[1].indices.as_ref().unwrap_err();
+        assert!(e.contains("give no value") && e.contains("Sobol"), "{e}");
     }
 
     #[test]

@@ -51,6 +51,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 &exp.path, s, exp.seed, &out, args.quiet,
             )?;
             if !args.quiet {
+                for o in &r.outputs {
+                    match (&o.indices, &o.note) {
+                        (Err(e), _) => eprintln!("warning: output `{}` not analysed: {e}", o.name),
+                        (Ok(_), Some(n)) => eprintln!("note: output `{}`: {n}", o.name),
+                        _ => {}
+                    }
+                }
                 eprintln!(
                     "wrote {} ({} rows evaluated now, {} failed); screened: {}",
                     out.display(),

@@ -126,6 +126,9 @@ pub enum OutputIndices {
 pub struct OutputResult {
     pub name: String,
     pub indices: std::result::Result<OutputIndices, String>,
+    /// What the analysis left out, when it did (Morris trajectories through
+    /// parameter sets that give this output no value).
+    pub note: Option<String>,
 }
 
 /// Everything a study produced.
@@ -277,10 +280,53 @@ impl Study {
                     }
                 }
             }
+            // Parameter sets that ran but give this output no value (NaN):
+            // a Morris analysis keeps the trajectories without one.
+            let undefined = y.iter().filter(|v| !v.is_finite()).count();
+            let mut note = None;
+            let mut rows = std::borrow::Cow::Borrowed(&self.rows);
+            if failure.is_none() && undefined > 0 {
+                let first = y.iter().position(|v| !v.is_finite()).unwrap_or(0);
+                let what = format!(
+                    "{undefined} of {} parameter sets give no value (first at row {first})",
+                    y.len()
+                );
+                match &self.spec.method {
+                    Method::Morris { .. } => {
+                        let per = d + 1;
+                        let r = y.len() / per;
+                        let keep: Vec<usize> = (0..r)
+                            .filter(|t| y[t * per..(t + 1) * per].iter().all(|v| v.is_finite()))
+                            .collect();
+                        if keep.len() < 2 {
+                            failure = Some(format!(
+                                "{what}: {} of {r} trajectories left, too few to analyse",
+                                keep.len()
+                            ));
+                        } else {
+                            let pick = |t: &usize| *t * per..(*t + 1) * per;
+                            y = keep.iter().flat_map(pick).map(|i| y[i]).collect();
+                            rows = std::borrow::Cow::Owned(
+                                keep.iter()
+                                    .flat_map(pick)
+                                    .map(|i| self.rows[i].clone())
+                                    .collect(),
+                            );
+                            note = Some(format!(
+                                "{what}; analysed on the {} of {r} trajectories without one",
+                                keep.len()
+                            ));
+                        }
+                    }
+                    Method::Sobol { .. } => {
+                        failure = Some(format!("{what}; Sobol indices need every value"));
+                    }
+                }
+            }
             let indices = match failure {
                 Some(m) => Err(m),
                 None => match &self.spec.method {
-                    Method::Morris { analysis, .. } => morris_analyze(&self.rows, &y, d, analysis)
+                    Method::Morris { analysis, .. } => morris_analyze(&rows, &y, d, analysis)
                         .map(OutputIndices::Morris)
                         .map_err(|e| e.to_string()),
                     Method::Sobol { analysis, .. } => sobol_analyze(&y, d, analysis)
@@ -291,6 +337,7 @@ impl Study {
             res.push(OutputResult {
                 name: name.clone(),
                 indices,
+                note,
             });
         }
         Ok(res)
@@ -628,9 +675,9 @@ impl Study {
         let mut text = String::new();
         let mut s2_text = String::new();
         match &self.spec.method {
-            Method::Morris { .. } => {
-                text.push_str("output,parameter,rank,mu,mu_star,mu_star_conf,sigma,mu_star_share\n")
-            }
+            Method::Morris { .. } => text.push_str(
+                "output,parameter,rank,mu,mu_star,mu_star_conf,sigma,mu_star_share,trajectories\n",
+            ),
             Method::Sobol { .. } => text.push_str(
                 "output,parameter,rank,S1,S1_conf,S1_low,S1_high,ST,ST_conf,ST_low,ST_high\n",
             ),
@@ -643,7 +690,7 @@ impl Study {
                     let share = screen_metric(ix);
                     for j in 0..names.len() {
                         text.push_str(&format!(
-                            "{},{},{},{},{},{},{},{}\n",
+                            "{},{},{},{},{},{},{},{},{}\n",
                             o.name,
                             names[j],
                             rank[j],
@@ -651,7 +698,8 @@ impl Study {
                             m.mu_star[j],
                             m.mu_star_conf[j],
                             m.sigma[j],
-                            share[j]
+                            share[j],
+                            m.effects[j].len()
                         ));
                     }
                 }
