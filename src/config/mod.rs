@@ -377,10 +377,11 @@ struct RawSensitivity {
     seed: u64,
     #[serde(default = "default_model_section")]
     model: ModelSection,
-    domain: domain::DomainSection,
+    domain: Option<domain::DomainSection>,
+    forcing: Option<PointForcingSection>,
     #[serde(default)]
     spinup: SpinupSection,
-    period: domain::PeriodSection,
+    period: Option<domain::PeriodSection>,
     reference: Option<crate::workflow::sensitivity::ReferenceSection>,
     #[allow(dead_code)]
     sensitivity: toml::Value,
@@ -506,16 +507,60 @@ impl Experiment {
                 validate_spinup(path, &r.spinup)?;
                 let section =
                     crate::sensitivity::section::SensitivitySection::from_experiment(path, &raw)?;
-                let body = Body::Sensitivity(Box::new(
-                    crate::workflow::sensitivity::SensitivityExperiment {
-                        model: r.model,
-                        domain: r.domain,
-                        spinup: r.spinup,
-                        period: r.period,
-                        reference: r.reference,
-                        section,
-                    },
-                ));
+                use crate::workflow::sensitivity::{SensitivityExperiment, StudyTarget};
+                let target = match (r.domain, r.forcing) {
+                    (Some(domain), None) => {
+                        let period = r.period.ok_or_else(|| {
+                            Error::config(path, "period", "a domain study needs a [period] section")
+                        })?;
+                        StudyTarget::Domain { domain, period }
+                    }
+                    (None, Some(forcing)) => {
+                        if r.period.is_some() {
+                            return Err(Error::config(
+                                path,
+                                "period",
+                                "a point study runs the whole forcing after its spin-up; \
+                                 [period] is for domain studies",
+                            ));
+                        }
+                        if r.reference.is_some() {
+                            return Err(Error::config(
+                                path,
+                                "reference",
+                                "a reference map needs a domain study ([domain], not [forcing])",
+                            ));
+                        }
+                        forcing.validate(path)?;
+                        let forcing_path = resolve(path, "forcing.path", &forcing.path)?;
+                        StudyTarget::Point {
+                            forcing,
+                            forcing_path,
+                        }
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err(Error::config(
+                            path,
+                            "forcing",
+                            "give either [domain] (a gridded study) or [forcing] (a point study), \
+                             not both",
+                        ))
+                    }
+                    (None, None) => {
+                        return Err(Error::config(
+                            path,
+                            "domain",
+                            "a sensitivity study needs [domain] (gridded) or [forcing] (one point)",
+                        ))
+                    }
+                };
+                let body = Body::Sensitivity(Box::new(SensitivityExperiment {
+                    model: r.model,
+                    target,
+                    spinup: r.spinup,
+                    reference: r.reference,
+                    section,
+                }));
                 common(r.name, r.description, r.output, r.seed, body)
             }
             ExperimentKind::Survey => {

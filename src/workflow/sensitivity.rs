@@ -1,6 +1,21 @@
 //! The sensitivity workflow: a Morris or Sobol study of the column model over
-//! a gridded domain, with the parameters and ranges of the model's registry.
+//! a gridded domain or at one point, with the parameters and ranges of the
+//! model's registry.
 //!
+//! A point study (`[forcing]` as in a point experiment instead of `[domain]`
+//! and `[period]`) varies only the values that reach the column: the soil
+//! classes of its layers and its vegetation class. Each parameter set is spun
+//! up and run over the whole forcing as a point run would be, and its outputs
+//! are means over the run's whole years: `alt` (m) and `ttop` (C) over the
+//! years with permafrost, `gt10m`, `magt` and `margin` (C; the permafrost
+//! margin of [`crate::diagnostics::AnnualDiagnostics::margin`], negative with
+//! permafrost, continuous across its loss) and `permafrost_years` (the share
+//! of years classed permafrost). A set whose run has no permafrost year has
+//! no `alt` and `ttop`: where some sets do, those two outputs are not
+//! analysed (the others are) and `margin` or `permafrost_years` tell how the
+//! parameters move the site towards losing its permafrost.
+//!
+//! A domain study:
 //! Recipe:
 //! 1. open the domain and the registry; the study's parameters are registry
 //!    names (per-class parameters vary every class separately);
@@ -17,11 +32,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::domain::DomainSetup;
+use super::domain::{cell_overrides, DomainSetup};
+use super::model::tables_dir;
+use super::point::{build_point_model, diagnostics_of, read_point_forcing, spinup_options};
 use crate::calibrate::registry::{ParamSpace, Registry};
+use crate::column::run::{run, spin_up};
 use crate::config::domain::{DomainSection, PeriodSection};
 use crate::config::{ModelSection, SpinupSection};
+use crate::config::{PointExperiment, PointForcingSection};
 use crate::diagnostics::annual::annual_diagnostics;
+use crate::diagnostics::AnnualDiagnostics;
 use crate::diagnostics::FrozenClass;
 use crate::io::geotiff::{read_geotiff, RasterGrid};
 use crate::metrics::kappa::{score_class_codes, ClassScheme, KappaWeights};
@@ -47,19 +67,72 @@ fn two() -> u32 {
     2
 }
 
+/// What a sensitivity study runs.
+#[derive(Clone, Debug)]
+pub enum StudyTarget {
+    /// Every cell of a gridded domain over a period.
+    Domain {
+        domain: DomainSection,
+        period: PeriodSection,
+    },
+    /// One column on point forcing (as a point experiment's `[forcing]`).
+    Point {
+        forcing: PointForcingSection,
+        /// The forcing path, resolved.
+        forcing_path: PathBuf,
+    },
+}
+
 /// A sensitivity experiment, resolved.
 #[derive(Clone, Debug)]
 pub struct SensitivityExperiment {
     pub model: ModelSection,
-    pub domain: DomainSection,
+    pub target: StudyTarget,
     pub spinup: SpinupSection,
-    pub period: PeriodSection,
     pub reference: Option<ReferenceSection>,
     pub section: SensitivitySection,
 }
 
-/// Outputs the objective can return.
+/// Outputs the objective of a domain study can return.
 pub const OUTPUTS: [&str; 5] = ["kappa", "mean_alt", "magt", "gt10m", "permafrost_area"];
+
+/// Outputs the objective of a point study can return.
+pub const POINT_OUTPUTS: [&str; 6] = ["alt", "ttop", "gt10m", "magt", "margin", "permafrost_years"];
+
+/// Scalar outputs of one point run, in the order of `names`: means over its
+/// whole years (`alt` and `ttop` over the years with permafrost, NaN
+/// without one).
+pub fn point_outputs(names: &[String], annual: &[AnnualDiagnostics]) -> Result<Vec<f64>> {
+    if annual.is_empty() {
+        return Err(Error::Other("the run has no whole year".into()));
+    }
+    let mean_of = |v: Vec<f64>| -> Result<f64> {
+        Ok(if v.is_empty() {
+            f64::NAN
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        })
+    };
+    names
+        .iter()
+        .map(|name| match name.as_str() {
+            "alt" => mean_of(annual.iter().filter_map(|a| a.alt).collect()),
+            "ttop" => mean_of(annual.iter().filter_map(|a| a.ttop).collect()),
+            "gt10m" => mean_of(annual.iter().map(|a| a.gt10m).collect()),
+            "magt" => mean_of(annual.iter().map(|a| a.magt).collect()),
+            "margin" => mean_of(annual.iter().map(|a| a.margin).collect()),
+            "permafrost_years" => Ok(annual
+                .iter()
+                .filter(|a| a.class == FrozenClass::Permafrost)
+                .count() as f64
+                / annual.len() as f64),
+            other => Err(Error::Other(format!(
+                "unknown output `{other}`; one of {}",
+                POINT_OUTPUTS.join(", ")
+            ))),
+        })
+        .collect()
+}
 
 /// Scalar outputs of one domain run (one member), in the order of `names`.
 pub fn domain_outputs(
@@ -147,6 +220,22 @@ pub fn domain_outputs(
         .collect()
 }
 
+/// The study's parameter space: the named registry parameters, or all.
+fn study_space(
+    experiment: &Path,
+    s: &SensitivityExperiment,
+    registry: Registry,
+) -> Result<ParamSpace> {
+    match &s.section.parameters {
+        Some(names) => {
+            let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+            ParamSpace::select(registry, &names)
+                .map_err(|e| Error::config(experiment, "sensitivity.parameters", e.to_string()))
+        }
+        None => Ok(ParamSpace::all(registry)),
+    }
+}
+
 /// Run a sensitivity experiment.
 pub fn run_sensitivity(
     experiment: &Path,
@@ -155,18 +244,131 @@ pub fn run_sensitivity(
     out: &Path,
     quiet: bool,
 ) -> Result<StudyResults> {
+    match &s.target {
+        StudyTarget::Domain { domain, period } => {
+            run_domain_sensitivity(experiment, s, domain, period, seed, out, quiet)
+        }
+        StudyTarget::Point {
+            forcing,
+            forcing_path,
+        } => {
+            let p = PointExperiment {
+                model: s.model.clone(),
+                forcing: forcing.clone(),
+                forcing_path: forcing_path.clone(),
+                spinup: s.spinup.clone(),
+                output_options: Default::default(),
+            };
+            run_point_sensitivity(experiment, s, &p, seed, out, quiet)
+        }
+    }
+}
+
+/// Keep only the dimensions whose values reach a column with these soil
+/// classes and this vegetation class; the names of those left out.
+pub fn restrict_to_column(
+    space: &mut ParamSpace,
+    soil_classes: &[usize],
+    veg_class: usize,
+) -> Vec<String> {
+    let all = space.base.domain_overrides(&space.registry);
+    let reaches = |index: usize| {
+        all.get(index).is_some_and(|kv| {
+            !cell_overrides(std::slice::from_ref(kv), soil_classes, veg_class).is_empty()
+        })
+    };
+    let (kept, dropped): (Vec<_>, Vec<_>) = std::mem::take(&mut space.dims)
+        .into_iter()
+        .partition(|d| reaches(d.index));
+    space.dims = kept;
+    dropped.into_iter().map(|d| d.name).collect()
+}
+
+fn run_point_sensitivity(
+    experiment: &Path,
+    s: &SensitivityExperiment,
+    p: &PointExperiment,
+    seed: u64,
+    out: &Path,
+    quiet: bool,
+) -> Result<StudyResults> {
+    // 1. forcing, the default column, registry, the space of its classes
+    for o in &s.section.outputs {
+        if !POINT_OUTPUTS.contains(&o.as_str()) {
+            return Err(Error::config(
+                experiment,
+                "sensitivity.outputs",
+                format!(
+                    "unknown output `{o}` for a point study; one of {}",
+                    POINT_OUTPUTS.join(", ")
+                ),
+            ));
+        }
+    }
+    let inputs = read_point_forcing(experiment, p)?;
+    let (model, _) = build_point_model(experiment, p, &inputs, &[])?;
+    let soil_classes: Vec<usize> = model.config().soil.iter().map(|c| c.index).collect();
+    let veg_class = model.config().veg.index;
+    let registry = Registry::load(&tables_dir(experiment, &s.model)?.join("parameters.toml"))?;
+    let mut space = study_space(experiment, s, registry)?;
+    let dropped = restrict_to_column(&mut space, &soil_classes, veg_class);
+    let mut classes = soil_classes.clone();
+    classes.sort_unstable();
+    classes.dedup();
+    if space.dim() == 0 {
+        return Err(Error::config(
+            experiment,
+            "sensitivity.parameters",
+            format!(
+                "none of the parameters' values reaches this column (soil classes {classes:?}, \
+                 vegetation class {veg_class})"
+            ),
+        ));
+    }
+    if !quiet {
+        eprintln!(
+            "point study: {} values varied (soil classes {classes:?}, vegetation class \
+             {veg_class}){}",
+            space.dim(),
+            if dropped.is_empty() {
+                String::new()
+            } else {
+                format!("; {} of classes not in the column left out", dropped.len())
+            }
+        );
+    }
+
+    // 2-3. the study; each row is a point run (rows run in parallel)
+    let study = Study::new(s.section.to_spec(space.names(), seed))?;
+    let options = spinup_options(p);
+    let one = |u: &[f64]| -> Result<Vec<f64>> {
+        let set = space.to_physical(u)?;
+        space.check(&set)?;
+        let (model, mut state) =
+            build_point_model(experiment, p, &inputs, &space.dim_overrides(&set))?;
+        spin_up(&model, &mut state, &inputs.forcing, &options)?;
+        let stats = run(&model, &mut state, &inputs.forcing, &mut |_, _, _| {})?;
+        point_outputs(&s.section.outputs, &diagnostics_of(&stats)?)
+    };
+    let objective =
+        |rows: &[Vec<f64>]| -> Vec<Result<Vec<f64>>> { rows.iter().map(|u| one(u)).collect() };
+    study.run(out, objective, &RunOptions { quiet })
+}
+
+fn run_domain_sensitivity(
+    experiment: &Path,
+    s: &SensitivityExperiment,
+    domain: &DomainSection,
+    period: &PeriodSection,
+    seed: u64,
+    out: &Path,
+    quiet: bool,
+) -> Result<StudyResults> {
     // 1. domain, registry, parameter space
-    let setup = DomainSetup::from_sections(experiment, &s.domain, &s.model, &s.spinup, &s.period)?;
+    let setup = DomainSetup::from_sections(experiment, domain, &s.model, &s.spinup, period)?;
     let reg_path = setup.tables.dir.join("parameters.toml");
     let registry = Registry::load(&reg_path)?;
-    let space = match &s.section.parameters {
-        Some(names) => {
-            let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
-            ParamSpace::select(registry.clone(), &names)
-                .map_err(|e| Error::config(experiment, "sensitivity.parameters", e.to_string()))?
-        }
-        None => ParamSpace::all(registry.clone()),
-    };
+    let space = study_space(experiment, s, registry)?;
     for o in &s.section.outputs {
         if !OUTPUTS.contains(&o.as_str()) {
             return Err(Error::config(
@@ -199,8 +401,8 @@ pub fn run_sensitivity(
         .reference
         .as_ref()
         .and_then(|r| r.year)
-        .unwrap_or(s.period.end);
-    if !(s.period.start..=s.period.end).contains(&year) {
+        .unwrap_or(period.end);
+    if !(period.start..=period.end).contains(&year) {
         return Err(Error::config(
             experiment,
             "reference.year",
