@@ -16,6 +16,7 @@ use calimap::config::{Body, Experiment};
 use calimap::io::geotiff::{read_geotiff, Raster};
 use calimap::workflow::calibration::{run_calibration, CalibrationSummary};
 use common::twin::twin_experiment;
+use common::{col, read_csv};
 
 const VALIDATION: &str = "
 [validation]
@@ -32,22 +33,6 @@ fn run(path: &Path) -> CalibrationSummary {
     };
     assert!(c.validation.is_some());
     run_calibration(&exp, c, None, true).unwrap()
-}
-
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let h = r.headers().unwrap().iter().map(String::from).collect();
-    let rows = r
-        .records()
-        .map(|x| x.unwrap().iter().map(String::from).collect())
-        .collect();
-    (h, rows)
-}
-
-fn col(h: &[String], name: &str) -> usize {
-    h.iter()
-        .position(|x| x == name)
-        .unwrap_or_else(|| panic!("no column {name} in {h:?}"))
 }
 
 /// Checks common to both runs; returns the member slots of `pairs.csv`.

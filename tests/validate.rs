@@ -2,7 +2,9 @@
 //! written here, the report files, errors for bad inputs, and the synthetic
 //! boreholes of the demo recovered by the validation.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::Command;
 
 use calimap::io::geotiff::{write_geotiff, Raster, RasterGrid};
@@ -11,6 +13,7 @@ use calimap::validate::{
     synthetic_boreholes, validate, write_observations, write_synthetic_boreholes, ObsVariable,
     SyntheticNoise, ValidationConfig,
 };
+use common::{col, read_csv};
 
 const YEARS: std::ops::RangeInclusive<i32> = 2000..=2011;
 
@@ -75,20 +78,6 @@ fn observations() -> String {
     s.push_str("D,Masked,35.75,91.75,,ALT,,2003,,,2.0,\n");
     s.push_str("E,Early,35.25,90.75,,ALT,,1995,,,2.0,\n");
     s
-}
-
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let h = r.headers().unwrap().iter().map(String::from).collect();
-    let rows = r
-        .records()
-        .map(|x| x.unwrap().iter().map(String::from).collect())
-        .collect();
-    (h, rows)
-}
-
-fn col(h: &[String], name: &str) -> usize {
-    h.iter().position(|x| x == name).unwrap()
 }
 
 fn num(s: &str) -> f64 {

@@ -5,7 +5,7 @@
 pub mod evallog;
 pub mod twin;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use calimap::column::tables::{GeneralParams, SoilTable, VegTable};
 use calimap::column::{ColumnConfig, InitialCondition};
@@ -142,4 +142,22 @@ pub fn recycled(f: &PointForcing, years: usize) -> PointForcing {
     let n = per_year * years;
     let steps = (0..n).map(|i| f.steps[i % f.steps.len()]).collect();
     PointForcing { steps, ..f.clone() }
+}
+
+/// A CSV file's header and rows, as strings.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let h = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
+    (h, rows)
+}
+
+/// The index of the column `name` in a header.
+pub fn col(h: &[String], name: &str) -> usize {
+    h.iter()
+        .position(|x| x == name)
+        .unwrap_or_else(|| panic!("no column {name} in {h:?}"))
 }
