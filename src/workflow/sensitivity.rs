@@ -11,12 +11,13 @@
 //! margin of [`crate::diagnostics::AnnualDiagnostics::margin`], negative with
 //! permafrost, continuous across its loss) and `permafrost_years` (the share
 //! of years classed permafrost). A set whose run has no permafrost year has
-//! no `alt` and `ttop`: where some sets do, those two outputs are not
-//! analysed (the others are) and `margin` or `permafrost_years` tell how the
-//! parameters move the site towards losing its permafrost.
+//! no `alt` and `ttop`: where some sets do, a Morris study analyses those two
+//! on the trajectories without such a set and a Sobol study leaves them out
+//! (the other outputs are analysed either way); `margin` and
+//! `permafrost_years` tell how the parameters move the site towards losing
+//! its permafrost.
 //!
-//! A domain study:
-//! Recipe:
+//! A domain study, step by step:
 //! 1. open the domain and the registry; the study's parameters are registry
 //!    names (per-class parameters vary every class separately);
 //! 2. the study runner draws the design (seeded) and hands rows in batches to
