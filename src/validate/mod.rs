@@ -5,6 +5,7 @@
 //! [`obs::read_observations`], [`matching::match_observations`] and
 //! [`scores::score_pairs`]. [`synthetic::synthetic_boreholes`] samples
 //! observations from a known product for the demo.
+pub mod ground;
 pub mod matching;
 pub mod obs;
 pub mod run;
