@@ -337,6 +337,15 @@ struct RawPoint {
     spinup: SpinupSection,
     #[serde(default, rename = "outputs")]
     output_options: PointOutputSection,
+    observations: Option<PointObservationsSection>,
+}
+
+/// Measured ground temperatures to compare a point run with.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PointObservationsSection {
+    /// CSV with `date`, `depth_m`, `temperature_c` (see `validate::ground`).
+    file: String,
 }
 
 pub(crate) fn default_model_section() -> ModelSection {
@@ -352,6 +361,8 @@ pub struct PointExperiment {
     pub forcing_path: PathBuf,
     pub spinup: SpinupSection,
     pub output_options: PointOutputSection,
+    /// Measured ground temperatures (`[observations] file`), resolved.
+    pub observations: Option<PathBuf>,
 }
 
 /// The kind-specific body of an experiment.
@@ -471,12 +482,17 @@ impl Experiment {
                 validate_spinup(path, &r.spinup)?;
                 let forcing_path = resolve(path, "forcing.path", &r.forcing.path)?;
                 r.forcing.validate(path)?;
+                let observations = r
+                    .observations
+                    .map(|o| resolve(path, "observations.file", &o.file))
+                    .transpose()?;
                 let body = Body::Point(PointExperiment {
                     model: r.model,
                     forcing: r.forcing,
                     forcing_path,
                     spinup: r.spinup,
                     output_options: r.output_options,
+                    observations,
                 });
                 common(r.name, r.description, r.output, r.seed, body)
             }

@@ -29,6 +29,9 @@ use crate::io::atomic::write_bytes_atomic;
 use crate::io::manifest::RunManifest;
 use crate::metrics::stats::{decadal_trend, DecadalTrend};
 use crate::physics::thermal::T_FREEZE;
+use crate::validate::ground::{
+    check_depths, compare_ground, read_ground_temperatures, DepthScores, GroundComparison,
+};
 use crate::{Error, Result};
 
 /// What a point run produced.
@@ -60,8 +63,70 @@ pub struct PointSummary {
     /// Linear trends of the annual diagnostics over the transient run's
     /// whole years (per decade; null with fewer than three finite years).
     pub trends: AnnualTrends,
+    /// The comparison with measured ground temperatures (`[observations]`).
+    pub observed: Option<ObservedSummary>,
     /// Annual diagnostics.
     pub annual: Vec<AnnualDiagnostics>,
+}
+
+/// Scores of a point run against measured ground temperatures.
+#[derive(Clone, Debug, Serialize)]
+pub struct ObservedSummary {
+    pub file: PathBuf,
+    /// Observations on days the run did not simulate.
+    pub outside_run: usize,
+    /// Rows without a value.
+    pub missing: usize,
+    /// n, RMSE, bias, MAE, r per depth.
+    pub depths: Vec<DepthScores>,
+}
+
+/// The date as a year with its fraction (2008-07-02 is 2008.5).
+fn decimal_year(d: NaiveDate) -> f64 {
+    use chrono::Datelike;
+    let len = if d.leap_year() { 366.0 } else { 365.0 };
+    f64::from(d.year()) + f64::from(d.ordinal0()) / len
+}
+
+/// `observed_scatter.png` (every pair against the 1:1 line) and
+/// `observed_series.png` (observed and simulated daily temperatures at each
+/// depth, up to six depths).
+fn observed_plots(out: &Path, c: &GroundComparison) -> Result<()> {
+    use crate::report::plot::{line_plot, scatter_one_to_one, Series};
+    let sim: Vec<f64> = c.pairs.iter().map(|p| p.simulated_c).collect();
+    let obs: Vec<f64> = c.pairs.iter().map(|p| p.observed_c).collect();
+    scatter_one_to_one(
+        out.join("observed_scatter.png"),
+        &sim,
+        &obs,
+        "Daily ground temperature, simulated against observed",
+        "C",
+    )?;
+    let mut series = Vec::new();
+    for d in c.depths.iter().take(6) {
+        let at: Vec<_> = c.pairs.iter().filter(|p| p.depth_m == d.depth_m).collect();
+        series.push(Series {
+            name: format!("observed {} m", d.depth_m),
+            points: at
+                .iter()
+                .map(|p| (decimal_year(p.date), p.observed_c))
+                .collect(),
+        });
+        series.push(Series {
+            name: format!("simulated {} m", d.depth_m),
+            points: at
+                .iter()
+                .map(|p| (decimal_year(p.date), p.simulated_c))
+                .collect(),
+        });
+    }
+    line_plot(
+        out.join("observed_series.png"),
+        &series,
+        "Daily ground temperature at the observed depths",
+        "year",
+        "temperature (C)",
+    )
 }
 
 /// Means of a point forcing over its whole length.
@@ -196,15 +261,6 @@ fn ground_temperature_section(
         return Ok(());
     }
     let per_bin = nd.div_ceil(1200);
-    let decimal_year = |d: NaiveDate| {
-        use chrono::Datelike;
-        let len = if NaiveDate::from_ymd_opt(d.year(), 2, 29).is_some() {
-            366.0
-        } else {
-            365.0
-        };
-        f64::from(d.year()) + f64::from(d.ordinal0()) / len
-    };
     let mut x = Vec::new();
     let mut values = Vec::new();
     for start in (0..nd).step_by(per_bin) {
@@ -725,10 +781,21 @@ pub fn run_point(
     if let Some(f) = point_parameter_file(&exp.path, p)? {
         manifest.add_input(&f)?;
     }
-    manifest.write_to_dir(&out)?;
+    // Observations are read before the run, so that a bad file fails at once.
+    let observations = match &p.observations {
+        Some(f) => {
+            manifest.add_input(f)?;
+            Some((f.clone(), read_ground_temperatures(f)?))
+        }
+        None => None,
+    };
 
     // 2-3. model, initial state, spin-up
     let (model, mut state) = build_point_model(&exp.path, p, &inputs, &[])?;
+    if let Some((file, obs)) = &observations {
+        check_depths(file, obs, &model.layer_midpoints())?;
+    }
+    manifest.write_to_dir(&out)?;
     let report = spin_up(&model, &mut state, &inputs.forcing, &spinup_options(p))?;
     if !quiet && report.cycles == 0 {
         eprintln!("spin-up: none (max_cycles = 0); the run starts from the initial state");
@@ -757,7 +824,7 @@ pub fn run_point(
     // 4. transient run
     let mut daily = DailyWriter::new(model.thickness().len());
     let (mut e_sum, mut w_sum, mut steps) = (0.0, 0.0, 0usize);
-    let want_daily = p.output_options.daily || p.output_options.plots;
+    let want_daily = p.output_options.daily || p.output_options.plots || observations.is_some();
     let stats = run(&model, &mut state, &inputs.forcing, &mut |t, st, fl| {
         if want_daily {
             daily.add(t, st, fl);
@@ -794,8 +861,40 @@ pub fn run_point(
         },
         forcing: ForcingSummary::of(&inputs.forcing),
         trends: AnnualTrends::of(&annual),
+        observed: None,
         annual,
     };
+    let mut summary = summary;
+    if let Some((file, obs)) = &observations {
+        let mids = model.layer_midpoints();
+        let c = compare_ground(file, obs, &daily.days, &daily.temps, &mids)?;
+        write_bytes_atomic(out.join("observed_pairs.csv"), c.pairs_csv().as_bytes())?;
+        write_bytes_atomic(out.join("observed_scores.csv"), c.scores_csv().as_bytes())?;
+        if p.output_options.plots && !c.pairs.is_empty() {
+            observed_plots(&out, &c)?;
+        }
+        if !quiet {
+            eprintln!(
+                "observed ground temperatures: {} pairs ({} on days outside the run, {} without a value)",
+                c.pairs.len(),
+                c.outside_run,
+                c.missing
+            );
+            for d in &c.depths {
+                let x = &d.scores;
+                eprintln!(
+                    "  at {} m: n {}, RMSE {:.2} K, bias {:+.2} K, r {:.2}",
+                    d.depth_m, x.n, x.rmse, x.bias, x.r
+                );
+            }
+        }
+        summary.observed = Some(ObservedSummary {
+            file: file.clone(),
+            outside_run: c.outside_run,
+            missing: c.missing,
+            depths: c.depths,
+        });
+    }
     if p.output_options.plots {
         annual_plots(&out, &summary.annual)?;
         spinup_plot(&out, &report, p.spinup.tolerance)?;

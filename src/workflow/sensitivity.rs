@@ -259,6 +259,7 @@ pub fn run_sensitivity(
                 forcing_path: forcing_path.clone(),
                 spinup: s.spinup.clone(),
                 output_options: Default::default(),
+                observations: None,
             };
             run_point_sensitivity(experiment, s, &p, seed, out, quiet)
         }
