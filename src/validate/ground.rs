@@ -8,6 +8,10 @@
 //! interpolated linearly between layer midpoints (above the first midpoint,
 //! the top layer's), and scored per depth: n, RMSE, bias (simulated minus
 //! observed), MAE and Pearson r.
+//!
+//! Measured active-layer thickness (probing or thaw tubes, as at CALM
+//! sites) is a CSV file with the columns `year` and `alt_m`, paired with the
+//! run's annual ALT.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,11 +42,8 @@ pub struct GroundObservations {
     pub missing: usize,
 }
 
-/// Read a ground-temperature file. Errors name the file and line: a
-/// missing column, a date that is not YYYY-MM-DD, a negative or
-/// non-numeric depth, a temperature that is not a number or outside -60 to
-/// 60 C (kelvin given?).
-pub fn read_ground_temperatures(path: &Path) -> Result<GroundObservations> {
+/// Open a CSV file and find its named columns (in any order, among others).
+fn open_columns(path: &Path, names: &[&str]) -> Result<(csv::Reader<std::fs::File>, Vec<usize>)> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_path(path)
@@ -51,20 +52,28 @@ pub fn read_ground_temperatures(path: &Path) -> Result<GroundObservations> {
         .headers()
         .map_err(|e| Error::parse(path, Some(1), e.to_string()))?
         .clone();
-    let column = |name: &str| {
-        header.iter().position(|h| h == name).ok_or_else(|| {
-            Error::parse(
-                path,
-                Some(1),
-                format!("no `{name}` column (the columns are date, depth_m, temperature_c)"),
-            )
+    let columns = names
+        .iter()
+        .map(|name| {
+            header.iter().position(|h| h == *name).ok_or_else(|| {
+                Error::parse(
+                    path,
+                    Some(1),
+                    format!("no `{name}` column (the columns are {})", names.join(", ")),
+                )
+            })
         })
-    };
-    let (c_date, c_depth, c_t) = (
-        column("date")?,
-        column("depth_m")?,
-        column("temperature_c")?,
-    );
+        .collect::<Result<_>>()?;
+    Ok((reader, columns))
+}
+
+/// Read a ground-temperature file. Errors name the file and line: a
+/// missing column, a date that is not YYYY-MM-DD, a negative or
+/// non-numeric depth, a temperature that is not a number or outside -60 to
+/// 60 C (kelvin given?).
+pub fn read_ground_temperatures(path: &Path) -> Result<GroundObservations> {
+    let (mut reader, c) = open_columns(path, &["date", "depth_m", "temperature_c"])?;
+    let (c_date, c_depth, c_t) = (c[0], c[1], c[2]);
     let mut rows = Vec::new();
     let mut missing = 0;
     for (i, rec) in reader.records().enumerate() {
@@ -237,6 +246,119 @@ impl GroundComparison {
     }
 }
 
+/// One measured active-layer thickness.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AltObservation {
+    pub year: i32,
+    /// ALT (m).
+    pub alt: f64,
+    /// Line in the file (1-based).
+    pub line: usize,
+}
+
+/// Read an ALT file (`year`, `alt_m`; an empty or `NA` ALT is missing).
+/// Errors name the file and line: a missing column, a year that is not a
+/// year, an ALT that is not a number, negative, or above 30 m (cm given?).
+/// Returns the observations and the number of missing values.
+pub fn read_alt_observations(path: &Path) -> Result<(Vec<AltObservation>, usize)> {
+    let (mut reader, c) = open_columns(path, &["year", "alt_m"])?;
+    let (c_year, c_alt) = (c[0], c[1]);
+    let (mut rows, mut missing) = (Vec::new(), 0);
+    for (i, rec) in reader.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| Error::parse(path, Some(line), e.to_string()))?;
+        let field = |c: usize| rec.get(c).unwrap_or("");
+        let bad = |m: String| Error::parse(path, Some(line), m);
+        let year: i32 = field(c_year)
+            .parse()
+            .ok()
+            .filter(|y| (1000..=3000).contains(y))
+            .ok_or_else(|| bad(format!("year `{}` is not a year", field(c_year))))?;
+        let a = field(c_alt);
+        if a.is_empty() || a.eq_ignore_ascii_case("na") {
+            missing += 1;
+            continue;
+        }
+        let alt: f64 = a
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| bad(format!("alt_m `{a}` is not a thickness in m")))?;
+        if alt > 30.0 {
+            return Err(bad(format!("alt_m {alt} is not an ALT in m (cm given?)")));
+        }
+        rows.push(AltObservation { year, alt, line });
+    }
+    Ok((rows, missing))
+}
+
+/// An observed and the simulated ALT of one year.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AltPair {
+    pub year: i32,
+    pub observed_m: f64,
+    pub simulated_m: f64,
+}
+
+/// The run's annual ALT against measured ALT.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AltComparison {
+    pub pairs: Vec<AltPair>,
+    /// n, RMSE, bias, MAE, r of the pairs; `None` without a pair.
+    pub scores: Option<PointScores>,
+    /// Observations of years the run did not simulate.
+    pub outside_run: usize,
+    /// Observations of simulated years without permafrost (no simulated ALT).
+    pub no_simulated_alt: usize,
+    /// Rows without a value.
+    pub missing: usize,
+}
+
+/// Pair the ALT observations with the simulated annual ALT, `simulated` as
+/// (year, ALT if the year has permafrost).
+pub fn compare_alt(
+    obs: &[AltObservation],
+    missing: usize,
+    simulated: &[(i32, Option<f64>)],
+) -> AltComparison {
+    let by_year: BTreeMap<i32, Option<f64>> = simulated.iter().copied().collect();
+    let (mut pairs, mut outside_run, mut no_simulated_alt) = (Vec::new(), 0, 0);
+    for o in obs {
+        match by_year.get(&o.year) {
+            None => outside_run += 1,
+            Some(None) => no_simulated_alt += 1,
+            Some(Some(sim)) => pairs.push(AltPair {
+                year: o.year,
+                observed_m: o.alt,
+                simulated_m: *sim,
+            }),
+        }
+    }
+    let sim: Vec<f64> = pairs.iter().map(|p| p.simulated_m).collect();
+    let obs: Vec<f64> = pairs.iter().map(|p| p.observed_m).collect();
+    AltComparison {
+        scores: point_scores(&sim, &obs).ok(),
+        pairs,
+        outside_run,
+        no_simulated_alt,
+        missing,
+    }
+}
+
+impl AltComparison {
+    /// `observed_alt.csv`.
+    pub fn pairs_csv(&self) -> String {
+        let mut s = String::from("year,observed_m,simulated_m\n");
+        for p in &self.pairs {
+            s.push_str(&format!(
+                "{},{},{:.4}\n",
+                p.year, p.observed_m, p.simulated_m
+            ));
+        }
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,6 +406,44 @@ mod tests {
             .scores_csv()
             .starts_with("depth_m,n,rmse_k,bias_k,mae_k,r\n0,1,"));
         assert_eq!(c.pairs_csv().lines().count(), 4);
+    }
+
+    #[test]
+    fn alt_pairs_by_year_and_counts_what_it_cannot_pair() {
+        let (_d, path) = write(
+            "year,alt_m,method\n2008,2.1,probe\n2009,NA,\n2010,2.6,tube\n2011,2.0,\n2012,1.9,\n",
+        );
+        let (obs, missing) = read_alt_observations(&path).unwrap();
+        assert_eq!((obs.len(), missing), (4, 1));
+        let sim = [
+            (2008, Some(2.0)),
+            (2009, Some(2.2)),
+            (2010, Some(2.9)),
+            (2011, None),
+        ];
+        let c = compare_alt(&obs, missing, &sim);
+        assert_eq!(
+            (c.pairs.len(), c.outside_run, c.no_simulated_alt),
+            (2, 1, 1)
+        );
+        let s = c.scores.clone().unwrap();
+        // Errors -0.1 and +0.3.
+        assert!((s.bias - 0.1).abs() < 1e-12);
+        assert!((s.rmse - (0.05f64).sqrt()).abs() < 1e-12);
+        assert_eq!(
+            c.pairs_csv(),
+            "year,observed_m,simulated_m\n2008,2.1,2.0000\n2010,2.6,2.9000\n"
+        );
+        for (text, says) in [
+            ("year,alt\n", "no `alt_m` column"),
+            ("year,alt_m\n08,1.0\n", "obs.csv:2:"),
+            ("year,alt_m\n2008,1.0\n2009,-1\n", "obs.csv:3:"),
+            ("year,alt_m\n2008,180\n", "cm given?"),
+        ] {
+            let (_d, path) = write(text);
+            let e = read_alt_observations(&path).unwrap_err().to_string();
+            assert!(e.contains(says), "{text} -> {e}");
+        }
     }
 
     #[test]
