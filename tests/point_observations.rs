@@ -21,6 +21,11 @@ fn experiment(dir: &Path, data: &Path, out: &str, observations: Option<&Path>) -
     let obs = observations
         .map(|p| format!("[observations]\nfile = \"{}\"\n", p.display()))
         .unwrap_or_default();
+    experiment_with(dir, data, out, &obs)
+}
+
+/// A point experiment on the Tanggula file with `extra` TOML at the end.
+fn experiment_with(dir: &Path, data: &Path, out: &str, obs: &str) -> PathBuf {
     let text = format!(
         "kind = \"point\"\noutput = \"{}\"\n[model]\nname = \"noah-tibet\"\ntables = \"{}\"\n\
          surface_layer = \"myj\"\n[forcing]\nformat = \"noah-ascii\"\npath = \"{}\"\n\
@@ -88,7 +93,32 @@ fn shifted_daily_temperatures_come_back_as_the_biases() {
     let file = dir.path().join("borehole.csv");
     std::fs::write(&file, obs).unwrap();
 
-    let s = run(&experiment(dir.path(), &data, "observed", Some(&file))).unwrap();
+    // Measured ALT: the plain run's less 0.1 m, one year outside the run.
+    let (h, annual) = read_csv(&dir.path().join("plain/annual.csv"));
+    let mut alt = String::from("year,alt_m\n");
+    for r in &annual {
+        let a: f64 = r[col(&h, "alt_m")].parse().unwrap();
+        alt.push_str(&format!("{},{}\n", r[col(&h, "year")], a - 0.1));
+    }
+    alt.push_str("2016,2.5\n");
+    let alt_file = dir.path().join("calm.csv");
+    std::fs::write(&alt_file, alt).unwrap();
+    let section = format!(
+        "[observations]\nfile = \"{}\"\nalt_file = \"{}\"\n",
+        file.display(),
+        alt_file.display()
+    );
+    let s = run(&experiment_with(dir.path(), &data, "observed", &section)).unwrap();
+    let a = s.observed_alt.as_ref().unwrap();
+    assert_eq!(
+        (a.pairs.len(), a.outside_run, a.no_simulated_alt),
+        (annual.len(), 1, 0)
+    );
+    let x = a.scores.as_ref().unwrap();
+    assert!(
+        (x.bias - 0.1).abs() < 1e-3 && (x.rmse - 0.1).abs() < 1e-3,
+        "{x:?}"
+    );
     let o = s.observed.as_ref().unwrap();
     assert_eq!((o.outside_run, o.missing), (1, 1));
     assert_eq!(o.depths.len(), 2);
@@ -115,14 +145,20 @@ fn shifted_daily_temperatures_come_back_as_the_biases() {
     assert_eq!(rows[1][col(&h, "n")], n_deep.to_string());
     let (_, pairs) = read_csv(&out.join("observed_pairs.csv"));
     assert_eq!(pairs.len(), n_shallow + n_deep);
-    for f in ["observed_scatter.png", "observed_series.png"] {
+    let (_, alt_pairs) = read_csv(&out.join("observed_alt.csv"));
+    assert_eq!(alt_pairs.len(), annual.len());
+    for f in [
+        "observed_scatter.png",
+        "observed_series.png",
+        "annual_alt.png",
+    ] {
         assert!(
             std::fs::read(out.join(f)).unwrap().starts_with(b"\x89PNG"),
             "{f}"
         );
     }
     let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
-    assert!(manifest.contains("borehole.csv"));
+    assert!(manifest.contains("borehole.csv") && manifest.contains("calm.csv"));
     // The run itself is the plain run's.
     assert_eq!(
         std::fs::read(out.join("annual.csv")).unwrap(),
@@ -160,4 +196,20 @@ fn a_bad_observation_file_stops_the_run_before_any_output() {
             .unwrap_or_default();
         assert!(written.is_empty(), "{name}: {written:?}");
     }
+    // ALT in centimetres.
+    let file = dir.path().join("cm.csv");
+    std::fs::write(&file, "year,alt_m\n2008,210\n").unwrap();
+    let section = format!("[observations]\nalt_file = \"{}\"\n", file.display());
+    let e = run(&experiment_with(dir.path(), &data, "cm", &section))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cm.csv:2:") && e.contains("cm given?"), "{e}");
+    assert!(std::fs::read_dir(dir.path().join("cm"))
+        .unwrap()
+        .next()
+        .is_none());
+    // An empty section.
+    let path = experiment_with(dir.path(), &data, "empty", "[observations]\n");
+    let e = Experiment::load(&path).unwrap_err().to_string();
+    assert!(e.contains("observations") && e.contains("alt_file"), "{e}");
 }

@@ -345,7 +345,9 @@ struct RawPoint {
 #[serde(deny_unknown_fields)]
 struct PointObservationsSection {
     /// CSV with `date`, `depth_m`, `temperature_c` (see `validate::ground`).
-    file: String,
+    file: Option<String>,
+    /// CSV with `year`, `alt_m`.
+    alt_file: Option<String>,
 }
 
 pub(crate) fn default_model_section() -> ModelSection {
@@ -363,6 +365,8 @@ pub struct PointExperiment {
     pub output_options: PointOutputSection,
     /// Measured ground temperatures (`[observations] file`), resolved.
     pub observations: Option<PathBuf>,
+    /// Measured active-layer thickness (`[observations] alt_file`), resolved.
+    pub alt_observations: Option<PathBuf>,
 }
 
 /// The kind-specific body of an experiment.
@@ -482,10 +486,25 @@ impl Experiment {
                 validate_spinup(path, &r.spinup)?;
                 let forcing_path = resolve(path, "forcing.path", &r.forcing.path)?;
                 r.forcing.validate(path)?;
-                let observations = r
-                    .observations
-                    .map(|o| resolve(path, "observations.file", &o.file))
-                    .transpose()?;
+                let (observations, alt_observations) = match &r.observations {
+                    Some(o) => {
+                        if o.file.is_none() && o.alt_file.is_none() {
+                            return Err(Error::config(
+                                path,
+                                "observations",
+                                "give `file` (ground temperatures), `alt_file` (ALT) or both",
+                            ));
+                        }
+                        let get = |key: &str, f: &Option<String>| {
+                            f.as_deref().map(|f| resolve(path, key, f)).transpose()
+                        };
+                        (
+                            get("observations.file", &o.file)?,
+                            get("observations.alt_file", &o.alt_file)?,
+                        )
+                    }
+                    None => (None, None),
+                };
                 let body = Body::Point(PointExperiment {
                     model: r.model,
                     forcing: r.forcing,
@@ -493,6 +512,7 @@ impl Experiment {
                     spinup: r.spinup,
                     output_options: r.output_options,
                     observations,
+                    alt_observations,
                 });
                 common(r.name, r.description, r.output, r.seed, body)
             }

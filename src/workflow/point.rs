@@ -30,7 +30,8 @@ use crate::io::manifest::RunManifest;
 use crate::metrics::stats::{decadal_trend, DecadalTrend};
 use crate::physics::thermal::T_FREEZE;
 use crate::validate::ground::{
-    check_depths, compare_ground, read_ground_temperatures, DepthScores, GroundComparison,
+    check_depths, compare_alt, compare_ground, read_alt_observations, read_ground_temperatures,
+    AltComparison, DepthScores, GroundComparison,
 };
 use crate::{Error, Result};
 
@@ -63,8 +64,10 @@ pub struct PointSummary {
     /// Linear trends of the annual diagnostics over the transient run's
     /// whole years (per decade; null with fewer than three finite years).
     pub trends: AnnualTrends,
-    /// The comparison with measured ground temperatures (`[observations]`).
+    /// The comparison with measured ground temperatures (`[observations] file`).
     pub observed: Option<ObservedSummary>,
+    /// The comparison with measured ALT (`[observations] alt_file`).
+    pub observed_alt: Option<AltComparison>,
     /// Annual diagnostics.
     pub annual: Vec<AnnualDiagnostics>,
 }
@@ -326,7 +329,11 @@ fn spinup_plot(out: &std::path::Path, report: &SpinupReport, tolerance: f64) -> 
 }
 
 /// `annual.png`: ALT (left) and the annual ground temperatures of the run.
-fn annual_plots(out: &std::path::Path, annual: &[AnnualDiagnostics]) -> Result<()> {
+fn annual_plots(
+    out: &std::path::Path,
+    annual: &[AnnualDiagnostics],
+    observed: Option<&AltComparison>,
+) -> Result<()> {
     use crate::report::plot::{line_plot, Series};
     let year = |a: &AnnualDiagnostics| f64::from(a.year);
     let alt: Vec<(f64, f64)> = annual
@@ -334,12 +341,28 @@ fn annual_plots(out: &std::path::Path, annual: &[AnnualDiagnostics]) -> Result<(
         .filter_map(|a| a.alt.map(|v| (year(a), v)))
         .collect();
     if !alt.is_empty() {
+        let mut series = vec![Series {
+            name: if observed.is_some() {
+                "simulated ALT"
+            } else {
+                "ALT"
+            }
+            .into(),
+            points: alt,
+        }];
+        if let Some(c) = observed.filter(|c| !c.pairs.is_empty()) {
+            series.push(Series {
+                name: "observed ALT".into(),
+                points: c
+                    .pairs
+                    .iter()
+                    .map(|p| (f64::from(p.year), p.observed_m))
+                    .collect(),
+            });
+        }
         line_plot(
             out.join("annual_alt.png"),
-            &[Series {
-                name: "ALT".into(),
-                points: alt,
-            }],
+            &series,
             "Active-layer thickness",
             "year",
             "ALT (m)",
@@ -789,6 +812,13 @@ pub fn run_point(
         }
         None => None,
     };
+    let alt_observations = match &p.alt_observations {
+        Some(f) => {
+            manifest.add_input(f)?;
+            Some(read_alt_observations(f)?)
+        }
+        None => None,
+    };
 
     // 2-3. model, initial state, spin-up
     let (model, mut state) = build_point_model(&exp.path, p, &inputs, &[])?;
@@ -862,9 +892,32 @@ pub fn run_point(
         forcing: ForcingSummary::of(&inputs.forcing),
         trends: AnnualTrends::of(&annual),
         observed: None,
+        observed_alt: alt_observations.map(|(obs, missing)| {
+            let sim: Vec<(i32, Option<f64>)> = annual.iter().map(|a| (a.year, a.alt)).collect();
+            compare_alt(&obs, missing, &sim)
+        }),
         annual,
     };
     let mut summary = summary;
+    if let Some(c) = &summary.observed_alt {
+        write_bytes_atomic(out.join("observed_alt.csv"), c.pairs_csv().as_bytes())?;
+        if !quiet {
+            let s = c.scores.as_ref().map_or(String::new(), |x| {
+                format!(
+                    ": RMSE {:.2} m, bias {:+.2} m, r {:.2}",
+                    x.rmse, x.bias, x.r
+                )
+            });
+            eprintln!(
+                "observed ALT: {} years paired ({} outside the run, {} without simulated permafrost, \
+                 {} without a value){s}",
+                c.pairs.len(),
+                c.outside_run,
+                c.no_simulated_alt,
+                c.missing
+            );
+        }
+    }
     if let Some((file, obs)) = &observations {
         let mids = model.layer_midpoints();
         let c = compare_ground(file, obs, &daily.days, &daily.temps, &mids)?;
@@ -896,7 +949,7 @@ pub fn run_point(
         });
     }
     if p.output_options.plots {
-        annual_plots(&out, &summary.annual)?;
+        annual_plots(&out, &summary.annual, summary.observed_alt.as_ref())?;
         spinup_plot(&out, &report, p.spinup.tolerance)?;
         ground_temperature_section(&out, &daily, model.thickness())?;
     }

@@ -260,6 +260,7 @@ pub fn run_sensitivity(
                 spinup: s.spinup.clone(),
                 output_options: Default::default(),
                 observations: None,
+                alt_observations: None,
             };
             run_point_sensitivity(experiment, s, &p, seed, out, quiet)
         }
