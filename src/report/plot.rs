@@ -534,10 +534,15 @@ const LINE_COLORS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
-/// An axis label: whole numbers (years, evaluation counts) without a decimal point.
+/// An axis label: whole numbers (years, evaluation counts) without a
+/// decimal point, others to at most three decimals (2008.2, not
+/// 2008.2000000000002).
 fn whole_numbers_plain(v: &f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{v:.0}")
+    } else if v.abs() >= 1e-3 && v.abs() < 1e15 {
+        let t = format!("{v:.3}");
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         format!("{v}")
     }
@@ -807,6 +812,17 @@ pub fn ranked_bars(
 #[cfg(test)]
 mod tests {
     use super::power_of_ten;
+
+    #[test]
+    fn linear_axis_labels_drop_the_float_noise() {
+        let label = |v: f64| super::whole_numbers_plain(&v);
+        assert_eq!(label(2008.0), "2008");
+        assert_eq!(label(2008.0 + 0.2), "2008.2");
+        assert_eq!(label(2008.6000000000001), "2008.6");
+        assert_eq!(label(0.25), "0.25");
+        assert_eq!(label(-1.5), "-1.5");
+        assert_eq!(label(1.0e-5), "0.00001");
+    }
 
     #[test]
     fn log_axis_labels_give_the_value_to_three_significant_digits() {
