@@ -17,7 +17,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use super::model::{column_config, tables_dir, ColumnSite, ModelTables};
-use crate::column::config::LowerBoundary;
+use crate::column::config::{ColumnConfig, LowerBoundary};
 use crate::column::model::{ColumnModel, ColumnState, InitialCondition, StepFluxes};
 use crate::column::run::{run, spin_up, SpinupOptions, SpinupReport, SpinupStart};
 use crate::config::{Experiment, PointExperiment};
@@ -525,87 +525,140 @@ pub fn point_parameter_file(experiment: &Path, p: &PointExperiment) -> Result<Op
     Ok(Some(path))
 }
 
-/// Build the column model and its initial state for a point experiment:
-/// the tables, the forcing file's site, the experiment's options, the
-/// values of `model.parameters` and then `overrides` (`ColumnConfig::set`
-/// keys, class-indexed as in a parameter-set file).
+/// What a point experiment's column models are built from, read once: its
+/// tables, the forcing file's site, the values of `model.parameters`, and
+/// the column's soil and vegetation classes. A sensitivity study builds one
+/// model per parameter set from it.
+pub struct PointModelBuilder<'a> {
+    experiment: &'a Path,
+    p: &'a PointExperiment,
+    inputs: &'a PointInputs,
+    tables: ModelTables,
+    site: ColumnSite,
+    file_values: Vec<(String, f64)>,
+    soil_classes: Vec<usize>,
+    veg_class: usize,
+}
+
+impl<'a> PointModelBuilder<'a> {
+    /// Read the tables and the parameter-set file and find the column's classes.
+    pub fn new(
+        experiment: &'a Path,
+        p: &'a PointExperiment,
+        inputs: &'a PointInputs,
+    ) -> Result<Self> {
+        let tables = ModelTables::load(&tables_dir(experiment, &p.model)?)?;
+        let f = &inputs.forcing;
+        let mut site = match &inputs.header {
+            Some(h) => ColumnSite::from_noah_header(h),
+            None => ColumnSite {
+                latitude: f.lat,
+                ..Default::default()
+            },
+        };
+        site.z_temp = f.z_temp;
+        site.z_wind = f.z_wind;
+        if p.model.tbot_mean_air() {
+            site.tbot = Some(mean_air_temperature(
+                f,
+                p.spinup.recycle_years.max(1) as usize,
+            ));
+        }
+        let file_values = match point_parameter_file(experiment, p)? {
+            Some(path) => super::hindcast::read_parameter_set(&path)?.1,
+            None => Vec::new(),
+        };
+        let mut b = Self {
+            experiment,
+            p,
+            inputs,
+            tables,
+            site,
+            file_values,
+            soil_classes: Vec::new(),
+            veg_class: 0,
+        };
+        let plain = b.config(&b.site, &[])?;
+        b.soil_classes = plain.soil.iter().map(|c| c.index).collect();
+        b.veg_class = plain.veg.index;
+        Ok(b)
+    }
+
+    /// The soil class of each layer, top down.
+    pub fn soil_classes(&self) -> &[usize] {
+        &self.soil_classes
+    }
+
+    /// The column's vegetation class.
+    pub fn veg_class(&self) -> usize {
+        self.veg_class
+    }
+
+    fn config(&self, site: &ColumnSite, values: &[(String, f64)]) -> Result<ColumnConfig> {
+        column_config(
+            self.experiment,
+            &self.p.model,
+            &self.tables,
+            site,
+            self.inputs.header.as_ref(),
+            values,
+        )
+    }
+
+    /// The column model and its initial state with the parameter-set file's
+    /// values and then `overrides` (`ColumnConfig::set` keys, class-indexed
+    /// as in a parameter-set file; a class-indexed value applies where its
+    /// class is the column's).
+    pub fn build(&self, overrides: &[(String, f64)]) -> Result<(ColumnModel, ColumnState)> {
+        let (experiment, p, inputs) = (self.experiment, self.p, self.inputs);
+        let mut all = self.file_values.clone();
+        all.retain(|(k, _)| !overrides.iter().any(|(q, _)| q == k));
+        all.extend(overrides.iter().cloned());
+        let mut all = super::domain::cell_overrides(&all, &self.soil_classes, self.veg_class);
+        let mut site = self.site.clone();
+        super::domain::take_tbot_offset(&mut all, &mut site);
+        let cfg = self.config(&site, &all)?;
+        let model =
+            ColumnModel::new(cfg).map_err(|e| Error::config(experiment, "model", e.to_string()))?;
+        let init = match (&inputs.header, p.spinup.start.as_str()) {
+            (Some(h), _) if h.soil_temperature.len() == model.thickness().len() => {
+                InitialCondition::Profile {
+                    t_soil: h.soil_temperature.clone(),
+                    smc: h.soil_moisture.clone(),
+                    t_skin: h.skin_temperature,
+                    swe: h.snow_equivalent,
+                    snow_depth: h.snow_depth,
+                    canopy_water: h.canopy_water,
+                    liquid: Some(h.soil_liquid.clone()),
+                }
+            }
+            (_, "initial") => return Err(Error::config(
+                experiment,
+                "spinup.start",
+                "`initial` needs a forcing file with an initial profile for every layer (Noah ASCII)",
+            )),
+            _ => InitialCondition::Equilibrium {
+                t_surface: first_year_mean_air_temperature(&inputs.forcing),
+                saturation: 0.5,
+            },
+        };
+        model.check_initial(&init).map_err(|e| {
+            Error::config(experiment, "forcing.path", format!("initial state: {e}"))
+        })?;
+        let state = model.initial_state(&init);
+        Ok((model, state))
+    }
+}
+
+/// Build the column model and its initial state for a point experiment (see
+/// [`PointModelBuilder::build`]).
 pub fn build_point_model(
     experiment: &Path,
     p: &PointExperiment,
     inputs: &PointInputs,
     overrides: &[(String, f64)],
 ) -> Result<(ColumnModel, ColumnState)> {
-    let tables = ModelTables::load(&tables_dir(experiment, &p.model)?)?;
-    let f = &inputs.forcing;
-    let mut site = match &inputs.header {
-        Some(h) => ColumnSite::from_noah_header(h),
-        None => ColumnSite {
-            latitude: f.lat,
-            ..Default::default()
-        },
-    };
-    site.z_temp = f.z_temp;
-    site.z_wind = f.z_wind;
-    if p.model.tbot_mean_air() {
-        site.tbot = Some(mean_air_temperature(
-            f,
-            p.spinup.recycle_years.max(1) as usize,
-        ));
-    }
-    // The parameter-set file's values, then those given (which win); a
-    // class-indexed value applies where its class is the column's.
-    let mut all = match point_parameter_file(experiment, p)? {
-        Some(path) => super::hindcast::read_parameter_set(&path)?.1,
-        None => Vec::new(),
-    };
-    all.retain(|(k, _)| !overrides.iter().any(|(q, _)| q == k));
-    all.extend(overrides.iter().cloned());
-    let config = |site: &ColumnSite, values: &[(String, f64)]| {
-        column_config(
-            experiment,
-            &p.model,
-            &tables,
-            site,
-            inputs.header.as_ref(),
-            values,
-        )
-    };
-    if !all.is_empty() {
-        let plain = config(&site, &[])?;
-        let soil: Vec<usize> = plain.soil.iter().map(|c| c.index).collect();
-        all = super::domain::cell_overrides(&all, &soil, plain.veg.index);
-    }
-    super::domain::take_tbot_offset(&mut all, &mut site);
-    let cfg = config(&site, &all)?;
-    let model =
-        ColumnModel::new(cfg).map_err(|e| Error::config(experiment, "model", e.to_string()))?;
-    let init = match (&inputs.header, p.spinup.start.as_str()) {
-        (Some(h), _) if h.soil_temperature.len() == model.thickness().len() => {
-            InitialCondition::Profile {
-                t_soil: h.soil_temperature.clone(),
-                smc: h.soil_moisture.clone(),
-                t_skin: h.skin_temperature,
-                swe: h.snow_equivalent,
-                snow_depth: h.snow_depth,
-                canopy_water: h.canopy_water,
-                liquid: Some(h.soil_liquid.clone()),
-            }
-        }
-        (_, "initial") => return Err(Error::config(
-            experiment,
-            "spinup.start",
-            "`initial` needs a forcing file with an initial profile for every layer (Noah ASCII)",
-        )),
-        _ => InitialCondition::Equilibrium {
-            t_surface: first_year_mean_air_temperature(f),
-            saturation: 0.5,
-        },
-    };
-    model
-        .check_initial(&init)
-        .map_err(|e| Error::config(experiment, "forcing.path", format!("initial state: {e}")))?;
-    let state = model.initial_state(&init);
-    Ok((model, state))
+    PointModelBuilder::new(experiment, p, inputs)?.build(overrides)
 }
 
 /// Mean air temperature (K) of the first 365 days of forcing (or all of it).

@@ -35,7 +35,7 @@ use serde::Deserialize;
 
 use super::domain::{cell_overrides, DomainSetup};
 use super::model::tables_dir;
-use super::point::{build_point_model, diagnostics_of, read_point_forcing, spinup_options};
+use super::point::{diagnostics_of, read_point_forcing, spinup_options, PointModelBuilder};
 use crate::calibrate::registry::{ParamSpace, Registry};
 use crate::column::run::{run, spin_up};
 use crate::config::domain::{DomainSection, PeriodSection};
@@ -107,21 +107,19 @@ pub fn point_outputs(names: &[String], annual: &[AnnualDiagnostics]) -> Result<V
     if annual.is_empty() {
         return Err(Error::Other("the run has no whole year".into()));
     }
-    let mean_of = |v: Vec<f64>| -> Result<f64> {
-        Ok(if v.is_empty() {
-            f64::NAN
-        } else {
-            v.iter().sum::<f64>() / v.len() as f64
-        })
+    // NaN without a value.
+    let mean_of = |v: Vec<f64>| match v.len() {
+        0 => f64::NAN,
+        n => v.iter().sum::<f64>() / n as f64,
     };
     names
         .iter()
         .map(|name| match name.as_str() {
-            "alt" => mean_of(annual.iter().filter_map(|a| a.alt).collect()),
-            "ttop" => mean_of(annual.iter().filter_map(|a| a.ttop).collect()),
-            "gt10m" => mean_of(annual.iter().map(|a| a.gt10m).collect()),
-            "magt" => mean_of(annual.iter().map(|a| a.magt).collect()),
-            "margin" => mean_of(annual.iter().map(|a| a.margin).collect()),
+            "alt" => Ok(mean_of(annual.iter().filter_map(|a| a.alt).collect())),
+            "ttop" => Ok(mean_of(annual.iter().filter_map(|a| a.ttop).collect())),
+            "gt10m" => Ok(mean_of(annual.iter().map(|a| a.gt10m).collect())),
+            "magt" => Ok(mean_of(annual.iter().map(|a| a.magt).collect())),
+            "margin" => Ok(mean_of(annual.iter().map(|a| a.margin).collect())),
             "permafrost_years" => Ok(annual
                 .iter()
                 .filter(|a| a.class == FrozenClass::Permafrost)
@@ -309,9 +307,10 @@ fn run_point_sensitivity(
         }
     }
     let inputs = read_point_forcing(experiment, p)?;
-    let (model, _) = build_point_model(experiment, p, &inputs, &[])?;
-    let soil_classes: Vec<usize> = model.config().soil.iter().map(|c| c.index).collect();
-    let veg_class = model.config().veg.index;
+    let builder = PointModelBuilder::new(experiment, p, &inputs)?;
+    // The default column must build before its study starts.
+    builder.build(&[])?;
+    let (soil_classes, veg_class) = (builder.soil_classes().to_vec(), builder.veg_class());
     let registry = Registry::load(&tables_dir(experiment, &s.model)?.join("parameters.toml"))?;
     let mut space = study_space(experiment, s, registry)?;
     let dropped = restrict_to_column(&mut space, &soil_classes, veg_class);
@@ -347,8 +346,7 @@ fn run_point_sensitivity(
     let one = |u: &[f64]| -> Result<Vec<f64>> {
         let set = space.to_physical(u)?;
         space.check(&set)?;
-        let (model, mut state) =
-            build_point_model(experiment, p, &inputs, &space.dim_overrides(&set))?;
+        let (model, mut state) = builder.build(&space.dim_overrides(&set))?;
         spin_up(&model, &mut state, &inputs.forcing, &options)?;
         let stats = run(&model, &mut state, &inputs.forcing, &mut |_, _, _| {})?;
         point_outputs(&s.section.outputs, &diagnostics_of(&stats)?)
