@@ -31,7 +31,7 @@ use crate::metrics::stats::{decadal_trend, DecadalTrend};
 use crate::physics::thermal::T_FREEZE;
 use crate::validate::ground::{
     check_depths, compare_alt, compare_ground, read_alt_observations, read_ground_temperatures,
-    AltComparison, DepthScores, GroundComparison,
+    AltComparison, DepthScores, GroundComparison, GroundPair,
 };
 use crate::{Error, Result};
 
@@ -108,20 +108,21 @@ fn observed_plots(out: &Path, c: &GroundComparison) -> Result<()> {
     let mut series = Vec::new();
     for d in c.depths.iter().take(6) {
         let at: Vec<_> = c.pairs.iter().filter(|p| p.depth_m == d.depth_m).collect();
-        series.push(Series {
-            name: format!("observed {} m", d.depth_m),
-            points: at
-                .iter()
-                .map(|p| (decimal_year(p.date), p.observed_c))
-                .collect(),
-        });
-        series.push(Series {
-            name: format!("simulated {} m", d.depth_m),
-            points: at
-                .iter()
-                .map(|p| (decimal_year(p.date), p.simulated_c))
-                .collect(),
-        });
+        for (what, value) in [
+            (
+                "observed",
+                (|p: &GroundPair| p.observed_c) as fn(&GroundPair) -> f64,
+            ),
+            ("simulated", |p: &GroundPair| p.simulated_c),
+        ] {
+            series.push(Series {
+                name: format!("{what} {} m", d.depth_m),
+                points: at
+                    .iter()
+                    .map(|p| (decimal_year(p.date), value(p)))
+                    .collect(),
+            });
+        }
     }
     line_plot(
         out.join("observed_series.png"),
@@ -928,31 +929,11 @@ pub fn run_point(
     write_bytes_atomic(out.join("annual.csv"), annual_text.as_bytes())?;
     let spin_text = write_spinup_csv(&report);
     write_bytes_atomic(out.join("spinup.csv"), spin_text.as_bytes())?;
-    let summary = PointSummary {
-        output: out.clone(),
-        spinup_cycles: report.cycles,
-        spinup_years: report.simulated_years,
-        spinup_residual: report.residual,
-        spinup_converged: report.converged,
-        spinup_enthalpy_residual: report.enthalpy_residual(),
-        steps,
-        energy_imbalance_w_m2: if steps > 0 { e_sum / steps as f64 } else { 0.0 },
-        water_imbalance_mm_per_year: if years > 0.0 { w_sum / years } else { 0.0 },
-        tbot_k: match model.config().options.lower_boundary {
-            LowerBoundary::FixedTemperature { tbot, .. } => Some(tbot),
-            LowerBoundary::GeothermalFlux { .. } => None,
-        },
-        forcing: ForcingSummary::of(&inputs.forcing),
-        trends: AnnualTrends::of(&annual),
-        observed: None,
-        observed_alt: alt_observations.map(|(obs, missing)| {
-            let sim: Vec<(i32, Option<f64>)> = annual.iter().map(|a| (a.year, a.alt)).collect();
-            compare_alt(&obs, missing, &sim)
-        }),
-        annual,
-    };
-    let mut summary = summary;
-    if let Some(c) = &summary.observed_alt {
+    let observed_alt = alt_observations.map(|(obs, missing)| {
+        let sim: Vec<(i32, Option<f64>)> = annual.iter().map(|a| (a.year, a.alt)).collect();
+        compare_alt(&obs, missing, &sim)
+    });
+    if let Some(c) = &observed_alt {
         write_bytes_atomic(out.join("observed_alt.csv"), c.pairs_csv().as_bytes())?;
         if !quiet {
             let s = c.scores.as_ref().map_or(String::new(), |x| {
@@ -971,36 +952,59 @@ pub fn run_point(
             );
         }
     }
-    if let Some((file, obs)) = &observations {
-        let mids = model.layer_midpoints();
-        let c = compare_ground(file, obs, &daily.days, &daily.temps, &mids)?;
-        write_bytes_atomic(out.join("observed_pairs.csv"), c.pairs_csv().as_bytes())?;
-        write_bytes_atomic(out.join("observed_scores.csv"), c.scores_csv().as_bytes())?;
-        if p.output_options.plots && !c.pairs.is_empty() {
-            observed_plots(&out, &c)?;
-        }
-        if !quiet {
-            eprintln!(
-                "observed ground temperatures: {} pairs ({} on days outside the run, {} without a value)",
-                c.pairs.len(),
-                c.outside_run,
-                c.missing
-            );
-            for d in &c.depths {
-                let x = &d.scores;
-                eprintln!(
-                    "  at {} m: n {}, RMSE {:.2} K, bias {:+.2} K, r {:.2}",
-                    d.depth_m, x.n, x.rmse, x.bias, x.r
-                );
+    let observed = match &observations {
+        Some((file, obs)) => {
+            let mids = model.layer_midpoints();
+            let c = compare_ground(file, obs, &daily.days, &daily.temps, &mids)?;
+            write_bytes_atomic(out.join("observed_pairs.csv"), c.pairs_csv().as_bytes())?;
+            write_bytes_atomic(out.join("observed_scores.csv"), c.scores_csv().as_bytes())?;
+            if p.output_options.plots && !c.pairs.is_empty() {
+                observed_plots(&out, &c)?;
             }
+            if !quiet {
+                eprintln!(
+                    "observed ground temperatures: {} pairs ({} on days outside the run, {} without a value)",
+                    c.pairs.len(),
+                    c.outside_run,
+                    c.missing
+                );
+                for d in &c.depths {
+                    let x = &d.scores;
+                    eprintln!(
+                        "  at {} m: n {}, RMSE {:.2} K, bias {:+.2} K, r {:.2}",
+                        d.depth_m, x.n, x.rmse, x.bias, x.r
+                    );
+                }
+            }
+            Some(ObservedSummary {
+                file: file.clone(),
+                outside_run: c.outside_run,
+                missing: c.missing,
+                depths: c.depths,
+            })
         }
-        summary.observed = Some(ObservedSummary {
-            file: file.clone(),
-            outside_run: c.outside_run,
-            missing: c.missing,
-            depths: c.depths,
-        });
-    }
+        None => None,
+    };
+    let summary = PointSummary {
+        output: out.clone(),
+        spinup_cycles: report.cycles,
+        spinup_years: report.simulated_years,
+        spinup_residual: report.residual,
+        spinup_converged: report.converged,
+        spinup_enthalpy_residual: report.enthalpy_residual(),
+        steps,
+        energy_imbalance_w_m2: if steps > 0 { e_sum / steps as f64 } else { 0.0 },
+        water_imbalance_mm_per_year: if years > 0.0 { w_sum / years } else { 0.0 },
+        tbot_k: match model.config().options.lower_boundary {
+            LowerBoundary::FixedTemperature { tbot, .. } => Some(tbot),
+            LowerBoundary::GeothermalFlux { .. } => None,
+        },
+        forcing: ForcingSummary::of(&inputs.forcing),
+        trends: AnnualTrends::of(&annual),
+        observed,
+        observed_alt,
+        annual,
+    };
     if p.output_options.plots {
         annual_plots(&out, &summary.annual, summary.observed_alt.as_ref())?;
         spinup_plot(&out, &report, p.spinup.tolerance)?;
