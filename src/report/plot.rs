@@ -534,6 +534,16 @@ const LINE_COLORS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
+/// A formatted number without trailing zeros after its decimal point
+/// ("2.500" is "2.5", "3.000" is "3"; "100" stays).
+fn trim_decimals(t: String) -> String {
+    if t.contains('.') {
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        t
+    }
+}
+
 /// An axis label: whole numbers (years, evaluation counts) without a
 /// decimal point, others to at most three decimals (2008.2, not
 /// 2008.2000000000002).
@@ -541,8 +551,7 @@ fn whole_numbers_plain(v: &f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{v:.0}")
     } else if v.abs() >= 1e-3 && v.abs() < 1e15 {
-        let t = format!("{v:.3}");
-        t.trim_end_matches('0').trim_end_matches('.').to_string()
+        trim_decimals(format!("{v:.3}"))
     } else {
         format!("{v}")
     }
@@ -586,20 +595,13 @@ pub fn line_plot_log_y(
 /// significant digits (0.00316, 0.01, 1, 316; 1e-5, 3.16e-5 outside 0.001 to 10^4).
 fn power_of_ten(v: &f64) -> String {
     let x = 10f64.powf(*v);
-    let trim = |t: String| {
-        if t.contains('.') {
-            t.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            t
-        }
-    };
     if (0.000_999_5..9_999.5).contains(&x) {
         let digits = (2.0 - x.log10().floor()).max(0.0) as usize;
-        trim(format!("{x:.digits$}"))
+        trim_decimals(format!("{x:.digits$}"))
     } else {
         let t = format!("{x:.2e}");
         let (m, e) = t.split_once('e').unwrap_or((&t, "0"));
-        format!("{}e{e}", trim(m.to_string()))
+        format!("{}e{e}", trim_decimals(m.to_string()))
     }
 }
 
