@@ -264,6 +264,17 @@ pub struct MannKendall {
     pub n: usize,
 }
 
+/// The sign of `d` as 1, -1 or 0 (`f64::signum` gives 1 for 0).
+pub(crate) fn sign(d: f64) -> f64 {
+    if d > 0.0 {
+        1.0
+    } else if d < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
 /// Sizes of the groups of equal values in `v` (sorted in place).
 fn tie_groups(v: &mut [f64]) -> Vec<f64> {
     v.sort_by(|a, b| a.total_cmp(b));
@@ -294,15 +305,6 @@ fn tie_groups(v: &mut [f64]) -> Vec<f64> {
 pub fn mann_kendall(x: &[f64], y: &[f64]) -> Result<MannKendall> {
     let (x, y) = finite_pairs(x, y, "Mann-Kendall test")?;
     let n = x.len();
-    let sign = |d: f64| {
-        if d > 0.0 {
-            1.0
-        } else if d < 0.0 {
-            -1.0
-        } else {
-            0.0
-        }
-    };
     let mut s = 0.0;
     for i in 0..n {
         for j in (i + 1)..n {

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::matching::{MatchResult, MatchedPair};
 use super::obs::ObsVariable;
+use crate::metrics::stats::sign;
 use crate::metrics::{mann_kendall, ols_fit, point_scores, sen_slope, PointScores};
 use crate::Result;
 
@@ -154,7 +155,6 @@ pub fn trend_scores(trends: &[&SiteTrend]) -> Option<TrendScores> {
     let col = |f: fn(&SiteTrend) -> f64| trends.iter().map(|t| f(t)).collect::<Vec<f64>>();
     let ols = point_scores(&col(|t| t.sim_ols), &col(|t| t.obs_ols)).ok()?;
     let sen = point_scores(&col(|t| t.sim_sen), &col(|t| t.obs_sen)).ok()?;
-    let sign = |v: f64| (v > 0.0) as i8 - (v < 0.0) as i8;
     let agree = trends
         .iter()
         .filter(|t| sign(t.sim_sen) == sign(t.obs_sen))
