@@ -791,7 +791,7 @@ impl ParamSpace {
     /// Every expanded value of the registry is a dimension.
     pub fn all(registry: Registry) -> ParamSpace {
         let base = ParamSet::defaults(&registry);
-        let dims = Self::dims_of(&registry, |_| true);
+        let dims = Self::dims_of(&registry, |_, _| true);
         ParamSpace {
             registry,
             base,
@@ -799,18 +799,39 @@ impl ParamSpace {
         }
     }
 
-    /// Only the named parameters (all their classes) are calibrated; unknown names are errors.
+    /// Only the named parameters are calibrated: a registry name takes all
+    /// its classes, a value name (`bexp[7]`) one class's value; unknown
+    /// names are errors.
     pub fn select(registry: Registry, names: &[&str]) -> Result<ParamSpace> {
+        let is_value = |n: &str| {
+            registry.params.iter().any(|p| {
+                (0..p.n_values()).any(|i| p.scope != Scope::Global && p.value_name(i) == n)
+            })
+        };
         for n in names {
-            if registry.index(n).is_none() {
-                return Err(Error::Parameter {
-                    name: n.to_string(),
-                    message: format!("not in the registry of model `{}`", registry.model),
-                });
+            if registry.index(n).is_some() || is_value(n) {
+                continue;
             }
+            let base = n.split('[').next().unwrap_or(n);
+            let message = match registry.params.iter().find(|p| p.name == base) {
+                Some(p) if p.scope != Scope::Global => format!(
+                    "`{base}` has the classes {:?}; name one of them or `{base}` for all",
+                    p.classes
+                ),
+                Some(_) => format!("`{base}` has one value; name it without a class"),
+                None => format!("not in the registry of model `{}`", registry.model),
+            };
+            return Err(Error::Parameter {
+                name: n.to_string(),
+                message,
+            });
         }
         let base = ParamSet::defaults(&registry);
-        let dims = Self::dims_of(&registry, |p| names.contains(&p.name.as_str()));
+        let dims = Self::dims_of(&registry, |p, i| {
+            names
+                .iter()
+                .any(|n| *n == p.name || (p.scope != Scope::Global && *n == p.value_name(i)))
+        });
         Ok(ParamSpace {
             registry,
             base,
@@ -818,12 +839,12 @@ impl ParamSpace {
         })
     }
 
-    fn dims_of(reg: &Registry, keep: impl Fn(&ParamSpec) -> bool) -> Vec<Dim> {
+    fn dims_of(reg: &Registry, keep: impl Fn(&ParamSpec, usize) -> bool) -> Vec<Dim> {
         let mut dims = Vec::new();
         let mut k = 0;
         for p in &reg.params {
             for i in 0..p.n_values() {
-                if keep(p) {
+                if keep(p, i) {
                     dims.push(Dim {
                         name: p.value_name(i),
                         index: k,
@@ -908,6 +929,46 @@ mod tests {
 
     fn noah_registry_path() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("models/noah-tibet/parameters.toml")
+    }
+
+    #[test]
+    fn selection_takes_whole_parameters_or_single_class_values() {
+        let reg = Registry::load(&noah_registry_path()).unwrap();
+        let space = ParamSpace::select(reg.clone(), &["czil", "bexp[7]", "maxsmc"]).unwrap();
+        let mut names = space.names();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "bexp[7]",
+                "czil",
+                "maxsmc[11]",
+                "maxsmc[13]",
+                "maxsmc[14]",
+                "maxsmc[7]",
+                "maxsmc[9]"
+            ]
+        );
+        // The single value is the registry's b of class 7, with its bounds.
+        let d = space.dims.iter().find(|d| d.name == "bexp[7]").unwrap();
+        let p = &reg.params[reg.index("bexp").unwrap()];
+        let i = p.classes.iter().position(|&c| c == 7).unwrap();
+        assert_eq!((d.lower, d.upper), (p.lower[i], p.upper[i]));
+        let e = ParamSpace::select(reg.clone(), &["bexp[8]"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("bexp[8]") && e.contains("[7, 9, 11, 13, 14]"),
+            "{e}"
+        );
+        let e = ParamSpace::select(reg.clone(), &["czil[7]"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("czil[7]") && e.contains("one value"), "{e}");
+        let e = ParamSpace::select(reg, &["nonsense"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not in the registry"), "{e}");
     }
 
     #[test]
