@@ -262,7 +262,7 @@ fn demo_calibration_experiment_parses() {
     let Body::Calibration(c) = &exp.body else {
         panic!("a calibration experiment")
     };
-    assert_eq!(c.section.year, 2002);
+    assert_eq!(c.year, 2002);
     assert!(c.section.budget >= 20 && c.section.q >= 2);
     assert!(c.section.truth.is_some());
     let space = calimap::workflow::calibration::parameter_space(&exp, c).unwrap();

@@ -45,6 +45,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             )?;
             println!("{}", serde_json::to_string_pretty(&s)?);
         }
+        Body::PointCalibration(c) => {
+            let s = crate::workflow::point_calibration::run_point_calibration(
+                &exp,
+                c,
+                args.out.clone(),
+                args.quiet,
+            )?;
+            println!("{}", serde_json::to_string_pretty(&s)?);
+        }
         Body::Sensitivity(s) => {
             let out = args.out.clone().unwrap_or_else(|| exp.output.clone());
             let r = crate::workflow::sensitivity::run_sensitivity(

@@ -34,7 +34,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                     DomainSetup::from_sections(&exp.path, &c.domain, &c.model, &c.spinup, &c.period)
                 }
                 _ => Err(Error::Unsupported(
-                    "only hindcast and calibration experiments run over MPI".into(),
+                    "only hindcast and map calibration experiments run over MPI".into(),
                 )),
             }
         };
@@ -55,6 +55,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                 )?;
                 println!("{}", serde_json::to_string_pretty(&s)?);
             }
+            Body::PointCalibration(_) => anyhow::bail!(
+                "{}: a point calibration runs on one machine (its batches in threads); run it without --mpi",
+                exp.path.display()
+            ),
             _ => anyhow::bail!(
                 "{}: --mpi distributes hindcast and calibration experiments; run this kind without --mpi",
                 exp.path.display()

@@ -48,10 +48,11 @@ use crate::{Error, Result};
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalibrationSection {
-    /// Reference class map (GeoTIFF, u8 codes 1/2/3), relative to the experiment file.
-    pub reference: String,
-    /// Target year of the simulated map.
-    pub year: i32,
+    /// Reference class map (GeoTIFF, u8 codes 1/2/3), relative to the
+    /// experiment file (map calibrations only).
+    pub reference: Option<String>,
+    /// Target year of the simulated map (map calibrations only).
+    pub year: Option<i32>,
     /// 2 or 3 classes.
     #[serde(default = "two")]
     pub classes: u32,
@@ -117,6 +118,9 @@ pub struct CalibrationSection {
     pub local_step: f64,
     /// Make the reference from hidden parameters when it does not exist.
     pub truth: Option<TruthSection>,
+    /// Point calibrations against ground temperatures and ALT: C of the
+    /// objective per m of ALT RMSE (default 1).
+    pub alt_weight: Option<f64>,
 }
 
 /// How a missing demo reference is made: a seeded perturbation of the registry defaults.
@@ -173,7 +177,8 @@ fn spread() -> f64 {
     0.3
 }
 
-/// Raw calibration experiment file.
+/// Raw calibration experiment file: a map calibration has `[domain]` and
+/// `[period]`, a point calibration `[forcing]` and `[observations]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCalibration {
@@ -187,10 +192,12 @@ pub(crate) struct RawCalibration {
     pub seed: u64,
     #[serde(default = "super::default_model_section")]
     pub model: ModelSection,
-    pub domain: DomainSection,
+    pub domain: Option<DomainSection>,
+    pub forcing: Option<super::PointForcingSection>,
     #[serde(default)]
     pub spinup: SpinupSection,
-    pub period: PeriodSection,
+    pub period: Option<PeriodSection>,
+    pub observations: Option<super::PointObservationsSection>,
     pub calibration: CalibrationSection,
     #[serde(default)]
     pub ensemble: EnsembleSection,
@@ -230,6 +237,8 @@ pub struct CalibrationExperiment {
     pub section: CalibrationSection,
     /// Reference map, resolved.
     pub reference: PathBuf,
+    /// Target year of the simulated map.
+    pub year: i32,
     /// Registry file, resolved (None: next to the model tables).
     pub registry: Option<PathBuf>,
     pub region: Region,
@@ -239,34 +248,78 @@ pub struct CalibrationExperiment {
     pub validation: Option<super::validation::ValidationSettings>,
 }
 
-/// Validate a raw calibration file.
-pub(crate) fn resolve(path: &Path, r: &RawCalibration) -> Result<CalibrationExperiment> {
-    let c = &r.calibration;
+/// A point calibration experiment (`kind = "calibration"` with `[forcing]`):
+/// the column at one site fitted to its measured ground temperatures and
+/// ALT, resolved and validated.
+#[derive(Clone, Debug)]
+pub struct PointCalibrationExperiment {
+    /// The site's point run: model, forcing, spin-up, observations.
+    pub point: super::PointExperiment,
+    /// The section as written.
+    pub section: CalibrationSection,
+    /// Registry file, resolved (None: next to the model tables).
+    pub registry: Option<PathBuf>,
+    pub parameters: ParameterChoice,
+    /// C of the objective per m of ALT RMSE.
+    pub alt_weight: f64,
+    pub ensemble: EnsembleSection,
+}
+
+/// What a calibration file describes.
+#[derive(Clone, Debug)]
+pub enum CalibrationBody {
+    Map(Box<CalibrationExperiment>),
+    Point(Box<PointCalibrationExperiment>),
+}
+
+/// Keys of `[calibration]` that only a map calibration reads.
+const MAP_KEYS: [&str; 8] = [
+    "reference",
+    "year",
+    "classes",
+    "region",
+    "neighbourhood",
+    "tiebreak_weight",
+    "smoothing",
+    "truth",
+];
+
+/// Validate a raw calibration file: a map calibration (`[domain]`) or a
+/// point calibration (`[forcing]`); `raw` is the file as parsed TOML.
+pub(crate) fn resolve(
+    path: &Path,
+    raw: &toml::Table,
+    r: &RawCalibration,
+) -> Result<CalibrationBody> {
+    match (&r.domain, &r.forcing) {
+        (Some(_), Some(_)) => Err(Error::config(
+            path,
+            "forcing",
+            "give either [domain] (a map calibration) or [forcing] (a point calibration against \
+             [observations]), not both",
+        )),
+        (None, None) => Err(Error::config(
+            path,
+            "domain",
+            "a calibration needs [domain] (gridded, against a reference map) or [forcing] (one \
+             site, against its [observations])",
+        )),
+        (Some(domain), None) => Ok(CalibrationBody::Map(Box::new(resolve_map(
+            path, r, domain,
+        )?))),
+        (None, Some(forcing)) => Ok(CalibrationBody::Point(Box::new(resolve_point(
+            path, raw, r, forcing,
+        )?))),
+    }
+}
+
+/// The optimiser settings of `[calibration]` (shared by map and point
+/// calibrations): the parameter choice and the registry file.
+fn resolve_search(
+    path: &Path,
+    c: &CalibrationSection,
+) -> Result<(ParameterChoice, Option<PathBuf>)> {
     let err = |key: &str, m: String| Error::config(path, format!("calibration.{key}"), m);
-    if !(c.classes == 2 || c.classes == 3) {
-        return Err(err("classes", format!("{}: use 2 or 3", c.classes)));
-    }
-    if c.year < r.period.start || c.year > r.period.end {
-        return Err(err(
-            "year",
-            format!(
-                "{} is outside the transient period {}-{}",
-                c.year, r.period.start, r.period.end
-            ),
-        ));
-    }
-    let region = match c.region.as_str() {
-        "sensitive" => Region::Sensitive {
-            neighbourhood: c.neighbourhood,
-        },
-        "all" => Region::All,
-        other => {
-            return Err(err(
-                "region",
-                format!("`{other}`: use \"sensitive\" or \"all\""),
-            ))
-        }
-    };
     crate::calibrate::optimizer::OptimizerKind::parse(&c.optimizer)
         .map_err(|e| err("optimizer", e.to_string()))?;
     if c.budget < 2 {
@@ -289,18 +342,6 @@ pub(crate) fn resolve(path: &Path, r: &RawCalibration) -> Result<CalibrationExpe
     }
     if c.top_k == 0 {
         return Err(err("top_k", "must be at least 1".into()));
-    }
-    if !(c.tiebreak_weight.is_finite() && c.tiebreak_weight >= 0.0) {
-        return Err(err(
-            "tiebreak_weight",
-            format!("{} must be >= 0", c.tiebreak_weight),
-        ));
-    }
-    if !(c.smoothing.is_finite() && c.smoothing >= 0.0) {
-        return Err(err(
-            "smoothing",
-            format!("{} must be a width >= 0 (C)", c.smoothing),
-        ));
     }
     if !(c.local_step > 0.001 && c.local_step <= 0.5) {
         return Err(err(
@@ -331,14 +372,6 @@ pub(crate) fn resolve(path: &Path, r: &RawCalibration) -> Result<CalibrationExpe
     if let Some(w) = c.wall_clock_minutes {
         if !(w.is_finite() && w > 0.0) {
             return Err(err("wall_clock_minutes", format!("{w} must be > 0")));
-        }
-    }
-    if let Some(t) = &c.truth {
-        if !(t.spread > 0.0 && t.spread <= 0.5) {
-            return Err(err(
-                "truth.spread",
-                format!("{} must be in (0, 0.5]", t.spread),
-            ));
         }
     }
     let parameters = match (&c.parameters, &c.screened) {
@@ -374,21 +407,101 @@ pub(crate) fn resolve(path: &Path, r: &RawCalibration) -> Result<CalibrationExpe
             ParameterChoice::Names(read_screened(&p)?)
         }
     };
-    let reference = super::resolve(path, "calibration.reference", &c.reference)?;
     let registry = match &c.registry {
         Some(s) => Some(super::resolve(path, "calibration.registry", s)?),
         None => None,
     };
+    Ok((parameters, registry))
+}
+
+fn resolve_map(
+    path: &Path,
+    r: &RawCalibration,
+    domain: &DomainSection,
+) -> Result<CalibrationExperiment> {
+    let c = &r.calibration;
+    let err = |key: &str, m: String| Error::config(path, format!("calibration.{key}"), m);
+    let period = r.period.as_ref().ok_or_else(|| {
+        Error::config(path, "period", "a map calibration needs a [period] section")
+    })?;
+    if r.observations.is_some() {
+        return Err(Error::config(
+            path,
+            "observations",
+            "a map calibration scores against its reference map; [observations] are for a point \
+             calibration ([forcing] instead of [domain]); boreholes go in [validation]",
+        ));
+    }
+    if c.alt_weight.is_some() {
+        return Err(err(
+            "alt_weight",
+            "alt_weight weighs the ALT of a point calibration's observations".into(),
+        ));
+    }
+    let reference = c.reference.as_deref().ok_or_else(|| {
+        err(
+            "reference",
+            "missing: the reference class map (GeoTIFF)".into(),
+        )
+    })?;
+    let year = c.year.ok_or_else(|| {
+        err(
+            "year",
+            "missing: the target year of the simulated map".into(),
+        )
+    })?;
+    if !(c.classes == 2 || c.classes == 3) {
+        return Err(err("classes", format!("{}: use 2 or 3", c.classes)));
+    }
+    if year < period.start || year > period.end {
+        return Err(err(
+            "year",
+            format!(
+                "{} is outside the transient period {}-{}",
+                year, period.start, period.end
+            ),
+        ));
+    }
+    let region = match c.region.as_str() {
+        "sensitive" => Region::Sensitive {
+            neighbourhood: c.neighbourhood,
+        },
+        "all" => Region::All,
+        other => {
+            return Err(err(
+                "region",
+                format!("`{other}`: use \"sensitive\" or \"all\""),
+            ))
+        }
+    };
+    if !(c.tiebreak_weight.is_finite() && c.tiebreak_weight >= 0.0) {
+        return Err(err(
+            "tiebreak_weight",
+            format!("{} must be >= 0", c.tiebreak_weight),
+        ));
+    }
+    if !(c.smoothing.is_finite() && c.smoothing >= 0.0) {
+        return Err(err(
+            "smoothing",
+            format!("{} must be a width >= 0 (C)", c.smoothing),
+        ));
+    }
+    if let Some(t) = &c.truth {
+        if !(t.spread > 0.0 && t.spread <= 0.5) {
+            return Err(err(
+                "truth.spread",
+                format!("{} must be in (0, 0.5]", t.spread),
+            ));
+        }
+    }
+    let (parameters, registry) = resolve_search(path, c)?;
+    let reference = super::resolve(path, "calibration.reference", reference)?;
     let validation = match &r.validation {
         Some(v) => Some(v.resolve(
             path,
             &super::validation::ValidationContext {
-                static_maps: Some(super::resolve(
-                    path,
-                    "domain.static",
-                    &r.domain.static_maps,
-                )?),
-                period: Some((r.period.start, r.period.end)),
+                static_maps: Some(super::resolve(path, "domain.static", &domain.static_maps)?),
+                period: Some((period.start, period.end)),
                 has_truth: c.truth.is_some(),
             },
         )?),
@@ -396,16 +509,95 @@ pub(crate) fn resolve(path: &Path, r: &RawCalibration) -> Result<CalibrationExpe
     };
     Ok(CalibrationExperiment {
         model: r.model.clone(),
-        domain: r.domain.clone(),
+        domain: domain.clone(),
         spinup: r.spinup.clone(),
-        period: r.period.clone(),
+        period: period.clone(),
         section: c.clone(),
         reference,
+        year,
         registry,
         region,
         parameters,
         ensemble: r.ensemble.clone(),
         validation,
+    })
+}
+
+fn resolve_point(
+    path: &Path,
+    raw: &toml::Table,
+    r: &RawCalibration,
+    forcing: &super::PointForcingSection,
+) -> Result<PointCalibrationExperiment> {
+    let c = &r.calibration;
+    let given = raw.get("calibration").and_then(|v| v.as_table());
+    if let Some(key) = MAP_KEYS
+        .iter()
+        .find(|k| given.is_some_and(|t| t.contains_key(**k)))
+    {
+        return Err(Error::config(
+            path,
+            format!("calibration.{key}"),
+            "a map calibration's key; a point calibration ([forcing]) fits the site's \
+             [observations]",
+        ));
+    }
+    for (given, key) in [
+        (r.period.is_some(), "period"),
+        (r.validation.is_some(), "validation"),
+    ] {
+        if given {
+            return Err(Error::config(
+                path,
+                key,
+                "a point calibration runs the whole forcing after its spin-up and scores \
+                 against [observations]; this section is for map calibrations",
+            ));
+        }
+    }
+    let (observations, alt_observations) =
+        super::resolve_observations(path, r.observations.as_ref())?;
+    if observations.is_none() && alt_observations.is_none() {
+        return Err(Error::config(
+            path,
+            "observations",
+            "a point calibration needs [observations] with `file` (ground temperatures), \
+             `alt_file` (ALT) or both",
+        ));
+    }
+    let alt_weight = c.alt_weight.unwrap_or(1.0);
+    if !(alt_weight.is_finite() && alt_weight > 0.0) {
+        return Err(Error::config(
+            path,
+            "calibration.alt_weight",
+            format!("{alt_weight} must be > 0 (C per m)"),
+        ));
+    }
+    if c.alt_weight.is_some() && (observations.is_none() || alt_observations.is_none()) {
+        return Err(Error::config(
+            path,
+            "calibration.alt_weight",
+            "alt_weight weighs ALT against ground temperatures: give both observations files",
+        ));
+    }
+    forcing.validate(path)?;
+    let forcing_path = super::resolve(path, "forcing.path", &forcing.path)?;
+    let (parameters, registry) = resolve_search(path, c)?;
+    Ok(PointCalibrationExperiment {
+        point: super::PointExperiment {
+            model: r.model.clone(),
+            forcing: forcing.clone(),
+            forcing_path,
+            spinup: r.spinup.clone(),
+            output_options: Default::default(),
+            observations,
+            alt_observations,
+        },
+        section: c.clone(),
+        registry,
+        parameters,
+        alt_weight,
+        ensemble: r.ensemble.clone(),
     })
 }
 

@@ -343,11 +343,35 @@ struct RawPoint {
 /// Measured ground temperatures to compare a point run with.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PointObservationsSection {
+pub(crate) struct PointObservationsSection {
     /// CSV with `date`, `depth_m`, `temperature_c` (see `validate::ground`).
     file: Option<String>,
     /// CSV with `year`, `alt_m`.
     alt_file: Option<String>,
+}
+
+/// The `[observations]` files (ground temperatures, ALT), resolved; an
+/// `[observations]` table with neither is an error.
+pub(crate) fn resolve_observations(
+    path: &Path,
+    o: Option<&PointObservationsSection>,
+) -> Result<(Option<PathBuf>, Option<PathBuf>)> {
+    let Some(o) = o else {
+        return Ok((None, None));
+    };
+    if o.file.is_none() && o.alt_file.is_none() {
+        return Err(Error::config(
+            path,
+            "observations",
+            "give `file` (ground temperatures), `alt_file` (ALT) or both",
+        ));
+    }
+    let get =
+        |key: &str, f: &Option<String>| f.as_deref().map(|f| resolve(path, key, f)).transpose();
+    Ok((
+        get("observations.file", &o.file)?,
+        get("observations.alt_file", &o.alt_file)?,
+    ))
 }
 
 pub(crate) fn default_model_section() -> ModelSection {
@@ -375,6 +399,7 @@ pub enum Body {
     Point(PointExperiment),
     Hindcast(hindcast::HindcastExperiment),
     Calibration(Box<calibration::CalibrationExperiment>),
+    PointCalibration(Box<calibration::PointCalibrationExperiment>),
     Survey(crate::empirical::survey::SurveyConfig),
     Sensitivity(Box<crate::workflow::sensitivity::SensitivityExperiment>),
 }
@@ -486,25 +511,8 @@ impl Experiment {
                 validate_spinup(path, &r.spinup)?;
                 let forcing_path = resolve(path, "forcing.path", &r.forcing.path)?;
                 r.forcing.validate(path)?;
-                let (observations, alt_observations) = match &r.observations {
-                    Some(o) => {
-                        if o.file.is_none() && o.alt_file.is_none() {
-                            return Err(Error::config(
-                                path,
-                                "observations",
-                                "give `file` (ground temperatures), `alt_file` (ALT) or both",
-                            ));
-                        }
-                        let get = |key: &str, f: &Option<String>| {
-                            f.as_deref().map(|f| resolve(path, key, f)).transpose()
-                        };
-                        (
-                            get("observations.file", &o.file)?,
-                            get("observations.alt_file", &o.alt_file)?,
-                        )
-                    }
-                    None => (None, None),
-                };
+                let (observations, alt_observations) =
+                    resolve_observations(path, r.observations.as_ref())?;
                 let body = Body::Point(PointExperiment {
                     model: r.model,
                     forcing: r.forcing,
@@ -527,14 +535,11 @@ impl Experiment {
                     toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
                 validate_model(path, &r.model)?;
                 validate_spinup(path, &r.spinup)?;
-                let c = calibration::resolve(path, &r)?;
-                common(
-                    r.name,
-                    r.description,
-                    r.output,
-                    r.seed,
-                    Body::Calibration(Box::new(c)),
-                )
+                let body = match calibration::resolve(path, &raw, &r)? {
+                    calibration::CalibrationBody::Map(c) => Body::Calibration(c),
+                    calibration::CalibrationBody::Point(c) => Body::PointCalibration(c),
+                };
+                common(r.name, r.description, r.output, r.seed, body)
             }
             ExperimentKind::Sensitivity => {
                 let r: RawSensitivity =

@@ -42,7 +42,9 @@ use crate::calibrate::optimizer::{BayesOpt, BoConfig, Optimizer, OptimizerKind, 
 use crate::calibrate::outputs::{write_all, OutputPaths};
 use crate::calibrate::registry::{write_atomic, ParamSet, ParamSpace, Registry, Scope};
 use crate::calibrate::run::{calibrate, BatchObjective, CalibrationOptions, Direction, Evaluation};
-use crate::config::calibration::{CalibrationExperiment, ParameterChoice, Region};
+use crate::config::calibration::{
+    CalibrationExperiment, CalibrationSection, ParameterChoice, Region,
+};
 use crate::config::Experiment;
 use crate::diagnostics::annual::annual_diagnostics;
 use crate::domain::distributed::{AnyEngine, EngineHandle, LocalEngine};
@@ -404,22 +406,30 @@ pub struct CalibrationSummary {
     pub validation: Option<super::validation::ValidationBrief>,
 }
 
-fn registry_path(exp: &Experiment, c: &CalibrationExperiment) -> Result<PathBuf> {
-    match &c.registry {
-        Some(p) => Ok(p.clone()),
-        None => Ok(super::model::tables_dir(&exp.path, &c.model)?.join("parameters.toml")),
-    }
-}
-
 /// The parameter space of the experiment.
 pub fn parameter_space(exp: &Experiment, c: &CalibrationExperiment) -> Result<ParamSpace> {
-    let reg = Registry::load(&registry_path(exp, c)?)?;
-    match &c.parameters {
+    space_of(&exp.path, &c.model, c.registry.as_deref(), &c.parameters)
+}
+
+/// The parameter space of `parameters` in the registry file (default: the
+/// model tables' `parameters.toml`).
+pub fn space_of(
+    experiment: &Path,
+    model: &crate::config::ModelSection,
+    registry: Option<&Path>,
+    parameters: &ParameterChoice,
+) -> Result<ParamSpace> {
+    let path = match registry {
+        Some(p) => p.to_path_buf(),
+        None => super::model::tables_dir(experiment, model)?.join("parameters.toml"),
+    };
+    let reg = Registry::load(&path)?;
+    match parameters {
         ParameterChoice::All => Ok(ParamSpace::all(reg)),
         ParameterChoice::Names(n) => {
             let names: Vec<&str> = n.iter().map(String::as_str).collect();
             ParamSpace::select(reg, &names)
-                .map_err(|e| Error::config(&exp.path, "calibration.parameters", e.to_string()))
+                .map_err(|e| Error::config(experiment, "calibration.parameters", e.to_string()))
         }
     }
 }
@@ -494,6 +504,72 @@ pub fn cell_bar(total: usize, label: &str, quiet: bool) -> indicatif::ProgressBa
     pb
 }
 
+/// The optimiser of `[calibration]` (the default point first, then the
+/// optimiser's batches, optionally ending with a compass search) and the
+/// loop's options, for a map or a point calibration.
+pub fn search_setup(
+    sec: &CalibrationSection,
+    space: &ParamSpace,
+    seed: u64,
+) -> Result<(StartAt, CalibrationOptions)> {
+    let kind = OptimizerKind::parse(&sec.optimizer)?;
+    let inner: Box<dyn Optimizer> = match kind {
+        OptimizerKind::Bo => Box::new(BayesOpt::new(
+            space.dim(),
+            seed,
+            BoConfig {
+                n_init: sec.n_init,
+                kpls_dim: sec.kpls_dim,
+                trust_region: sec.trust_region.then(|| {
+                    let d = TrustRegion::default();
+                    TrustRegion {
+                        initial_length: sec.trust_region_length.unwrap_or(d.initial_length),
+                        failure_tolerance: sec.trust_region_failures.or(d.failure_tolerance),
+                        ..d
+                    }
+                }),
+                ..Default::default()
+            },
+        )?),
+        other => other.build(space.dim(), sec.budget.saturating_sub(1).max(1), seed)?,
+    };
+    // Optionally end with a local compass search (unit-cube step
+    // `local_step`, halved down to 1e-3) from the best point of the global phase.
+    let inner: Box<dyn Optimizer> = if sec.local_evaluations > 0 {
+        let global_evals = sec.budget.saturating_sub(sec.local_evaluations);
+        // The global phase is told the default point only under BO (see StartAt).
+        let switch_after = if kind == OptimizerKind::Bo {
+            global_evals
+        } else {
+            global_evals.saturating_sub(1)
+        };
+        Box::new(ThenCompass::new(
+            inner,
+            switch_after,
+            CompassConfig {
+                initial_step: sec.local_step,
+                min_step: 1e-3,
+                expand: 2.0,
+            },
+        )?)
+    } else {
+        inner
+    };
+    let x0 = space.to_unit(&space.base)?;
+    let opt = StartAt::new(x0, inner, kind == OptimizerKind::Bo, seed);
+    let opts = CalibrationOptions {
+        budget: sec.budget,
+        wall_clock: sec
+            .wall_clock_minutes
+            .map(|m| Duration::from_secs_f64(m * 60.0)),
+        stagnation: sec.stagnation,
+        q: sec.q,
+        seed,
+        top_k: sec.top_k,
+    };
+    Ok((opt, opts))
+}
+
 /// Run a calibration experiment end to end (resuming an existing evaluation log).
 pub fn run_calibration(
     exp: &Experiment,
@@ -535,7 +611,7 @@ pub fn run_calibration_on(
                     &setup,
                     &space.registry,
                     t,
-                    sec.year,
+                    c.year,
                     &c.reference,
                     quiet,
                 )?;
@@ -583,7 +659,7 @@ pub fn run_calibration_on(
     let progress = move |done: usize, _total: usize| bar.set_position(done as u64);
     let default_runs = setup.run_on(engine, &land, &[Vec::new()], Some(&progress))?;
     pb.finish();
-    let (default_codes, default_margins, default_failed) = member_map(&default_runs[0], sec.year);
+    let (default_codes, default_margins, default_failed) = member_map(&default_runs[0], c.year);
     if default_failed > 0 {
         return Err(Error::Other(format!(
             "the default parameters fail on {default_failed} of {} cells; fix the domain before calibrating",
@@ -642,68 +718,14 @@ pub fn run_calibration_on(
         indices: indices.clone(),
         reference: cells.iter().map(ref_at).collect(),
         cells: cells.clone(),
-        year: sec.year,
+        year: c.year,
         scheme,
         weight: sec.tiebreak_weight,
         smoothing: sec.smoothing,
         progress: None,
         engine: EngineHandle::new(engine),
     };
-    let kind = OptimizerKind::parse(&sec.optimizer)?;
-    let inner: Box<dyn Optimizer> = match kind {
-        OptimizerKind::Bo => Box::new(BayesOpt::new(
-            space.dim(),
-            exp.seed,
-            BoConfig {
-                n_init: sec.n_init,
-                kpls_dim: sec.kpls_dim,
-                trust_region: sec.trust_region.then(|| {
-                    let d = TrustRegion::default();
-                    TrustRegion {
-                        initial_length: sec.trust_region_length.unwrap_or(d.initial_length),
-                        failure_tolerance: sec.trust_region_failures.or(d.failure_tolerance),
-                        ..d
-                    }
-                }),
-                ..Default::default()
-            },
-        )?),
-        other => other.build(space.dim(), sec.budget.saturating_sub(1).max(1), exp.seed)?,
-    };
-    // Optionally end with a local compass search (unit-cube step
-    // `local_step`, halved down to 1e-3) from the best point of the global phase.
-    let inner: Box<dyn Optimizer> = if sec.local_evaluations > 0 {
-        let global_evals = sec.budget.saturating_sub(sec.local_evaluations);
-        // The global phase is told the default point only under BO (see StartAt).
-        let switch_after = if kind == OptimizerKind::Bo {
-            global_evals
-        } else {
-            global_evals.saturating_sub(1)
-        };
-        Box::new(ThenCompass::new(
-            inner,
-            switch_after,
-            CompassConfig {
-                initial_step: sec.local_step,
-                min_step: 1e-3,
-                expand: 2.0,
-            },
-        )?)
-    } else {
-        inner
-    };
-    let x0 = space.to_unit(&space.base)?;
-    let mut opt = StartAt::new(x0, inner, kind == OptimizerKind::Bo, exp.seed);
-    let opts = CalibrationOptions {
-        budget: sec.budget,
-        wall_clock: sec
-            .wall_clock_minutes
-            .map(|m| Duration::from_secs_f64(m * 60.0)),
-        stagnation: sec.stagnation,
-        q: sec.q,
-        seed: exp.seed,
-        top_k: sec.top_k,
-    };
+    let (mut opt, opts) = search_setup(sec, &space, exp.seed)?;
     let res = calibrate(
         &objective,
         &space,
@@ -760,7 +782,7 @@ pub fn run_calibration_on(
         Some(&progress),
     )?;
     pb.finish();
-    let (best_codes, best_margins, _) = member_map(&best_runs[0], sec.year);
+    let (best_codes, best_margins, _) = member_map(&best_runs[0], c.year);
     let best_map = full_raster(&grid, nx, &land, &best_codes, CLASS_NODATA)?;
     let kappa_best_all = score_class_codes(
         &land_ref,
@@ -772,10 +794,10 @@ pub fn run_calibration_on(
         KappaWeights::None,
     )?
     .kappa;
-    write_maps(&out, sec.year, &reference, &default_map, &best_map)?;
+    write_maps(&out, c.year, &reference, &default_map, &best_map)?;
     for (name, margins) in [("default", &default_margins), ("best", &best_margins)] {
         write_geotiff(
-            out.join(format!("margin_{name}_{}.tif", sec.year)),
+            out.join(format!("margin_{name}_{}.tif", c.year)),
             &margin_raster(&grid, nx, &land, margins)?,
         )?;
     }

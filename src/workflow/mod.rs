@@ -8,5 +8,6 @@ pub mod domain;
 pub mod hindcast;
 pub mod model;
 pub mod point;
+pub mod point_calibration;
 pub mod sensitivity;
 pub mod validation;

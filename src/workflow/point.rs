@@ -595,6 +595,11 @@ impl<'a> PointModelBuilder<'a> {
         self.veg_class
     }
 
+    /// The values of the experiment's `model.parameters` file.
+    pub fn file_values(&self) -> &[(String, f64)] {
+        &self.file_values
+    }
+
     fn config(&self, site: &ColumnSite, values: &[(String, f64)]) -> Result<ColumnConfig> {
         column_config(
             self.experiment,
